@@ -1,0 +1,11 @@
+package io.sageptx.ptx;
+
+/** PTX float literals: {@code 0f} followed by the 8 hex digits of the IEEE single, exact and deterministic. */
+public final class PtxFloats {
+    private PtxFloats() {
+    }
+
+    public static String hex(float f) {
+        return String.format("0f%08X", Float.floatToRawIntBits(f));
+    }
+}

@@ -1,0 +1,33 @@
+package io.sageptx.ptx;
+
+import io.sageptx.spec.Arch;
+import io.sageptx.spec.KernelSpec;
+import io.sageptx.spec.PvVariant;
+
+/** The lowest PTX ISA version that has every instruction a kernel uses, so older drivers load it. */
+public final class PtxVersions {
+    private PtxVersions() {
+    }
+
+    /** ISA for a kernel: 8.7 for the f16-accumulate FP8 mma and sm_120, 8.4 for the f32 one, else 7.8. */
+    public static String isa(KernelSpec spec) {
+        if (spec.pv() == PvVariant.FP8_F16ACC || spec.arch() == Arch.SM120) return "8.7";
+        if (spec.pv() == PvVariant.FP8_F32ACC) return "8.4";
+        return base(spec.arch());
+    }
+
+    /** ISA for the helper kernels (preprocessing, reference), which use nothing newer than cvt e4m3x2 (7.8). */
+    public static String base(Arch arch) {
+        return arch == Arch.SM120 ? "8.7" : "7.8";
+    }
+
+    /** The CUDA driver version (as cuDriverGetVersion reports it) that first accepts an ISA version. */
+    public static int minDriver(String isa) {
+        return switch (isa) {
+            case "7.8" -> 11080;
+            case "8.4" -> 12040;
+            case "8.7" -> 12080;
+            default -> throw new IllegalArgumentException("unknown PTX ISA " + isa);
+        };
+    }
+}

@@ -1,0 +1,120 @@
+package io.sageptx.spec;
+
+import java.util.List;
+import java.util.Objects;
+
+/**
+ * Everything that changes the generated attention kernel. Validated on construction: an impossible
+ * combination is refused with an {@link IllegalArgumentException} naming the field and what is allowed.
+ *
+ * @param headDim   D, the head dimension
+ * @param blockQ    query rows per CTA
+ * @param blockK    keys per main-loop block
+ * @param warps     warps per CTA; each owns blockQ / warps query rows (16 or 32)
+ * @param causal    causal mask (query i sees keys j &lt;= i)
+ * @param pv        how P·V is computed
+ * @param quant     granularity of the INT8 Q and K scales
+ * @param inType    dtype of Q, K, V
+ * @param outType   dtype of O
+ * @param arch      target architecture
+ */
+public record KernelSpec(int headDim, int blockQ, int blockK, int warps, boolean causal, PvVariant pv,
+                         QuantGranularity quant, DType inType, DType outType, Arch arch) {
+
+    public static final List<Integer> HEAD_DIMS = List.of(64, 128);
+    public static final List<Integer> BLOCK_KS = List.of(64);
+    public static final List<Integer> WARPS = List.of(4, 8);
+    public static final List<Integer> WARP_ROWS = List.of(16, 32);
+
+    public KernelSpec {
+        Objects.requireNonNull(pv, "pv");
+        Objects.requireNonNull(quant, "quant");
+        Objects.requireNonNull(inType, "inType");
+        Objects.requireNonNull(outType, "outType");
+        Objects.requireNonNull(arch, "arch");
+        require(HEAD_DIMS.contains(headDim), "headDim", headDim, HEAD_DIMS.toString());
+        require(BLOCK_KS.contains(blockK), "blockK", blockK, BLOCK_KS.toString());
+        require(WARPS.contains(warps), "warps", warps, WARPS.toString());
+        require(blockQ > 0 && blockQ % warps == 0 && WARP_ROWS.contains(blockQ / warps), "blockQ", blockQ,
+                "warps * 16 or warps * 32 (" + warps * 16 + " or " + warps * 32 + " with " + warps + " warps)");
+        require(pv != PvVariant.FP8_F16ACC || arch.hasFp8Mma(), "pv", pv.id(),
+                "fp16 on " + arch.target() + " (FP8 mma.sync needs sm_89 or newer)");
+        require(pv != PvVariant.FP8_F32ACC || arch.hasFp8Mma(), "pv", pv.id(),
+                "fp16 on " + arch.target() + " (FP8 mma.sync needs sm_89 or newer)");
+    }
+
+    private static void require(boolean ok, String field, Object value, String allowed) {
+        if (!ok) {
+            throw new IllegalArgumentException("KernelSpec." + field + " = " + value + " is not allowed; allowed: " + allowed);
+        }
+    }
+
+    /** The default spec for an architecture and call shape: what the library runs when nothing is tuned. */
+    public static KernelSpec defaults(Arch arch, int headDim, boolean causal, DType inType, DType outType) {
+        return new KernelSpec(headDim, 128, 64, 8, causal, arch.defaultPv(), QuantGranularity.PER_THREAD,
+                inType, outType, arch);
+    }
+
+    public KernelSpec withPv(PvVariant p) {
+        return new KernelSpec(headDim, blockQ, blockK, warps, causal, p, quant, inType, outType, arch);
+    }
+
+    public KernelSpec withQuant(QuantGranularity q) {
+        return new KernelSpec(headDim, blockQ, blockK, warps, causal, pv, q, inType, outType, arch);
+    }
+
+    public KernelSpec withTiles(int bq, int w) {
+        return new KernelSpec(headDim, bq, blockK, w, causal, pv, quant, inType, outType, arch);
+    }
+
+    public KernelSpec withCausal(boolean c) {
+        return new KernelSpec(headDim, blockQ, blockK, warps, c, pv, quant, inType, outType, arch);
+    }
+
+    public KernelSpec withTypes(DType in, DType out) {
+        return new KernelSpec(headDim, blockQ, blockK, warps, causal, pv, quant, in, out, arch);
+    }
+
+    public KernelSpec withArch(Arch a) {
+        return new KernelSpec(headDim, blockQ, blockK, warps, causal, pv, quant, inType, outType, a);
+    }
+
+    public int threads() {
+        return warps * 32;
+    }
+
+    /** Query rows one warp owns. */
+    public int warpRows() {
+        return blockQ / warps;
+    }
+
+    /** m16 tiles per warp. */
+    public int mTiles() {
+        return warpRows() / 16;
+    }
+
+    /** Rows that share one set of Q scales: the warp tile (thread, warp) or the CTA tile (block). */
+    public int qScaleTileRows() {
+        return quant == QuantGranularity.PER_BLOCK ? blockQ : warpRows();
+    }
+
+    /** Largest |V8| after the per-channel V scale (see {@link PvVariant#vMax(int)}). */
+    public float vMax() {
+        return pv.vMax(blockK);
+    }
+
+    /** A name for the kernel that is a valid PTX identifier and unique per spec. */
+    public String kernelName() {
+        return "sage_attn_d" + headDim + "_q" + blockQ + "_k" + blockK + "_w" + warps + (causal ? "_causal" : "_full")
+                + "_" + pv.id().replace("-", "") + "_" + quant.id() + "_" + inType.shortName() + "_" + outType.shortName()
+                + "_" + arch.target();
+    }
+
+    /** Short text form used in caches, logs and the CLI. */
+    @Override
+    public String toString() {
+        return "d" + headDim + " q" + blockQ + " k" + blockK + " w" + warps + (causal ? " causal" : " full") + " pv="
+                + pv.id() + " quant=" + quant.id() + " in=" + inType.shortName() + " out=" + outType.shortName() + " "
+                + arch.target();
+    }
+}
