@@ -16,15 +16,23 @@ public final class PtxVersions {
         return base(spec.arch());
     }
 
-    /** ISA for the helper kernels (preprocessing, reference), which use nothing newer than cvt e4m3x2 (7.8). */
+    /**
+     * ISA for the helper kernels (preprocessing, reference): cvt e4m3x2 needs 7.8 on sm_90 but 8.1 on
+     * sm_89; sm_120 appears in 8.7.
+     */
     public static String base(Arch arch) {
-        return arch == Arch.SM120 ? "8.7" : "7.8";
+        return switch (arch) {
+            case SM120 -> "8.7";
+            case SM89 -> "8.1";
+            default -> "7.8";
+        };
     }
 
     /** The CUDA driver version (as cuDriverGetVersion reports it) that first accepts an ISA version. */
     public static int minDriver(String isa) {
         return switch (isa) {
             case "7.8" -> 11080;
+            case "8.1" -> 12010;
             case "8.4" -> 12040;
             case "8.7" -> 12080;
             default -> throw new IllegalArgumentException("unknown PTX ISA " + isa);

@@ -1,0 +1,104 @@
+package io.sageptx.cuda;
+
+import java.util.Objects;
+
+import jcuda.driver.CUresult;
+import jcuda.driver.CUstream;
+import jcuda.driver.CUstream_flags;
+import jcuda.driver.JCudaDriver;
+
+/**
+ * A CUDA stream of one {@link DeviceContext}: either created here ({@link #create}, non-blocking, i.e.
+ * not implicitly ordered with the legacy default stream) or the legacy default (null) stream
+ * ({@link #defaultStream}).
+ */
+public final class CudaStream implements AutoCloseable {
+
+    /** The null stream handle (the legacy default stream of the current context). */
+    static final CUstream NULL_STREAM = new CUstream();
+
+    private final DeviceContext ctx;
+    private final CUstream stream;
+    private final boolean isDefault;
+    private volatile boolean closed;
+
+    private CudaStream(DeviceContext ctx, CUstream stream, boolean isDefault) {
+        this.ctx = ctx;
+        this.stream = stream;
+        this.isDefault = isDefault;
+    }
+
+    /** Creates a stream with {@code CU_STREAM_NON_BLOCKING}. */
+    public static CudaStream create(DeviceContext ctx) {
+        Objects.requireNonNull(ctx, "ctx");
+        ctx.makeCurrent();
+        CUstream s = new CUstream();
+        Cuda.check(JCudaDriver.cuStreamCreate(s, CUstream_flags.CU_STREAM_NON_BLOCKING),
+                "cuStreamCreate(NON_BLOCKING) on cuda:" + ctx.ordinal());
+        return new CudaStream(ctx, s, false);
+    }
+
+    /** The legacy default (null) stream of {@code ctx}; {@link #close()} does nothing for it. */
+    public static CudaStream defaultStream(DeviceContext ctx) {
+        Objects.requireNonNull(ctx, "ctx");
+        return new CudaStream(ctx, NULL_STREAM, true);
+    }
+
+    /** Blocks until all work queued on this stream has finished (cuStreamSynchronize). */
+    public void synchronize() {
+        ensureOpen();
+        ctx.makeCurrent();
+        Cuda.check(JCudaDriver.cuStreamSynchronize(stream), "cuStreamSynchronize(" + this + ")");
+    }
+
+    /** True when all work queued on this stream has finished (cuStreamQuery), without blocking. */
+    public boolean isIdle() {
+        ensureOpen();
+        ctx.makeCurrent();
+        int r = JCudaDriver.cuStreamQuery(stream);
+        if (r == CUresult.CUDA_ERROR_NOT_READY) {
+            return false;
+        }
+        Cuda.check(r, "cuStreamQuery(" + this + ")");
+        return true;
+    }
+
+    public CUstream handle() {
+        ensureOpen();
+        return stream;
+    }
+
+    public DeviceContext context() {
+        return ctx;
+    }
+
+    public boolean isDefault() {
+        return isDefault;
+    }
+
+    /** Destroys the stream (cuStreamDestroy; queued work still completes). Idempotent. */
+    @Override
+    public void close() {
+        synchronized (this) {
+            if (closed) {
+                return;
+            }
+            closed = true;
+        }
+        if (!isDefault) {
+            ctx.makeCurrent();
+            Cuda.check(JCudaDriver.cuStreamDestroy(stream), "cuStreamDestroy(" + stream + ") on cuda:" + ctx.ordinal());
+        }
+    }
+
+    @Override
+    public String toString() {
+        return (isDefault ? "default stream" : "stream " + stream) + " of cuda:" + ctx.ordinal();
+    }
+
+    private void ensureOpen() {
+        if (closed) {
+            throw new IllegalStateException("CudaStream is closed: " + this);
+        }
+    }
+}

@@ -1,0 +1,194 @@
+package io.sageptx.cuda;
+
+import static jcuda.driver.CUdevice_attribute.CU_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MAJOR;
+import static jcuda.driver.CUdevice_attribute.CU_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MINOR;
+import static jcuda.driver.CUdevice_attribute.CU_DEVICE_ATTRIBUTE_L2_CACHE_SIZE;
+import static jcuda.driver.CUdevice_attribute.CU_DEVICE_ATTRIBUTE_MAX_SHARED_MEMORY_PER_BLOCK;
+import static jcuda.driver.CUdevice_attribute.CU_DEVICE_ATTRIBUTE_MAX_SHARED_MEMORY_PER_BLOCK_OPTIN;
+import static jcuda.driver.CUdevice_attribute.CU_DEVICE_ATTRIBUTE_MAX_SHARED_MEMORY_PER_MULTIPROCESSOR;
+import static jcuda.driver.CUdevice_attribute.CU_DEVICE_ATTRIBUTE_MULTIPROCESSOR_COUNT;
+
+import java.nio.charset.StandardCharsets;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ConcurrentMap;
+
+import jcuda.driver.CUcontext;
+import jcuda.driver.CUdevice;
+import jcuda.driver.CUdevice_attribute;
+import jcuda.driver.JCudaDriver;
+
+/**
+ * One CUDA device and its <em>primary</em> context (retained with {@code cuDevicePrimaryCtxRetain},
+ * never created with {@code cuCtxCreate}, so pointers from frameworks sharing the process, which also
+ * use the primary context, are valid here). One instance per device ordinal, cached and shared by all
+ * threads; the primary context stays retained for the life of the JVM.
+ *
+ * <p>Nothing in this package assumes a "current" device: every object that calls the driver holds its
+ * {@code DeviceContext} and calls {@link #makeCurrent()} on the calling thread first.
+ */
+public final class DeviceContext {
+
+    private static final ConcurrentMap<Integer, DeviceContext> CACHE = new ConcurrentHashMap<>();
+
+    private final int ordinal;
+    private final CUdevice device;
+    private final CUcontext context;
+    private final String name;
+    private final int ccMajor;
+    private final int ccMinor;
+    private final int multiprocessorCount;
+    private final long totalMemoryBytes;
+    private final int maxSharedMemoryPerBlock;
+    private final int maxSharedMemoryPerBlockOptin;
+    private final int maxSharedMemoryPerMultiprocessor;
+    private final int l2CacheBytes;
+    private final int driverVersion;
+
+    /**
+     * The context of device {@code ordinal}, created on first use (cuInit, cuDeviceGet,
+     * cuDevicePrimaryCtxRetain, attribute queries). Thread-safe.
+     *
+     * @throws CudaUnavailableException when there is no usable driver or device
+     * @throws IllegalArgumentException when {@code ordinal} is not in {@code [0, Cuda.deviceCount())}
+     */
+    public static DeviceContext of(int ordinal) {
+        DeviceContext ctx = CACHE.get(ordinal);
+        if (ctx != null) {
+            return ctx;
+        }
+        Cuda.requireAvailable();
+        int count = Cuda.deviceCount();
+        if (ordinal < 0 || ordinal >= count) {
+            throw new IllegalArgumentException("CUDA device ordinal " + ordinal + " out of range: "
+                    + count + " device(s) present");
+        }
+        return CACHE.computeIfAbsent(ordinal, DeviceContext::new);
+    }
+
+    private DeviceContext(int ordinal) {
+        this.ordinal = ordinal;
+        String where = " (device " + ordinal + ")";
+        Cuda.check(JCudaDriver.cuInit(0), "cuInit(0)");
+        device = new CUdevice();
+        Cuda.check(JCudaDriver.cuDeviceGet(device, ordinal), "cuDeviceGet" + where);
+        context = new CUcontext();
+        Cuda.check(JCudaDriver.cuDevicePrimaryCtxRetain(context, device), "cuDevicePrimaryCtxRetain" + where);
+        makeCurrent();
+
+        byte[] nameBytes = new byte[256];
+        Cuda.check(JCudaDriver.cuDeviceGetName(nameBytes, nameBytes.length, device), "cuDeviceGetName" + where);
+        int len = 0;
+        while (len < nameBytes.length && nameBytes[len] != 0) {
+            len++;
+        }
+        name = new String(nameBytes, 0, len, StandardCharsets.UTF_8).trim();
+
+        long[] mem = {0};
+        Cuda.check(JCudaDriver.cuDeviceTotalMem(mem, device), "cuDeviceTotalMem" + where);
+        totalMemoryBytes = mem[0];
+
+        ccMajor = attribute(CU_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MAJOR);
+        ccMinor = attribute(CU_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MINOR);
+        multiprocessorCount = attribute(CU_DEVICE_ATTRIBUTE_MULTIPROCESSOR_COUNT);
+        maxSharedMemoryPerBlock = attribute(CU_DEVICE_ATTRIBUTE_MAX_SHARED_MEMORY_PER_BLOCK);
+        maxSharedMemoryPerBlockOptin = attribute(CU_DEVICE_ATTRIBUTE_MAX_SHARED_MEMORY_PER_BLOCK_OPTIN);
+        maxSharedMemoryPerMultiprocessor = attribute(CU_DEVICE_ATTRIBUTE_MAX_SHARED_MEMORY_PER_MULTIPROCESSOR);
+        l2CacheBytes = attribute(CU_DEVICE_ATTRIBUTE_L2_CACHE_SIZE);
+
+        int[] v = {0};
+        Cuda.check(JCudaDriver.cuDriverGetVersion(v), "cuDriverGetVersion");
+        driverVersion = v[0];
+    }
+
+    /** Makes this device's primary context current on the calling thread (cuCtxSetCurrent; cheap). */
+    public void makeCurrent() {
+        Cuda.check(JCudaDriver.cuCtxSetCurrent(context), "cuCtxSetCurrent (device " + ordinal + ")");
+    }
+
+    /** Waits for all work in this context, on every stream (cuCtxSynchronize). */
+    public void synchronize() {
+        makeCurrent();
+        Cuda.check(JCudaDriver.cuCtxSynchronize(), "cuCtxSynchronize (device " + ordinal + ")");
+    }
+
+    /** Queries any device attribute ({@link CUdevice_attribute} constant) with cuDeviceGetAttribute. */
+    public int attribute(int cuDeviceAttribute) {
+        int[] out = {0};
+        Cuda.check(JCudaDriver.cuDeviceGetAttribute(out, cuDeviceAttribute, device),
+                "cuDeviceGetAttribute(" + CUdevice_attribute.stringFor(cuDeviceAttribute) + ") (device " + ordinal + ")");
+        return out[0];
+    }
+
+    public int ordinal() {
+        return ordinal;
+    }
+
+    public CUdevice device() {
+        return device;
+    }
+
+    /** The retained primary context. */
+    public CUcontext context() {
+        return context;
+    }
+
+    public String name() {
+        return name;
+    }
+
+    public int computeCapabilityMajor() {
+        return ccMajor;
+    }
+
+    public int computeCapabilityMinor() {
+        return ccMinor;
+    }
+
+    /** 10*major + minor, e.g. 90 for an H100. */
+    public int computeCapability() {
+        return ccMajor * 10 + ccMinor;
+    }
+
+    /** e.g. {@code "sm_90"} (without the {@code a} suffix). */
+    public String smName() {
+        return "sm_" + ccMajor + ccMinor;
+    }
+
+    public int multiprocessorCount() {
+        return multiprocessorCount;
+    }
+
+    public long totalMemoryBytes() {
+        return totalMemoryBytes;
+    }
+
+    /** Shared memory per block without opting in (48 KiB on current GPUs). */
+    public int maxSharedMemoryPerBlock() {
+        return maxSharedMemoryPerBlock;
+    }
+
+    /** CU_DEVICE_ATTRIBUTE_MAX_SHARED_MEMORY_PER_BLOCK_OPTIN: the most a kernel can opt in to (227 KiB on H100). */
+    public int maxSharedMemoryPerBlockOptin() {
+        return maxSharedMemoryPerBlockOptin;
+    }
+
+    public int maxSharedMemoryPerMultiprocessor() {
+        return maxSharedMemoryPerMultiprocessor;
+    }
+
+    public int l2CacheBytes() {
+        return l2CacheBytes;
+    }
+
+    /** cuDriverGetVersion, e.g. 13000. */
+    public int driverVersion() {
+        return driverVersion;
+    }
+
+    @Override
+    public String toString() {
+        return "cuda:" + ordinal + " " + name + " (" + smName() + ", " + multiprocessorCount + " SMs, "
+                + (totalMemoryBytes >> 20) + " MiB, smem opt-in " + (maxSharedMemoryPerBlockOptin >> 10)
+                + " KiB, L2 " + (l2CacheBytes >> 10) + " KiB, driver CUDA " + Cuda.formatVersion(driverVersion) + ")";
+    }
+}

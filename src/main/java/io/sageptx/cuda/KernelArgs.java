@@ -1,0 +1,87 @@
+package io.sageptx.cuda;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Objects;
+
+import jcuda.NativePointerObject;
+import jcuda.Pointer;
+import jcuda.driver.CUdeviceptr;
+
+/**
+ * Kernel parameters in {@code .param} order, for {@link CudaKernel#launch}. Each entry must match the
+ * PTX parameter's width: {@link #ptr} and {@link #i64} for {@code .u64}/{@code .s64} (8 bytes),
+ * {@link #i32} for {@code .u32}/{@code .s32}, {@link #f32} for {@code .f32}.
+ *
+ * <pre>{@code
+ * kernel.launch(grid, 1, 1, 128, 1, 1, 0, stream.handle(),
+ *         new KernelArgs().ptr(out).ptr(in.address()).i32(n).f32(scale));
+ * }</pre>
+ *
+ * <p>Not thread-safe; a built instance may be launched any number of times.
+ */
+public final class KernelArgs {
+
+    private final List<Pointer> entries = new ArrayList<>();
+    private final List<String> descriptions = new ArrayList<>();
+
+    public KernelArgs() {
+    }
+
+    /** A raw device address (e.g. from {@link DeviceBuffer#address()} or another framework), passed as 64 bits. */
+    public KernelArgs ptr(long deviceAddress) {
+        entries.add(Pointer.to(new long[] {deviceAddress}));
+        descriptions.add("ptr 0x" + Long.toHexString(deviceAddress));
+        return this;
+    }
+
+    /** A JCuda device pointer (its byte offset included). */
+    public KernelArgs ptr(CUdeviceptr devicePointer) {
+        Objects.requireNonNull(devicePointer, "devicePointer");
+        entries.add(Pointer.to(new NativePointerObject[] {devicePointer}));
+        descriptions.add("ptr " + devicePointer);
+        return this;
+    }
+
+    /** The start address of {@code buffer}. */
+    public KernelArgs ptr(DeviceBuffer buffer) {
+        Objects.requireNonNull(buffer, "buffer");
+        return ptr(buffer.address());
+    }
+
+    public KernelArgs i32(int value) {
+        entries.add(Pointer.to(new int[] {value}));
+        descriptions.add("i32 " + value);
+        return this;
+    }
+
+    public KernelArgs i64(long value) {
+        entries.add(Pointer.to(new long[] {value}));
+        descriptions.add("i64 " + value);
+        return this;
+    }
+
+    public KernelArgs f32(float value) {
+        entries.add(Pointer.to(new float[] {value}));
+        descriptions.add("f32 " + value);
+        return this;
+    }
+
+    /** Number of parameters added. */
+    public int size() {
+        return entries.size();
+    }
+
+    /**
+     * The {@code void** kernelParams} array cuLaunchKernel takes: {@code Pointer.to(p0, p1, ...)} where
+     * each {@code pi} points at the host copy of parameter i.
+     */
+    public Pointer toPointer() {
+        return Pointer.to(entries.toArray(new NativePointerObject[0]));
+    }
+
+    @Override
+    public String toString() {
+        return "KernelArgs" + descriptions;
+    }
+}
