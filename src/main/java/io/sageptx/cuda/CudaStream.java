@@ -20,12 +20,14 @@ public final class CudaStream implements AutoCloseable {
     private final DeviceContext ctx;
     private final CUstream stream;
     private final boolean isDefault;
+    private final boolean owned;
     private volatile boolean closed;
 
-    private CudaStream(DeviceContext ctx, CUstream stream, boolean isDefault) {
+    private CudaStream(DeviceContext ctx, CUstream stream, boolean isDefault, boolean owned) {
         this.ctx = ctx;
         this.stream = stream;
         this.isDefault = isDefault;
+        this.owned = owned;
     }
 
     /** Creates a stream with {@code CU_STREAM_NON_BLOCKING}. */
@@ -35,13 +37,22 @@ public final class CudaStream implements AutoCloseable {
         CUstream s = new CUstream();
         Cuda.check(JCudaDriver.cuStreamCreate(s, CUstream_flags.CU_STREAM_NON_BLOCKING),
                 "cuStreamCreate(NON_BLOCKING) on cuda:" + ctx.ordinal());
-        return new CudaStream(ctx, s, false);
+        return new CudaStream(ctx, s, false, true);
+    }
+
+    /**
+     * A caller's stream (e.g. an embedding framework's), not owned: {@link #close()} leaves it alone.
+     * A null handle means the legacy default stream.
+     */
+    public static CudaStream wrap(DeviceContext ctx, CUstream handle) {
+        Objects.requireNonNull(ctx, "ctx");
+        return handle == null ? defaultStream(ctx) : new CudaStream(ctx, handle, false, false);
     }
 
     /** The legacy default (null) stream of {@code ctx}; {@link #close()} does nothing for it. */
     public static CudaStream defaultStream(DeviceContext ctx) {
         Objects.requireNonNull(ctx, "ctx");
-        return new CudaStream(ctx, NULL_STREAM, true);
+        return new CudaStream(ctx, NULL_STREAM, true, false);
     }
 
     /** Blocks until all work queued on this stream has finished (cuStreamSynchronize). */
@@ -85,7 +96,7 @@ public final class CudaStream implements AutoCloseable {
             }
             closed = true;
         }
-        if (!isDefault) {
+        if (owned) {
             ctx.makeCurrent();
             Cuda.check(JCudaDriver.cuStreamDestroy(stream), "cuStreamDestroy(" + stream + ") on cuda:" + ctx.ordinal());
         }

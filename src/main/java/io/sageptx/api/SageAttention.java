@@ -1,0 +1,172 @@
+package io.sageptx.api;
+
+import io.sageptx.cuda.CudaKernel;
+import io.sageptx.cuda.CudaStream;
+import io.sageptx.cuda.DeviceBuffer;
+import io.sageptx.cuda.DeviceContext;
+import io.sageptx.cuda.KernelArgs;
+import io.sageptx.plan.ScratchLayout;
+import io.sageptx.ptx.PreprocessEmitter;
+import io.sageptx.runtime.AttentionKernels;
+import io.sageptx.runtime.Workspace;
+import io.sageptx.spec.Arch;
+import io.sageptx.spec.DType;
+import io.sageptx.spec.KernelSpec;
+import jcuda.driver.CUstream;
+
+/**
+ * SageAttention2++ forward on one CUDA device, with kernels generated for that device's architecture.
+ * {@link #forward} queues the whole call (K/V statistics, INT8 and FP8 quantization, the fused kernel)
+ * on the caller's stream and returns without synchronizing. The scratch workspace of an instance is
+ * reused across calls; calls on different streams are ordered on the GPU, not on the host.
+ */
+public final class SageAttention implements AutoCloseable {
+
+    private static final float LOG2_E = (float) (1.0 / Math.log(2.0));
+
+    private final DeviceContext ctx;
+    private final Arch arch;
+    private final Workspace workspace;
+
+    private SageAttention(DeviceContext ctx) {
+        this.ctx = ctx;
+        this.arch = Arch.forDevice(ctx.computeCapabilityMajor(), ctx.computeCapabilityMinor());
+        this.workspace = new Workspace(ctx);
+    }
+
+    /** Attention on device {@code ordinal}, in its primary context. */
+    public static SageAttention onDevice(int ordinal) {
+        return new SageAttention(DeviceContext.of(ordinal));
+    }
+
+    public DeviceContext context() {
+        return ctx;
+    }
+
+    /** The architecture the generator targets on this device. */
+    public Arch arch() {
+        return arch;
+    }
+
+    /** The kernel spec a call runs with: the one it asks for, else the arch's default for its shape. */
+    public KernelSpec specFor(AttentionArgs a) {
+        if (a.spec != null) return a.spec;
+        KernelSpec s = KernelSpec.defaults(arch, a.headDim, a.causal, a.inType, a.outType);
+        return a.pv == null ? s : s.withPv(a.pv);
+    }
+
+    /** Loads (JIT-compiles on first use) the kernels of a spec on this device. */
+    public AttentionKernels kernels(KernelSpec spec) {
+        if (spec.arch() != arch) {
+            throw new IllegalArgumentException("spec targets " + spec.arch().target() + " but " + ctx.name() + " is "
+                    + arch.target());
+        }
+        return AttentionKernels.of(ctx, spec);
+    }
+
+    /** Queues attention on {@code stream} (null: the legacy default stream). Arguments are checked first. */
+    public void forward(AttentionArgs a, CUstream stream) {
+        a.validate();
+        KernelSpec spec = specFor(a);
+        ctx.makeCurrent();
+        AttentionKernels kk = kernels(spec);
+        ScratchLayout layout = new ScratchLayout(spec, a.batch, a.heads, a.kvHeads, a.lq, a.lk);
+        CudaStream s = CudaStream.wrap(ctx, stream);
+        workspace.prepare(layout, s);
+        try {
+            launch(kk, layout, a, s);
+        } finally {
+            workspace.release(s);
+        }
+    }
+
+    private void launch(AttentionKernels kk, ScratchLayout l, AttentionArgs a, CudaStream s) {
+        Workspace w = workspace;
+        KernelSpec spec = kk.spec();
+        int nt = PreprocessEmitter.THREADS;
+        // 1. K channel means (and V channel scales for FP8 PV)
+        kk.kvStats().launch(a.kvHeads, a.batch, 1, nt, 1, 1, 0, s.handle(), new KernelArgs()
+                .ptr(a.k).ptr(a.v).ptr(w.kMean()).ptr(spec.pv().isFp8() ? w.vScale().address() : 0L).i32(a.lk));
+        // 2. INT8 smoothed K
+        kk.quantK().launch(l.kBlocks(), a.kvHeads, a.batch, nt, 1, 1, 0, s.handle(), new KernelArgs()
+                .ptr(a.k).ptr(w.k8()).ptr(w.kScale()).ptr(w.kMean()).ptr(0L).i32(a.lk).i32(l.lkPadded())
+                .i32(l.kScalesPerHead()).i32(1).f32(1.0f).f32(0.0f));
+        // 3. INT8 Q with sm_scale * log2(e) folded into its scales (and q . kmean for the LSE)
+        kk.quantQ().launch(l.qScaleTiles(), a.heads, a.batch, nt, 1, 1, 0, s.handle(), new KernelArgs()
+                .ptr(a.q).ptr(w.q8()).ptr(w.qScale()).ptr(w.kMean()).ptr(a.lse != 0 ? w.qkm().address() : 0L)
+                .i32(a.lq).i32(l.lqPadded()).i32(l.qScalesPerHead()).i32(a.heads / a.kvHeads)
+                .f32(a.smScale * LOG2_E).f32(a.smScale));
+        // 4. FP8 V, transposed and permuted
+        long vIn = a.v;
+        if (kk.quantV() != null) {
+            kk.quantV().launch(l.kBlocks(), a.kvHeads, a.batch, nt, 1, 1, 0, s.handle(), new KernelArgs()
+                    .ptr(a.v).ptr(w.vScale()).ptr(w.v8()).i32(a.lk).i32(l.lkPadded()));
+            vIn = w.v8().address();
+        }
+        // 5. the fused kernel
+        CudaKernel att = kk.attention();
+        att.launch(l.qBlocks(), a.heads, a.batch, spec.threads(), 1, 1, kk.plan().smemBytes(), s.handle(), new KernelArgs()
+                .ptr(w.q8()).ptr(w.k8()).ptr(vIn).ptr(w.qScale()).ptr(w.kScale())
+                .ptr(spec.pv().isFp8() ? w.vScale().address() : 0L).ptr(a.o).ptr(a.lse).ptr(w.qkm())
+                .i32(a.lq).i32(a.lk).i32(l.lqPadded()).i32(l.lkPadded()).i32(a.heads).i32(a.heads / a.kvHeads)
+                .i32(l.qScalesPerHead()).i32(l.kScalesPerHead()));
+    }
+
+    /** Output of {@link #forwardHost}: O as 16-bit values in the output dtype, and the LSE if asked for. */
+    public record HostResult(short[] o, float[] lse) {
+    }
+
+    /**
+     * Convenience for small uses and tests: copies host arrays (16-bit values of {@code a.inType()},
+     * layout [B, H, L, D]) to the device, runs, waits and copies O (and the LSE when {@code withLse}) back.
+     * The pointers in {@code shape} are ignored.
+     */
+    public HostResult forwardHost(AttentionArgs shape, short[] q, short[] k, short[] v, boolean withLse) {
+        int qn = shape.batch * shape.heads * shape.lq * shape.headDim;
+        int kn = shape.batch * shape.kvHeads * shape.lk * shape.headDim;
+        check("q", q, qn);
+        check("k", k, kn);
+        check("v", v, kn);
+        ctx.makeCurrent();
+        try (DeviceBuffer dq = DeviceBuffer.allocate(ctx, 2L * qn);
+             DeviceBuffer dk = DeviceBuffer.allocate(ctx, 2L * kn);
+             DeviceBuffer dv = DeviceBuffer.allocate(ctx, 2L * kn);
+             DeviceBuffer dO = DeviceBuffer.allocate(ctx, 2L * qn);
+             DeviceBuffer dl = DeviceBuffer.allocate(ctx, withLse ? 4L * shape.batch * shape.heads * shape.lq : 0);
+             CudaStream s = CudaStream.create(ctx)) {
+            dq.copyFrom(q);
+            dk.copyFrom(k);
+            dv.copyFrom(v);
+            AttentionArgs a = AttentionArgs.builder().q(dq.address()).k(dk.address()).v(dv.address()).o(dO.address())
+                    .lse(withLse ? dl.address() : 0).batch(shape.batch).heads(shape.heads).kvHeads(shape.kvHeads)
+                    .lq(shape.lq).lk(shape.lk).headDim(shape.headDim).inType(shape.inType).outType(shape.outType)
+                    .causal(shape.causal).smScale(shape.smScale).pv(shape.pv).spec(shape.spec).build();
+            forward(a, s.handle());
+            s.synchronize();
+            short[] o = new short[qn];
+            dO.copyTo(o);
+            float[] lse = null;
+            if (withLse) {
+                lse = new float[shape.batch * shape.heads * shape.lq];
+                dl.copyTo(lse);
+            }
+            return new HostResult(o, lse);
+        }
+    }
+
+    private static void check(String name, short[] a, int n) {
+        if (a == null) throw new IllegalArgumentException(name + " is null");
+        if (a.length != n) throw new IllegalArgumentException(name + " has " + a.length + " elements; the shape needs " + n);
+    }
+
+    /** Frees the workspace (waits for the last call that used it). */
+    @Override
+    public void close() {
+        workspace.close();
+    }
+
+    /** Element type helper for callers holding dtype names. */
+    public static DType dtype(String name) {
+        return DType.parse(name);
+    }
+}

@@ -1,0 +1,35 @@
+package io.sageptx.cli;
+
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+
+/** The {@code sageptx} command line: one subcommand per job; errors print one line and exit non-zero. */
+@Command(name = "sageptx", mixinStandardHelpOptions = true, version = "sageptx 0.1.0",
+        description = "SageAttention2++ kernels generated as PTX at run time.",
+        subcommands = {EmitPtxCommand.class, RunCommand.class, InfoCommand.class, CommandLine.HelpCommand.class})
+public final class Main implements Runnable {
+
+    @CommandLine.Spec
+    CommandLine.Model.CommandSpec spec;
+
+    @Override
+    public void run() {
+        spec.commandLine().usage(System.out);
+    }
+
+    public static void main(String[] args) {
+        System.exit(commandLine().execute(args));
+    }
+
+    /** The configured command line (also used by tests). */
+    public static CommandLine commandLine() {
+        CommandLine cl = new CommandLine(new Main());
+        cl.setExecutionExceptionHandler((ex, line, parseResult) -> {
+            String msg = ex.getMessage() == null ? ex.getClass().getSimpleName() : ex.getMessage();
+            line.getErr().println("sageptx " + String.join(" ", line.getCommandSpec().qualifiedName().split(" ")).replace("sageptx", "").trim()
+                    + ": " + msg.lines().findFirst().orElse(msg));
+            return 1;
+        });
+        return cl;
+    }
+}
