@@ -84,6 +84,10 @@ public final class AttentionKernelEmitter {
         k.put("ptxVersion", PtxVersions.isa(spec));
         k.put("target", spec.arch().target());
         k.put("threads", spec.threads());
+        // ptxas' own occupancy guess (about 96 registers) spills some 128-thread D=64 kernels; asking for two
+        // CTAs per SM opens up to 255. At D=128 the same hint makes ptxas spill instead, so it is left out
+        // there (KernelAssemblyTest checks every variant for spills).
+        k.put("minBlocks", spec.threads() <= 128 && spec.headDim() <= 64 ? 2 : null);
         k.put("causal", spec.causal());
         k.put("fp8", fp8);
         k.put("threadQuant", spec.quant() == QuantGranularity.PER_THREAD);

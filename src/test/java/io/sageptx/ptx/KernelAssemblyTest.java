@@ -104,8 +104,9 @@ class KernelAssemblyTest {
         return new ArrayList<>(specs);
     }
 
-    static boolean isDefault(KernelSpec s) {
-        return s.equals(KernelSpec.defaults(s.arch(), s.headDim(), s.causal(), s.inType(), s.outType()));
+    /** Default tiles and quantization, any PV variant. */
+    static boolean isDefaultTiles(KernelSpec s) {
+        return s.equals(KernelSpec.defaults(s.arch(), s.headDim(), s.causal(), s.inType(), s.outType()).withPv(s.pv()));
     }
 
     // ---------------------------------------------------------------- modules
@@ -182,11 +183,13 @@ class KernelAssemblyTest {
             assertEquals(0, e.stackFrame(), () -> "stack frame in " + e);
             assertTrue(e.sharedBytes() <= 48 * 1024, () -> "static smem over 48 KiB in " + e);
         }
-        if (mod.attention() && isDefault(mod.spec())) {
+        if (mod.attention() && isDefaultTiles(mod.spec())) {
             KernelSpec s = mod.spec();
-            DEFAULT_REGISTERS.put(String.format("%-6s D=%-3d %-10s %-6s %s->%s", s.arch().target(), s.headDim(),
-                    s.pv().id(), s.causal() ? "causal" : "full", s.inType().shortName(), s.outType().shortName()),
-                    r.entry(s.kernelName()).registers());
+            int regs = r.entry(s.kernelName()).registers();
+            DEFAULT_REGISTERS.put(String.format("%-6s D=%-3d %-10s%s %-6s %s->%s", s.arch().target(), s.headDim(),
+                    s.pv().id(), s.pv() == s.arch().defaultPv() ? "*" : " ", s.causal() ? "causal" : "full",
+                    s.inType().shortName(), s.outType().shortName()), regs);
+            System.out.println(s.kernelName() + ": " + regs + " registers");
         }
     }
 
@@ -234,7 +237,7 @@ class KernelAssemblyTest {
     @AfterAll
     static void printDefaultRegisters() {
         if (DEFAULT_REGISTERS.isEmpty()) return;
-        System.out.println("Registers of the default attention kernels (ptxas -v):");
+        System.out.println("Registers of the attention kernels with default tiles (* = the arch's default PV):");
         new TreeMap<>(DEFAULT_REGISTERS).forEach((k, v) -> System.out.println("  " + k + "  " + v));
     }
 
