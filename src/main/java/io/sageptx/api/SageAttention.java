@@ -43,6 +43,11 @@ public final class SageAttention implements AutoCloseable {
         return ctx;
     }
 
+    /** The scratch buffers of this instance (for tests that inspect the quantized tensors). */
+    Workspace workspace() {
+        return workspace;
+    }
+
     /** The architecture the generator targets on this device. */
     public Arch arch() {
         return arch;
