@@ -30,11 +30,11 @@ public record ScratchLayout(KernelSpec spec, int batch, int heads, int kvHeads, 
     }
 
     public int lqPadded() {
-        return (int) roundUp(lq, spec.blockQ());
+        return Math.toIntExact(roundUp(lq, spec.blockQ()));
     }
 
     public int lkPadded() {
-        return (int) roundUp(lk, spec.blockK());
+        return Math.toIntExact(roundUp(lk, spec.blockK()));
     }
 
     public int qBlocks() {

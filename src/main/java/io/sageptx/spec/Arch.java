@@ -63,7 +63,7 @@ public enum Arch {
 
     /** Parses {@code sm_89}, {@code 89} or {@code SM89}. */
     public static Arch parse(String text) {
-        String t = text.trim().toLowerCase().replace("sm_", "").replace("sm", "");
+        String t = text.trim().toLowerCase().replaceFirst("^sm_?", "");
         for (Arch a : values()) {
             if (Integer.toString(a.computeCapability).equals(t)) return a;
         }

@@ -234,7 +234,8 @@ class QuantizedAttentionModelTest {
 
     @Test
     void quantizationGroups() {
-        KernelSpec spec = KernelSpec.defaults(Arch.SM89, 64, false, DType.FP16, DType.FP16);
+        // 4 warps of 32 rows: Q scale tiles of 32 rows, 8 groups each
+        KernelSpec spec = KernelSpec.defaults(Arch.SM89, 64, false, DType.FP16, DType.FP16).withTiles(128, 4);
         int lq = 40, d = 64;
         float[] q = new float[lq * d];
         Arrays.fill(q, 0.5f);
