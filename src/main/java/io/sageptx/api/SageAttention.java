@@ -10,7 +10,6 @@ import io.sageptx.ptx.PreprocessEmitter;
 import io.sageptx.runtime.AttentionKernels;
 import io.sageptx.runtime.Workspace;
 import io.sageptx.spec.Arch;
-import io.sageptx.spec.DType;
 import io.sageptx.spec.KernelSpec;
 import jcuda.driver.CUstream;
 
@@ -168,10 +167,5 @@ public final class SageAttention implements AutoCloseable {
     @Override
     public void close() {
         workspace.close();
-    }
-
-    /** Element type helper for callers holding dtype names. */
-    public static DType dtype(String name) {
-        return DType.parse(name);
     }
 }
