@@ -1,5 +1,6 @@
 package io.sageptx.api;
 
+import io.sageptx.cuda.CudaEvent;
 import io.sageptx.cuda.CudaKernel;
 import io.sageptx.cuda.CudaStream;
 import io.sageptx.cuda.DeviceBuffer;
@@ -70,6 +71,14 @@ public final class SageAttention implements AutoCloseable {
 
     /** Queues attention on {@code stream} (null: the legacy default stream). Arguments are checked first. */
     public void forward(AttentionArgs a, CUstream stream) {
+        forward(a, stream, null);
+    }
+
+    /**
+     * As {@link #forward(AttentionArgs, CUstream)}; when {@code afterPreprocess} is not null it is recorded
+     * between the preprocessing kernels and the fused kernel, so benchmarks can time each part.
+     */
+    public void forward(AttentionArgs a, CUstream stream, CudaEvent afterPreprocess) {
         a.validate();
         KernelSpec spec = specFor(a);
         ctx.makeCurrent();
@@ -78,13 +87,13 @@ public final class SageAttention implements AutoCloseable {
         CudaStream s = CudaStream.wrap(ctx, stream);
         workspace.prepare(layout, s);
         try {
-            launch(kk, layout, a, s);
+            launch(kk, layout, a, s, afterPreprocess);
         } finally {
             workspace.release(s);
         }
     }
 
-    private void launch(AttentionKernels kk, ScratchLayout l, AttentionArgs a, CudaStream s) {
+    private void launch(AttentionKernels kk, ScratchLayout l, AttentionArgs a, CudaStream s, CudaEvent mark) {
         Workspace w = workspace;
         KernelSpec spec = kk.spec();
         int nt = PreprocessEmitter.THREADS;
@@ -107,6 +116,7 @@ public final class SageAttention implements AutoCloseable {
                     .ptr(a.v).ptr(w.vScale()).ptr(w.v8()).i32(a.lk).i32(l.lkPadded()));
             vIn = w.v8().address();
         }
+        if (mark != null) mark.record(s);
         // 5. the fused kernel
         CudaKernel att = kk.attention();
         att.launch(l.qBlocks(), a.heads, a.batch, spec.threads(), 1, 1, kk.plan().smemBytes(), s.handle(), new KernelArgs()

@@ -6,7 +6,7 @@ import picocli.CommandLine.Command;
 /** The {@code sageptx} command line: one subcommand per job; errors print one line and exit non-zero. */
 @Command(name = "sageptx", mixinStandardHelpOptions = true, version = "sageptx 0.1.0",
         description = "SageAttention2++ kernels generated as PTX at run time.",
-        subcommands = {EmitPtxCommand.class, RunCommand.class, InfoCommand.class, CommandLine.HelpCommand.class})
+        subcommands = {EmitPtxCommand.class, RunCommand.class, InfoCommand.class, BenchCommand.class, CommandLine.HelpCommand.class})
 public final class Main implements Runnable {
 
     @CommandLine.Spec

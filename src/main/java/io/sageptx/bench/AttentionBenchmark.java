@@ -1,0 +1,148 @@
+package io.sageptx.bench;
+
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+
+import io.sageptx.api.AttentionArgs;
+import io.sageptx.api.SageAttention;
+import io.sageptx.cuda.CudaEvent;
+import io.sageptx.cuda.CudaStream;
+import io.sageptx.cuda.DeviceBuffer;
+import io.sageptx.cuda.DeviceContext;
+import io.sageptx.spec.DType;
+import io.sageptx.spec.KernelSpec;
+
+/**
+ * Times attention calls with CUDA events: warm-up calls, then {@code runs} timed calls whose median is
+ * kept. Inputs are fresh random values made on the GPU; when one set of Q, K, V, O is smaller than twice
+ * the L2 cache, several sets are allocated and the timed calls cycle through them, so no call finds its
+ * inputs in L2.
+ */
+public final class AttentionBenchmark implements AutoCloseable {
+
+    /** The shape of one benchmark point. */
+    public record Shape(int batch, int heads, int headDim, int seqLen, boolean causal, DType dtype) {
+        long qElements() {
+            return (long) batch * heads * seqLen * headDim;
+        }
+    }
+
+    private static final int MAX_SETS = 16;
+
+    private final SageAttention attention;
+    private final DeviceContext ctx;
+    private final CudaStream stream;
+    private final int warmup;
+    private final int runs;
+    private int seed = 0x5A6E;
+
+    public AttentionBenchmark(SageAttention attention, int warmup, int runs) {
+        if (runs < 1 || warmup < 0) throw new IllegalArgumentException("runs must be >= 1 and warmup >= 0");
+        this.attention = attention;
+        this.ctx = attention.context();
+        this.stream = CudaStream.create(ctx);
+        this.warmup = warmup;
+        this.runs = runs;
+    }
+
+    /** Benchmarks each spec on the same fresh inputs of {@code shape}. */
+    public List<BenchResult> run(Shape shape, List<KernelSpec> specs, List<String> labels) {
+        long elems = shape.qElements();
+        long setBytes = 4 * elems * shape.dtype().bytes();
+        int sets = (int) Math.min(MAX_SETS, Math.max(1, (2L * ctx.l2CacheBytes() + setBytes - 1) / setBytes));
+        List<DeviceBuffer> buffers = new ArrayList<>();
+        List<BenchResult> out = new ArrayList<>();
+        try {
+            long[][] tensors = new long[sets][];
+            for (int s = 0; s < sets; s++) {
+                DeviceBuffer q = alloc(buffers, elems * shape.dtype().bytes());
+                DeviceBuffer k = alloc(buffers, elems * shape.dtype().bytes());
+                DeviceBuffer v = alloc(buffers, elems * shape.dtype().bytes());
+                DeviceBuffer o = alloc(buffers, elems * shape.dtype().bytes());
+                RandomFill.fill(q, elems, shape.dtype(), seed++, 1.0f, stream);
+                RandomFill.fill(k, elems, shape.dtype(), seed++, 1.0f, stream);
+                RandomFill.fill(v, elems, shape.dtype(), seed++, 1.0f, stream);
+                tensors[s] = new long[] {q.address(), k.address(), v.address(), o.address()};
+            }
+            for (int i = 0; i < specs.size(); i++) {
+                out.add(time(shape, tensors, specs.get(i), labels.get(i)));
+            }
+            return out;
+        } finally {
+            stream.synchronize();
+            buffers.forEach(DeviceBuffer::close);
+        }
+    }
+
+    private DeviceBuffer alloc(List<DeviceBuffer> buffers, long bytes) {
+        DeviceBuffer b = DeviceBuffer.allocate(ctx, bytes);
+        buffers.add(b);
+        return b;
+    }
+
+    private BenchResult time(Shape shape, long[][] sets, KernelSpec spec, String label) {
+        AttentionArgs[] args = new AttentionArgs[sets.length];
+        for (int s = 0; s < sets.length; s++) {
+            long[] t = sets[s];
+            args[s] = AttentionArgs.builder().q(t[0]).k(t[1]).v(t[2]).o(t[3]).batch(shape.batch()).heads(shape.heads())
+                    .seqLen(shape.seqLen()).headDim(shape.headDim()).dtype(shape.dtype()).causal(shape.causal())
+                    .spec(spec).build();
+        }
+        attention.kernels(spec); // JIT outside the timed region
+        for (int w = 0; w < warmup; w++) attention.forward(args[w % args.length], stream.handle());
+        CudaEvent[] start = new CudaEvent[runs];
+        CudaEvent[] mid = new CudaEvent[runs];
+        CudaEvent[] end = new CudaEvent[runs];
+        try {
+            for (int r = 0; r < runs; r++) {
+                start[r] = CudaEvent.create(ctx);
+                mid[r] = CudaEvent.create(ctx);
+                end[r] = CudaEvent.create(ctx);
+            }
+            for (int r = 0; r < runs; r++) {
+                start[r].record(stream);
+                attention.forward(args[r % args.length], stream.handle(), mid[r]);
+                end[r].record(stream);
+            }
+            stream.synchronize();
+            double[] total = new double[runs];
+            double[] attn = new double[runs];
+            double[] pre = new double[runs];
+            for (int r = 0; r < runs; r++) {
+                total[r] = CudaEvent.elapsedMillis(start[r], end[r]);
+                attn[r] = CudaEvent.elapsedMillis(mid[r], end[r]);
+                pre[r] = CudaEvent.elapsedMillis(start[r], mid[r]);
+            }
+            return new BenchResult(ctx.name(), shape.batch(), shape.heads(), shape.headDim(), shape.seqLen(),
+                    shape.causal(), shape.dtype().shortName(), label, spec.toString(), runs, median(total), median(attn),
+                    median(pre), preprocessBytes(shape, spec));
+        } finally {
+            for (CudaEvent[] es : List.of(start, mid, end)) {
+                for (CudaEvent e : es) if (e != null) e.close();
+            }
+        }
+    }
+
+    /**
+     * The bytes preprocessing must move at least: Q and K (and V for FP8 PV) read once in the input dtype,
+     * their 8-bit forms written once.
+     */
+    static double preprocessBytes(Shape shape, KernelSpec spec) {
+        double e = shape.qElements();
+        int tensors = spec.pv().isFp8() ? 3 : 2;
+        return tensors * e * (shape.dtype().bytes() + 1);
+    }
+
+    static double median(double[] xs) {
+        double[] s = xs.clone();
+        Arrays.sort(s);
+        int n = s.length;
+        return n % 2 == 1 ? s[n / 2] : (s[n / 2 - 1] + s[n / 2]) / 2;
+    }
+
+    @Override
+    public void close() {
+        stream.close();
+    }
+}

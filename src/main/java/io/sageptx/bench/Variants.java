@@ -1,0 +1,42 @@
+package io.sageptx.bench;
+
+import java.util.ArrayList;
+import java.util.List;
+
+import io.sageptx.spec.Arch;
+import io.sageptx.spec.DType;
+import io.sageptx.spec.KernelSpec;
+import io.sageptx.spec.PvVariant;
+
+/**
+ * The kernel variants a benchmark compares, by label: {@code default} (what the library runs when nothing
+ * is tuned) and one label per PV variant the architecture supports.
+ */
+public final class Variants {
+
+    public static final String DEFAULT = "default";
+
+    private Variants() {
+    }
+
+    /** Every label that makes sense on {@code arch}, the default first. */
+    public static List<String> all(Arch arch) {
+        List<String> out = new ArrayList<>();
+        out.add(DEFAULT);
+        for (PvVariant pv : PvVariant.values()) {
+            if (!pv.isFp8() || arch.hasFp8Mma()) out.add(pv.id());
+        }
+        return out;
+    }
+
+    /** The spec of a label for one shape; unknown labels are refused with the list of known ones. */
+    public static KernelSpec spec(String label, Arch arch, int headDim, boolean causal, DType dtype) {
+        KernelSpec base = KernelSpec.defaults(arch, headDim, causal, dtype, dtype);
+        if (label.equals(DEFAULT)) return base;
+        for (PvVariant pv : PvVariant.values()) {
+            if (pv.id().equals(label)) return base.withPv(pv);
+        }
+        throw new IllegalArgumentException("variant '" + label + "' is unknown; known on " + arch.target() + ": "
+                + String.join(", ", all(arch)));
+    }
+}

@@ -1,0 +1,68 @@
+package io.sageptx.bench;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import org.junit.jupiter.api.Test;
+
+import io.sageptx.ptx.RandomFillEmitter;
+import io.sageptx.spec.Arch;
+import io.sageptx.spec.DType;
+import io.sageptx.spec.KernelSpec;
+import io.sageptx.spec.PvVariant;
+import io.sageptx.testing.Ptxas;
+
+/** Benchmark arithmetic and the random-fill kernel, without a GPU. */
+class BenchHostTest {
+
+    @Test
+    void flopsFollowTheIssueFormulaAndHalveWhenCausal() {
+        BenchResult full = new BenchResult("gpu", 4, 32, 128, 16384, false, "fp16", "default", "s", 20, 10, 8, 2, 3e9);
+        BenchResult causal = new BenchResult("gpu", 4, 32, 128, 16384, true, "fp16", "default", "s", 20, 10, 8, 2, 3e9);
+        assertEquals(4.0 * 4 * 32 * 16384.0 * 16384 * 128, full.flops());
+        assertEquals(full.flops() / 2, causal.flops());
+        assertEquals(full.flops() / 1e-2 / 1e12, full.totalTflops(), 1e-9);
+        assertEquals(full.flops() / 8e-3 / 1e12, full.attnTflops(), 1e-9);
+        assertEquals(3e9 / 2e-3 / 1e12, full.preTbps(), 1e-12);
+    }
+
+    @Test
+    void preprocessingBytesCountEachTensorOnceInAndOnceOut() {
+        AttentionBenchmark.Shape s = new AttentionBenchmark.Shape(2, 4, 64, 1024, false, DType.FP16);
+        KernelSpec fp8 = KernelSpec.defaults(Arch.SM89, 64, false, DType.FP16, DType.FP16);
+        double e = 2.0 * 4 * 1024 * 64;
+        assertEquals(3 * e * 3, AttentionBenchmark.preprocessBytes(s, fp8.withPv(PvVariant.FP8_F32ACC)));
+        assertEquals(2 * e * 3, AttentionBenchmark.preprocessBytes(s, fp8.withPv(PvVariant.FP16)));
+    }
+
+    @Test
+    void medianOfOddAndEvenCounts() {
+        assertEquals(2.0, AttentionBenchmark.median(new double[] {3, 1, 2}));
+        assertEquals(2.5, AttentionBenchmark.median(new double[] {4, 1, 2, 3}));
+    }
+
+    @Test
+    void variantsCoverThePvVariantsOfTheArch() {
+        assertEquals(java.util.List.of("default", "fp8-f16acc", "fp8-f32acc", "fp16"), Variants.all(Arch.SM89));
+        assertEquals(java.util.List.of("default", "fp16"), Variants.all(Arch.SM80));
+        assertEquals(PvVariant.FP16, Variants.spec("fp16", Arch.SM89, 64, true, DType.FP16).pv());
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                () -> Variants.spec("nope", Arch.SM90, 64, true, DType.FP16));
+        assertTrue(e.getMessage().contains("nope") && e.getMessage().contains("default"), e.getMessage());
+    }
+
+    @Test
+    void randomFillKernelAssemblesForEveryArchAndType() {
+        Ptxas.assumeAvailable();
+        for (Arch arch : Arch.values()) {
+            for (DType t : DType.values()) {
+                Ptxas.Result r = Ptxas.assemble(RandomFillEmitter.emit(t, arch), arch.target());
+                assertEquals(0, r.exitCode(), r.log());
+                Ptxas.EntryInfo info = r.entries().get(RandomFillEmitter.kernelName(t));
+                assertEquals(0, info.spillStores(), r.log());
+                assertEquals(0, info.stackFrame(), r.log());
+            }
+        }
+    }
+}
