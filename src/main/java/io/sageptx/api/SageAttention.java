@@ -119,7 +119,7 @@ public final class SageAttention implements AutoCloseable {
         if (mark != null) mark.record(s);
         // 5. the fused kernel
         CudaKernel att = kk.attention();
-        att.launch(l.qBlocks(), a.heads, a.batch, spec.threads(), 1, 1, kk.plan().smemBytes(), s.handle(), new KernelArgs()
+        att.launch(l.qBlocks(), a.heads, a.batch, spec.threads(), 1, 1, kk.smemBytes(), s.handle(), new KernelArgs()
                 .ptr(w.q8()).ptr(w.k8()).ptr(vIn).ptr(w.qScale()).ptr(w.kScale())
                 .ptr(spec.pv().isFp8() ? w.vScale().address() : 0L).ptr(a.o).ptr(a.lse).ptr(w.qkm())
                 .i32(a.lq).i32(a.lk).i32(l.lqPadded()).i32(l.lkPadded()).i32(a.heads).i32(a.heads / a.kvHeads)

@@ -6,6 +6,7 @@ import java.util.List;
 import io.sageptx.spec.Arch;
 import io.sageptx.spec.DType;
 import io.sageptx.spec.KernelSpec;
+import io.sageptx.spec.MmaKind;
 import io.sageptx.spec.PvVariant;
 
 /**
@@ -15,6 +16,7 @@ import io.sageptx.spec.PvVariant;
 public final class Variants {
 
     public static final String DEFAULT = "default";
+    public static final String WGMMA_PREFIX = "wgmma-";
 
     private Variants() {
     }
@@ -26,6 +28,11 @@ public final class Variants {
         for (PvVariant pv : PvVariant.values()) {
             if (!pv.isFp8() || arch.hasFp8Mma()) out.add(pv.id());
         }
+        if (arch == Arch.SM90) {
+            for (PvVariant pv : PvVariant.values()) {
+                if (pv.isFp8()) out.add(WGMMA_PREFIX + pv.id());
+            }
+        }
         return out;
     }
 
@@ -33,8 +40,12 @@ public final class Variants {
     public static KernelSpec spec(String label, Arch arch, int headDim, boolean causal, DType dtype) {
         KernelSpec base = KernelSpec.defaults(arch, headDim, causal, dtype, dtype);
         if (label.equals(DEFAULT)) return base;
+        boolean wgmma = label.startsWith(WGMMA_PREFIX) && arch == Arch.SM90;
+        String pvId = wgmma ? label.substring(WGMMA_PREFIX.length()) : label;
         for (PvVariant pv : PvVariant.values()) {
-            if (pv.id().equals(label)) return base.withPv(pv);
+            if (pv.id().equals(pvId) && all(arch).contains(label)) {
+                return wgmma ? base.withPv(pv).withMma(MmaKind.WGMMA) : base.withPv(pv);
+            }
         }
         throw new IllegalArgumentException("variant '" + label + "' is unknown; known on " + arch.target() + ": "
                 + String.join(", ", all(arch)));

@@ -3,6 +3,7 @@ package io.sageptx.cli;
 import io.sageptx.spec.Arch;
 import io.sageptx.spec.DType;
 import io.sageptx.spec.KernelSpec;
+import io.sageptx.spec.MmaKind;
 import io.sageptx.spec.PvVariant;
 import io.sageptx.spec.QuantGranularity;
 import picocli.CommandLine.Option;
@@ -33,6 +34,10 @@ public final class SpecOptions {
     @Option(names = "--warps", description = "warps per CTA: 4 or 8 (default 8)")
     Integer warps;
 
+    @Option(names = "--mma", defaultValue = "sync",
+            description = "main-loop instructions: sync (mma.sync) or wgmma (sm_90 only, FP8 PV) (default ${DEFAULT-VALUE})")
+    String mma;
+
     DType in() {
         return DType.parse(dtype);
     }
@@ -48,6 +53,6 @@ public final class SpecOptions {
         if (blockQ != null || warps != null) {
             s = s.withTiles(blockQ == null ? s.blockQ() : blockQ, warps == null ? s.warps() : warps);
         }
-        return s;
+        return s.withMma(MmaKind.parse(mma));
     }
 }

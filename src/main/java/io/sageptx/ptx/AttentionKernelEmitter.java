@@ -10,6 +10,7 @@ import java.util.stream.IntStream;
 import io.sageptx.plan.AttentionPlan;
 import io.sageptx.plan.TileCopy;
 import io.sageptx.spec.KernelSpec;
+import io.sageptx.spec.MmaKind;
 import io.sageptx.spec.PvVariant;
 import io.sageptx.spec.QuantGranularity;
 
@@ -64,7 +65,9 @@ public final class AttentionKernelEmitter {
     private AttentionKernelEmitter() {
     }
 
+    /** The PTX of the fused kernel of a spec: this mma.sync kernel, or the wgmma one for wgmma specs. */
     public static String emit(KernelSpec spec) {
+        if (spec.mma() == MmaKind.WGMMA) return WgmmaKernelEmitter.emit(spec);
         return TemplateRenderer.render("attention", "kernel", Map.of("k", model(spec)));
     }
 

@@ -7,10 +7,12 @@ import io.sageptx.cuda.CudaKernel;
 import io.sageptx.cuda.DeviceContext;
 import io.sageptx.cuda.PtxModule;
 import io.sageptx.plan.AttentionPlan;
+import io.sageptx.plan.WgmmaPlan;
 import io.sageptx.ptx.AttentionKernelEmitter;
 import io.sageptx.ptx.PreprocessEmitter;
 import io.sageptx.ptx.PtxVersions;
 import io.sageptx.spec.KernelSpec;
+import io.sageptx.spec.MmaKind;
 
 /**
  * The loaded kernels of one spec on one device: the fused attention kernel and its preprocessing
@@ -25,6 +27,7 @@ public final class AttentionKernels {
 
     private final KernelSpec spec;
     private final AttentionPlan plan;
+    private final int smemBytes;
     private final CudaKernel attention;
     private final CudaKernel kvStats;
     private final CudaKernel quantQ;
@@ -35,6 +38,8 @@ public final class AttentionKernels {
     private AttentionKernels(DeviceContext ctx, KernelSpec spec) {
         this.spec = spec;
         this.plan = new AttentionPlan(spec);
+        boolean wgmma = spec.mma() == MmaKind.WGMMA;
+        this.smemBytes = wgmma ? new WgmmaPlan(spec).smemBytes() : plan.smemBytes();
         String isa = PtxVersions.isa(spec);
         int driver = ctx.driverVersion();
         if (driver < PtxVersions.minDriver(isa)) {
@@ -47,7 +52,7 @@ public final class AttentionKernels {
         PtxModule main = PtxModule.load(ctx, AttentionKernelEmitter.emit(spec), spec.kernelName());
         PtxModule pre = PtxModule.load(ctx, PreprocessEmitter.emit(spec), spec.kernelName() + " preprocessing");
         this.attention = main.function(spec.kernelName());
-        this.attention.setMaxDynamicSharedBytes(plan.smemBytes());
+        this.attention.setMaxDynamicSharedBytes(smemBytes);
         this.kvStats = pre.function(PreprocessEmitter.kvStatsName(spec));
         this.quantQ = pre.function(PreprocessEmitter.quantQName(spec));
         this.quantK = pre.function(PreprocessEmitter.quantKName(spec));
@@ -66,6 +71,11 @@ public final class AttentionKernels {
 
     public AttentionPlan plan() {
         return plan;
+    }
+
+    /** Dynamic shared memory of one CTA of the fused kernel. */
+    public int smemBytes() {
+        return smemBytes;
     }
 
     public CudaKernel attention() {

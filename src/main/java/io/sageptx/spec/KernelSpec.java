@@ -17,9 +17,19 @@ import java.util.Objects;
  * @param inType    dtype of Q, K, V
  * @param outType   dtype of O
  * @param arch      target architecture
+ * @param mma       the main loop's tensor-core instructions: mma.sync, or wgmma on sm_90
  */
 public record KernelSpec(int headDim, int blockQ, int blockK, int warps, boolean causal, PvVariant pv,
-                         QuantGranularity quant, DType inType, DType outType, Arch arch) {
+                         QuantGranularity quant, DType inType, DType outType, Arch arch, MmaKind mma) {
+
+    /** Head dims the wgmma kernel supports: K rows of 64 or 128 bytes fill one 64- or 128-byte swizzle atom. */
+    public static final List<Integer> WGMMA_HEAD_DIMS = List.of(64, 128);
+
+    /** A mma.sync spec. */
+    public KernelSpec(int headDim, int blockQ, int blockK, int warps, boolean causal, PvVariant pv,
+                      QuantGranularity quant, DType inType, DType outType, Arch arch) {
+        this(headDim, blockQ, blockK, warps, causal, pv, quant, inType, outType, arch, MmaKind.SYNC);
+    }
 
     public static final List<Integer> HEAD_DIMS = List.of(64, 128);
     public static final List<Integer> BLOCK_KS = List.of(64);
@@ -32,6 +42,7 @@ public record KernelSpec(int headDim, int blockQ, int blockK, int warps, boolean
         Objects.requireNonNull(inType, "inType");
         Objects.requireNonNull(outType, "outType");
         Objects.requireNonNull(arch, "arch");
+        Objects.requireNonNull(mma, "mma");
         require(HEAD_DIMS.contains(headDim), "headDim", headDim, HEAD_DIMS.toString());
         require(BLOCK_KS.contains(blockK), "blockK", blockK, BLOCK_KS.toString());
         require(WARPS.contains(warps), "warps", warps, WARPS.toString());
@@ -41,6 +52,13 @@ public record KernelSpec(int headDim, int blockQ, int blockK, int warps, boolean
                 "fp16 on " + arch.target() + " (FP8 mma.sync needs sm_89 or newer)");
         require(pv != PvVariant.FP8_F32ACC || arch.hasFp8Mma(), "pv", pv.id(),
                 "fp16 on " + arch.target() + " (FP8 mma.sync needs sm_89 or newer)");
+        if (mma == MmaKind.WGMMA) {
+            require(arch == Arch.SM90, "mma", mma.id(), "sync on " + arch.target() + " (wgmma is sm_90a only)");
+            require(pv.isFp8(), "pv", pv.id(), "fp8-f16acc or fp8-f32acc with wgmma (its PV reads FP8 V^T from shared memory)");
+            require(warps % 4 == 0 && blockQ == warps * 16, "blockQ", blockQ,
+                    "warps * 16 with wgmma (whole warpgroups of 64 rows; warps a multiple of 4)");
+            require(WGMMA_HEAD_DIMS.contains(headDim), "headDim", headDim, WGMMA_HEAD_DIMS + " with wgmma");
+        }
     }
 
     private static void require(boolean ok, String field, Object value, String allowed) {
@@ -52,31 +70,36 @@ public record KernelSpec(int headDim, int blockQ, int blockK, int warps, boolean
     /** The default spec for an architecture and call shape: what the library runs when nothing is tuned. */
     public static KernelSpec defaults(Arch arch, int headDim, boolean causal, DType inType, DType outType) {
         return new KernelSpec(headDim, 128, 64, 8, causal, arch.defaultPv(), QuantGranularity.PER_THREAD,
-                inType, outType, arch);
+                inType, outType, arch, MmaKind.SYNC);
     }
 
     public KernelSpec withPv(PvVariant p) {
-        return new KernelSpec(headDim, blockQ, blockK, warps, causal, p, quant, inType, outType, arch);
+        return new KernelSpec(headDim, blockQ, blockK, warps, causal, p, quant, inType, outType, arch, mma);
     }
 
     public KernelSpec withQuant(QuantGranularity q) {
-        return new KernelSpec(headDim, blockQ, blockK, warps, causal, pv, q, inType, outType, arch);
+        return new KernelSpec(headDim, blockQ, blockK, warps, causal, pv, q, inType, outType, arch, mma);
     }
 
     public KernelSpec withTiles(int bq, int w) {
-        return new KernelSpec(headDim, bq, blockK, w, causal, pv, quant, inType, outType, arch);
+        return new KernelSpec(headDim, bq, blockK, w, causal, pv, quant, inType, outType, arch, mma);
     }
 
     public KernelSpec withCausal(boolean c) {
-        return new KernelSpec(headDim, blockQ, blockK, warps, c, pv, quant, inType, outType, arch);
+        return new KernelSpec(headDim, blockQ, blockK, warps, c, pv, quant, inType, outType, arch, mma);
     }
 
     public KernelSpec withTypes(DType in, DType out) {
-        return new KernelSpec(headDim, blockQ, blockK, warps, causal, pv, quant, in, out, arch);
+        return new KernelSpec(headDim, blockQ, blockK, warps, causal, pv, quant, in, out, arch, mma);
+    }
+
+    /** The same spec with the given main-loop instructions (wgmma needs whole warpgroups: see the checks). */
+    public KernelSpec withMma(MmaKind m) {
+        return new KernelSpec(headDim, blockQ, blockK, warps, causal, pv, quant, inType, outType, arch, m);
     }
 
     public KernelSpec withArch(Arch a) {
-        return new KernelSpec(headDim, blockQ, blockK, warps, causal, pv, quant, inType, outType, a);
+        return new KernelSpec(headDim, blockQ, blockK, warps, causal, pv, quant, inType, outType, a, mma);
     }
 
     public int threads() {
@@ -107,7 +130,7 @@ public record KernelSpec(int headDim, int blockQ, int blockK, int warps, boolean
     public String kernelName() {
         return "sage_attn_d" + headDim + "_q" + blockQ + "_k" + blockK + "_w" + warps + (causal ? "_causal" : "_full")
                 + "_" + pv.id().replace("-", "") + "_" + quant.id() + "_" + inType.shortName() + "_" + outType.shortName()
-                + "_" + arch.target();
+                + "_" + arch.target() + (mma == MmaKind.WGMMA ? "a_wgmma" : "");
     }
 
     /** Short text form used in caches, logs and the CLI. */
@@ -115,6 +138,6 @@ public record KernelSpec(int headDim, int blockQ, int blockK, int warps, boolean
     public String toString() {
         return "d" + headDim + " q" + blockQ + " k" + blockK + " w" + warps + (causal ? " causal" : " full") + " pv="
                 + pv.id() + " quant=" + quant.id() + " in=" + inType.shortName() + " out=" + outType.shortName() + " "
-                + arch.target();
+                + arch.target() + (mma == MmaKind.WGMMA ? " wgmma" : "");
     }
 }

@@ -1,0 +1,67 @@
+package io.sageptx.plan;
+
+import io.sageptx.spec.KernelSpec;
+import io.sageptx.spec.MmaKind;
+
+/**
+ * Shared-memory layout of the wgmma kernel, relative to a 1024-byte aligned base that the kernel finds at
+ * run time (hence 1024 bytes of slack in {@link #smemBytes()}): the Q tile with padded rows for ldmatrix,
+ * then two stages of the K block (blockK rows of D bytes) and two of the V^T block (D rows of blockK bytes),
+ * each a {@link SwizzledTile} on a 1024-byte boundary.
+ */
+public final class WgmmaPlan {
+
+    public static final int ATOM_ALIGN = 1024;
+
+    private final TileCopy q;
+    private final SwizzledTile k;
+    private final SwizzledTile v;
+    private final int kStage0;
+    private final int kStage1;
+    private final int vStage0;
+    private final int vStage1;
+    private final int smemBytes;
+
+    public WgmmaPlan(KernelSpec spec) {
+        if (spec.mma() != MmaKind.WGMMA) throw new IllegalArgumentException("not a wgmma spec: " + spec);
+        int d = spec.headDim();
+        int nt = spec.threads();
+        this.q = TileCopy.padded(spec.blockQ(), d, nt);
+        this.k = new SwizzledTile(spec.blockK(), d, nt);
+        this.v = new SwizzledTile(d, spec.blockK(), nt);
+        this.kStage0 = align(q.smemBytes());
+        this.kStage1 = kStage0 + align(k.bytes());
+        this.vStage0 = kStage1 + align(k.bytes());
+        this.vStage1 = vStage0 + align(v.bytes());
+        this.smemBytes = vStage1 + align(v.bytes()) + ATOM_ALIGN;
+    }
+
+    static int align(int bytes) {
+        return (bytes + ATOM_ALIGN - 1) / ATOM_ALIGN * ATOM_ALIGN;
+    }
+
+    public TileCopy qTile() {
+        return q;
+    }
+
+    public SwizzledTile kTile() {
+        return k;
+    }
+
+    public SwizzledTile vTile() {
+        return v;
+    }
+
+    public int kStage(int s) {
+        return s == 0 ? kStage0 : kStage1;
+    }
+
+    public int vStage(int s) {
+        return s == 0 ? vStage0 : vStage1;
+    }
+
+    /** Dynamic shared memory per CTA, alignment slack included. */
+    public int smemBytes() {
+        return smemBytes;
+    }
+}

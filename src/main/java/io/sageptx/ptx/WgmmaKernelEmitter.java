@@ -1,0 +1,119 @@
+package io.sageptx.ptx;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+
+import io.sageptx.plan.SwizzledTile;
+import io.sageptx.plan.WgmmaPlan;
+import io.sageptx.spec.KernelSpec;
+import io.sageptx.spec.MmaKind;
+import io.sageptx.spec.PvVariant;
+
+/**
+ * Builds the model of the Hopper wgmma kernel and renders {@code attention_wgmma.stg}. The softmax,
+ * P packing and epilogue parts of the model are the mma.sync kernel's ({@link AttentionKernelEmitter}):
+ * a warp's wgmma accumulator and register-A layouts are the mma.sync ones, so the register naming is
+ * shared. What differs is added here: the swizzled K and V^T stages, their descriptors and the wgmmas.
+ */
+public final class WgmmaKernelEmitter {
+
+    /** A swizzled tile's copy slot parameters. */
+    public record Swizzle(int chunksPerRow, int rowsPerPass, int rowBytes, int shift, int mask) {
+    }
+
+    /** Descriptor words besides the start address. */
+    public record Descriptor(String loBits, String hi) {
+    }
+
+    /** One wgmma: shape, accumulator type, D registers, A registers, descriptor step and scale-d predicate. */
+    public record Wgmma(String shape, String accType, String d, String a, int descAdd, String scaleD) {
+    }
+
+    /** One n8 tile of FP16 accumulators (rows g and g+8) and the FP32 outputs it is added to. */
+    public record Flush(String lo, String hi, List<String> o) {
+    }
+
+    private WgmmaKernelEmitter() {
+    }
+
+    /** The PTX target of wgmma kernels: the arch-specific sm_90a. */
+    public static final String TARGET = "sm_90a";
+
+    public static String emit(KernelSpec spec) {
+        return TemplateRenderer.render("attention_wgmma", "wgmmaKernel", Map.of("k", model(spec)));
+    }
+
+    static Map<String, Object> model(KernelSpec spec) {
+        if (spec.mma() != MmaKind.WGMMA) throw new IllegalArgumentException("not a wgmma spec: " + spec);
+        WgmmaPlan plan = new WgmmaPlan(spec);
+        Map<String, Object> k = AttentionKernelEmitter.model(spec);
+        int d = spec.headDim();
+        int bk = spec.blockK();
+        boolean f16Acc = spec.pv() == PvVariant.FP8_F16ACC;
+        k.put("target", TARGET);
+        k.put("f16Acc", f16Acc);
+        k.put("qOffset", 0);
+        k.put("kStage0", plan.kStage(0));
+        k.put("kStage1", plan.kStage(1));
+        k.put("vStage0", plan.vStage(0));
+        k.put("vStage1", plan.vStage(1));
+        k.put("kSwz", swizzle(plan.kTile()));
+        k.put("vSwz", swizzle(plan.vTile()));
+        k.put("kSwizzleName", plan.kTile().rowBytes() + "-byte");
+        k.put("vSwizzleName", plan.vTile().rowBytes() + "-byte");
+        k.put("kDesc", descriptor(plan.kTile()));
+        k.put("vDesc", descriptor(plan.vTile()));
+        k.put("kLoads", loads(plan.kTile(), d, 0));
+        k.put("kLoadsNext", loads(plan.kTile(), d, (long) bk * d));
+        k.put("vLoads", loads(plan.vTile(), 0, 0));
+        k.put("hAccCount", d / 4);
+        k.put("qkSteps", d / 32);
+        k.put("pvSteps", bk / 32);
+        k.put("pvDescription", f16Acc ? "FP16 accumulators from zero, added into FP32 once per block"
+                : "FP32 accumulators: the running output itself");
+
+        List<Wgmma> qk = new ArrayList<>();
+        String sRegs = AttentionKernelEmitter.regs("%s", 0, bk / 2);
+        for (int ks = 0; ks < d / 32; ks++) {
+            qk.add(new Wgmma("m64n" + bk + "k32", "s32", sRegs, AttentionKernelEmitter.regs("%qf", 4 * ks, 4),
+                    2 * ks, ks == 0 ? "%pfalse" : "%ptrue"));
+        }
+        k.put("qk", qk);
+
+        List<Wgmma> pv = new ArrayList<>();
+        String acc = f16Acc ? AttentionKernelEmitter.regs("%hacc", 0, d / 4) : AttentionKernelEmitter.regs("%o", 0, d / 2);
+        for (int kk = 0; kk < bk / 32; kk++) {
+            pv.add(new Wgmma("m64n" + d + "k32", f16Acc ? "f16" : "f32", acc, AttentionKernelEmitter.regs("%pa", 4 * kk, 4),
+                    2 * kk, f16Acc && kk == 0 ? "%pfalse" : "%ptrue"));
+        }
+        k.put("pv", pv);
+
+        List<Flush> flush = new ArrayList<>();
+        for (int nd = 0; nd < d / 8; nd++) {
+            List<String> o = new ArrayList<>();
+            for (int i = 0; i < 4; i++) o.add("%o" + (4 * nd + i));
+            flush.add(new Flush("%hacc" + 2 * nd, "%hacc" + (2 * nd + 1), o));
+        }
+        k.put("flush", flush);
+        return k;
+    }
+
+    private static Swizzle swizzle(SwizzledTile t) {
+        return new Swizzle(t.chunksPerRow(), t.rowsPerPass(), t.rowBytes(), t.shift(), t.mask());
+    }
+
+    private static Descriptor descriptor(SwizzledTile t) {
+        return new Descriptor(Integer.toString(t.descriptorLowBits()), String.format("0x%08X", t.descriptorHigh()));
+    }
+
+    /** Per pass: the shared-memory offset of the first row's slot and the global offset of its row. */
+    private static List<AttentionKernelEmitter.Copy> loads(SwizzledTile t, long globalRowBytes, long globalBase) {
+        List<AttentionKernelEmitter.Copy> out = new ArrayList<>();
+        for (int p = 0; p < t.passes(); p++) {
+            int rowOff = p * t.rowsPerPass();
+            out.add(new AttentionKernelEmitter.Copy(rowOff * t.rowBytes(), globalBase + rowOff * globalRowBytes, p == 0, rowOff));
+        }
+        return out;
+    }
+}
