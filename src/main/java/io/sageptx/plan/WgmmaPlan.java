@@ -5,15 +5,17 @@ import io.sageptx.spec.MmaKind;
 
 /**
  * Shared-memory layout of the wgmma kernel, relative to a 1024-byte aligned base that the kernel finds at
- * run time (hence 1024 bytes of slack in {@link #smemBytes()}): the Q tile with padded rows for ldmatrix,
- * then two stages of the K block (blockK rows of D bytes) and two of the V^T block (D rows of blockK bytes),
- * each a {@link SwizzledTile} on a 1024-byte boundary.
+ * run time (hence 1024 bytes of slack in {@link #smemBytes()}): the Q tile (blockQ rows of D bytes; each
+ * warpgroup's 64 rows are the A operand of its S wgmmas), then two stages of the K block (blockK rows of D
+ * bytes) and two of the V^T block (D rows of blockK bytes), each a {@link SwizzledTile} on a 1024-byte
+ * boundary. Q is read from shared memory rather than registers: with register A fragments live across the
+ * key loop, ptxas 13.0 gave the registers of the Q fragments to the P fragments at D=64 (found on the H100).
  */
 public final class WgmmaPlan {
 
     public static final int ATOM_ALIGN = 1024;
 
-    private final TileCopy q;
+    private final SwizzledTile q;
     private final SwizzledTile k;
     private final SwizzledTile v;
     private final int kStage0;
@@ -26,10 +28,10 @@ public final class WgmmaPlan {
         if (spec.mma() != MmaKind.WGMMA) throw new IllegalArgumentException("not a wgmma spec: " + spec);
         int d = spec.headDim();
         int nt = spec.threads();
-        this.q = TileCopy.padded(spec.blockQ(), d, nt);
+        this.q = new SwizzledTile(spec.blockQ(), d, nt);
         this.k = new SwizzledTile(spec.blockK(), d, nt);
         this.v = new SwizzledTile(d, spec.blockK(), nt);
-        this.kStage0 = align(q.smemBytes());
+        this.kStage0 = align(q.bytes());
         this.kStage1 = kStage0 + align(k.bytes());
         this.vStage0 = kStage1 + align(k.bytes());
         this.vStage1 = vStage0 + align(v.bytes());
@@ -40,7 +42,7 @@ public final class WgmmaPlan {
         return (bytes + ATOM_ALIGN - 1) / ATOM_ALIGN * ATOM_ALIGN;
     }
 
-    public TileCopy qTile() {
+    public SwizzledTile qTile() {
         return q;
     }
 
@@ -50,6 +52,11 @@ public final class WgmmaPlan {
 
     public SwizzledTile vTile() {
         return v;
+    }
+
+    /** Bytes from one warpgroup's 64 Q rows to the next's. */
+    public int qWarpgroupBytes() {
+        return 64 * q.rowBytes();
     }
 
     public int kStage(int s) {

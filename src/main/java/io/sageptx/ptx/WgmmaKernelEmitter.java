@@ -54,6 +54,10 @@ public final class WgmmaKernelEmitter {
         k.put("target", TARGET);
         k.put("f16Acc", f16Acc);
         k.put("qOffset", 0);
+        k.put("qSwz", swizzle(plan.qTile()));
+        k.put("qDesc", descriptor(plan.qTile()));
+        k.put("qWgBytes", plan.qWarpgroupBytes());
+        k.put("qLoads", loads(plan.qTile(), d, 0));
         k.put("kStage0", plan.kStage(0));
         k.put("kStage1", plan.kStage(1));
         k.put("vStage0", plan.vStage(0));
@@ -76,8 +80,7 @@ public final class WgmmaKernelEmitter {
         List<Wgmma> qk = new ArrayList<>();
         String sRegs = AttentionKernelEmitter.regs("%s", 0, bk / 2);
         for (int ks = 0; ks < d / 32; ks++) {
-            qk.add(new Wgmma("m64n" + bk + "k32", "s32", sRegs, AttentionKernelEmitter.regs("%qf", 4 * ks, 4),
-                    2 * ks, ks == 0 ? "%pfalse" : "%ptrue"));
+            qk.add(new Wgmma("m64n" + bk + "k32", "s32", sRegs, "", 2 * ks, ks == 0 ? "%pfalse" : "%ptrue"));
         }
         k.put("qk", qk);
 
