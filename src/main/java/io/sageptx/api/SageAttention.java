@@ -56,8 +56,8 @@ public final class SageAttention implements AutoCloseable {
     /** The kernel spec a call runs with: the one it asks for, else the arch's default for its shape. */
     public KernelSpec specFor(AttentionArgs a) {
         if (a.spec != null) return a.spec;
-        KernelSpec s = KernelSpec.defaults(arch, a.headDim, a.causal, a.inType, a.outType);
-        return a.pv == null ? s : s.withPv(a.pv);
+        return a.pv == null ? KernelSpec.preferred(arch, a.headDim, a.causal, a.inType, a.outType)
+                : KernelSpec.preferred(arch, a.headDim, a.causal, a.inType, a.outType, a.pv);
     }
 
     /** Loads (JIT-compiles on first use) the kernels of a spec on this device. */

@@ -39,7 +39,7 @@ public final class Variants {
     /** The spec of a label for one shape; unknown labels are refused with the list of known ones. */
     public static KernelSpec spec(String label, Arch arch, int headDim, boolean causal, DType dtype) {
         KernelSpec base = KernelSpec.defaults(arch, headDim, causal, dtype, dtype);
-        if (label.equals(DEFAULT)) return base;
+        if (label.equals(DEFAULT)) return KernelSpec.preferred(arch, headDim, causal, dtype, dtype);
         boolean wgmma = label.startsWith(WGMMA_PREFIX) && arch == Arch.SM90;
         String pvId = wgmma ? label.substring(WGMMA_PREFIX.length()) : label;
         for (PvVariant pv : PvVariant.values()) {

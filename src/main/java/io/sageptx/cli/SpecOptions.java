@@ -34,8 +34,8 @@ public final class SpecOptions {
     @Option(names = "--warps", description = "warps per CTA: 4 or 8 (default 8)")
     Integer warps;
 
-    @Option(names = "--mma", defaultValue = "sync",
-            description = "main-loop instructions: sync (mma.sync) or wgmma (sm_90 only, FP8 PV) (default ${DEFAULT-VALUE})")
+    @Option(names = "--mma",
+            description = "main-loop instructions: sync (mma.sync) or wgmma (sm_90 only, FP8 PV; default there for head dims 64 and 128)")
     String mma;
 
     DType in() {
@@ -47,12 +47,13 @@ public final class SpecOptions {
     }
 
     KernelSpec spec(Arch arch) {
-        KernelSpec s = KernelSpec.defaults(arch, headDim, causal, in(), out());
-        if (pv != null) s = s.withPv(PvVariant.parse(pv));
+        KernelSpec s = pv == null ? KernelSpec.preferred(arch, headDim, causal, in(), out())
+                : KernelSpec.preferred(arch, headDim, causal, in(), out(), PvVariant.parse(pv));
+        if (mma != null) s = s.withMma(MmaKind.parse(mma));
         s = s.withQuant(QuantGranularity.parse(quant));
         if (blockQ != null || warps != null) {
             s = s.withTiles(blockQ == null ? s.blockQ() : blockQ, warps == null ? s.warps() : warps);
         }
-        return s.withMma(MmaKind.parse(mma));
+        return s;
     }
 }
