@@ -21,8 +21,11 @@ import java.util.Objects;
 public record KernelSpec(int headDim, int blockQ, int blockK, int warps, boolean causal, PvVariant pv,
                          QuantGranularity quant, DType inType, DType outType, Arch arch) {
 
-    public static final List<Integer> HEAD_DIMS = List.of(64, 128);
-    public static final List<Integer> BLOCK_KS = List.of(64);
+    /** Every multiple of 16 from 32 to 256: each one gets its own kernel (Q/K are zero-padded to 32 in D). */
+    public static final List<Integer> HEAD_DIMS = java.util.stream.IntStream.rangeClosed(2, 16)
+            .map(i -> 16 * i).boxed().toList();
+    /** Keys per block: 64, or 32 for the FP16 PV variant (FP8 PV needs two k32 steps per block). */
+    public static final List<Integer> BLOCK_KS = List.of(32, 64);
     public static final List<Integer> WARPS = List.of(4, 8);
     public static final List<Integer> WARP_ROWS = List.of(16, 32);
 
@@ -34,6 +37,7 @@ public record KernelSpec(int headDim, int blockQ, int blockK, int warps, boolean
         Objects.requireNonNull(arch, "arch");
         require(HEAD_DIMS.contains(headDim), "headDim", headDim, HEAD_DIMS.toString());
         require(BLOCK_KS.contains(blockK), "blockK", blockK, BLOCK_KS.toString());
+        require(blockK == 64 || !pv.isFp8(), "blockK", blockK, "64 with FP8 PV (" + pv.id() + ")");
         require(WARPS.contains(warps), "warps", warps, WARPS.toString());
         require(blockQ > 0 && blockQ % warps == 0 && WARP_ROWS.contains(blockQ / warps), "blockQ", blockQ,
                 "warps * 16 or warps * 32 (" + warps * 16 + " or " + warps * 32 + " with " + warps + " warps)");
@@ -51,12 +55,23 @@ public record KernelSpec(int headDim, int blockQ, int blockK, int warps, boolean
 
     /** The default spec for an architecture and call shape: what the library runs when nothing is tuned. */
     public static KernelSpec defaults(Arch arch, int headDim, boolean causal, DType inType, DType outType) {
-        return new KernelSpec(headDim, 128, 64, 8, causal, arch.defaultPv(), QuantGranularity.PER_THREAD,
+        PvVariant pv = arch.defaultPv();
+        return new KernelSpec(headDim, 128, defaultBlockK(pv, headDim), 8, causal, pv, QuantGranularity.PER_THREAD,
                 inType, outType, arch);
     }
 
+    /**
+     * Keys per block by default: 64, except for the FP16 PV variant above D = 192, where the O accumulators
+     * (D / 2 registers per thread) leave too few registers for 64-key score and P tiles without spills.
+     */
+    public static int defaultBlockK(PvVariant pv, int headDim) {
+        return !pv.isFp8() && headDim > 192 ? 32 : 64;
+    }
+
+    /** The same spec with another PV variant; a default block length follows the variant's default. */
     public KernelSpec withPv(PvVariant p) {
-        return new KernelSpec(headDim, blockQ, blockK, warps, causal, p, quant, inType, outType, arch);
+        int bk = blockK == defaultBlockK(pv, headDim) ? defaultBlockK(p, headDim) : blockK;
+        return new KernelSpec(headDim, blockQ, bk, warps, causal, p, quant, inType, outType, arch);
     }
 
     public KernelSpec withQuant(QuantGranularity q) {
@@ -86,6 +101,11 @@ public record KernelSpec(int headDim, int blockQ, int blockK, int warps, boolean
     /** Query rows one warp owns. */
     public int warpRows() {
         return blockQ / warps;
+    }
+
+    /** D rounded up to the INT8 QK mma's k of 32: the row length of the Q8/K8 scratch and smem tiles. */
+    public int paddedHeadDim() {
+        return (headDim + 31) / 32 * 32;
     }
 
     /** m16 tiles per warp. */
