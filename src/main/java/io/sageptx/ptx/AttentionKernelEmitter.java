@@ -126,6 +126,8 @@ public final class AttentionKernelEmitter {
         k.put("kCopy", plan.kTile());
         k.put("vCopy", plan.vTile());
         k.put("kBlockBytes", spec.blockK() * spec.paddedHeadDim());
+        k.put("vBlockInBytes", spec.blockK() * spec.inType().bytes());
+        k.put("vPassInBytes", plan.vTile().rowsPerPass() * spec.inType().bytes());
         k.put("kScaleBlockBytes", 4 * spec.quant().kGroupsPerBlock());
 
         int rowCount = mTiles * 2;

@@ -21,6 +21,7 @@ import io.sageptx.numerics.ErrorStats;
 import io.sageptx.numerics.Half;
 import io.sageptx.spec.DType;
 import io.sageptx.spec.KernelSpec;
+import io.sageptx.spec.PvVariant;
 import io.sageptx.testing.GpuTest;
 
 /**
@@ -88,7 +89,17 @@ class SageAttentionModesGpuTest {
                 new int[] {5, 7, 100, 1000, 3100}));
         out.add(Arguments.of("varlen", 256, 2, 2, Memory.VARLEN, CausalMode.BOTTOM_RIGHT, DType.BF16,
                 new int[] {64, 7, 0, 300}, new int[] {30, 7, 5, 1000}));
-        return out.stream();
+        // every case again with the FP8 PV variant (the default on sm_89 / sm_120; FP16 PV is sm_90's)
+        List<Arguments> all = new ArrayList<>();
+        for (Arguments a : out) {
+            for (PvVariant pv : new PvVariant[] {null, PvVariant.FP8_F16ACC}) {
+                Object[] x = a.get();
+                Object[] y = java.util.Arrays.copyOf(x, x.length + 1);
+                y[x.length] = pv;
+                all.add(Arguments.of(y));
+            }
+        }
+        return all.stream();
     }
 
     /** Element offset of (b, h, t) in a tensor; varlen rows are cu[b] + t. */
@@ -97,9 +108,11 @@ class SageAttentionModesGpuTest {
                 : base + (long) b * s.batch() + (long) h * s.head() + (long) t * s.token();
     }
 
-    @ParameterizedTest(name = "{0} D={1} H={2}/{3} {4} {5} {6} Lq={7} Lk={8}")
+    @ParameterizedTest(name = "{0} D={1} H={2}/{3} {4} {5} {6} Lq={7} Lk={8} pv={9}")
     @MethodSource("cases")
-    void matchesReference(String mode, int d, int hq, int hkv, Memory mem, CausalMode causal, DType t, int[] lqs, int[] lks) {
+    void matchesReference(String mode, int d, int hq, int hkv, Memory mem, CausalMode causal, DType t, int[] lqs, int[] lks,
+                          PvVariant pvOrDefault) {
+        if (pvOrDefault != null && pvOrDefault.isFp8() && !attention.arch().hasFp8Mma()) return;
         int batch = lqs.length;
         int maxQ = IntStream.of(lqs).max().getAsInt();
         int maxK = IntStream.of(lks).max().getAsInt();
@@ -197,7 +210,7 @@ class SageAttentionModesGpuTest {
             long vAddr = fused ? dq.address() + 2 * vBase : dv.address();
             AttentionArgs.Builder ab = AttentionArgs.builder().q(dq.address()).k(kAddr).v(vAddr).o(dO.address())
                     .lse(dl.address()).batch(batch).heads(hq).kvHeads(hkv).headDim(d).dtype(t).causal(causal)
-                    .smScale(scale);
+                    .smScale(scale).pv(pvOrDefault);
             if (varlen) {
                 dcq.copyFrom(cuQ);
                 dck.copyFrom(cuK);
