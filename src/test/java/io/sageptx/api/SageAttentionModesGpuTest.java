@@ -131,18 +131,10 @@ class SageAttentionModesGpuTest {
         long qn, kn, vn, on;
         long kBase = 0, vBase = 0;
         switch (mem) {
-            case BHLD -> {
-                qs = TensorLayout.BHLD.strides(hq, maxQ, d);
-                ks = TensorLayout.BHLD.strides(hkv, maxK, d);
-                vs = ks;
-                os = qs;
-                qn = (long) batch * hq * maxQ * d;
-                kn = vn = (long) batch * hkv * maxK * d;
-                on = qn;
-            }
-            case BLHD -> {
-                qs = TensorLayout.BLHD.strides(hq, maxQ, d);
-                ks = TensorLayout.BLHD.strides(hkv, maxK, d);
+            case BHLD, BLHD -> {
+                TensorLayout layout = TensorLayout.valueOf(mem.name());
+                qs = layout.strides(hq, maxQ, d);
+                ks = layout.strides(hkv, maxK, d);
                 vs = ks;
                 os = qs;
                 qn = (long) batch * hq * maxQ * d;
