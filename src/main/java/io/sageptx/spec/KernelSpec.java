@@ -7,11 +7,12 @@ import java.util.Objects;
  * Everything that changes the generated attention kernel. Validated on construction: an impossible
  * combination is refused with an {@link IllegalArgumentException} naming the field and what is allowed.
  *
- * @param headDim   D, the head dimension
+ * @param headDim   D, the head dimension (32..256 in steps of 16)
  * @param blockQ    query rows per CTA
  * @param blockK    keys per main-loop block
  * @param warps     warps per CTA; each owns blockQ / warps query rows (16 or 32)
- * @param causal    causal mask (query i sees keys j &lt;= i)
+ * @param causal    causal mask (query i sees keys j &lt;= i + offset; the offset, 0 for top-left or Lk - Lq
+ *                  for bottom-right alignment, is a runtime parameter of the kernel)
  * @param pv        how P·V is computed
  * @param quant     granularity of the INT8 Q and K scales
  * @param inType    dtype of Q, K, V
