@@ -7,9 +7,20 @@ import io.sageptx.spec.KernelSpec;
 import io.sageptx.spec.PvVariant;
 
 /**
- * One attention call over device memory: Q [B, H, Lq, D], K and V [B, Hkv, Lk, D], O [B, H, Lq, D],
- * all contiguous, and an optional LSE [B, H, Lq] (float32, natural log). Built with {@link #builder()};
- * {@link #validate()} refuses every inconsistent argument with a message that names it.
+ * One attention call over device memory: Q [B, H, Lq, D], K and V [B, Hkv, Lk, D], O [B, H, Lq, D] in
+ * the layout {@link TensorLayout#BHLD} (default) or {@link TensorLayout#BLHD}, or with explicit element
+ * {@link Strides} per tensor (the last dim always contiguous), and an optional LSE [B, H, Lq] (float32,
+ * natural log, corrected for the K smoothing; contiguous).
+ *
+ * <p>Varlen ({@link Builder#varlen}): B sequences packed along the token axis, FlashAttention's
+ * convention: Q [total_q, H, D], K and V [total_k, Hkv, D] (strides of the token and head axes may be
+ * given; the batch stride is unused), int32 device arrays cu_seqlens_q / cu_seqlens_k of B + 1 cumulative
+ * offsets (cu[0] = 0, sequence b is tokens cu[b] .. cu[b+1]), and the host ints max_seqlen_q / _k. The
+ * LSE of a varlen call is [B, H, max_seqlen_q] (rows past a sequence's length are not written). The
+ * cu_seqlens contents are read on the GPU only: a sequence longer than its max_seqlen is cut at it.
+ *
+ * <p>Built with {@link #builder()}; {@link #validate()} refuses every inconsistent argument with a message
+ * that names it.
  */
 public final class AttentionArgs {
 
@@ -29,8 +40,17 @@ public final class AttentionArgs {
     final int headDim;
     final DType inType;
     final DType outType;
-    final boolean causal;
+    final CausalMode causalMode;
+    final boolean causalFromBoolean;
     final float smScale;
+    final Strides qStrides;
+    final Strides kStrides;
+    final Strides vStrides;
+    final Strides oStrides;
+    final TensorLayout layout;
+    final long cuSeqlensQ;
+    final long cuSeqlensK;
+    final boolean varlen;
     final PvVariant pv;
     final KernelSpec spec;
 
@@ -48,7 +68,18 @@ public final class AttentionArgs {
         this.headDim = b.headDim;
         this.inType = b.inType;
         this.outType = b.outType == null ? b.inType : b.outType;
-        this.causal = b.causal;
+        this.causalMode = b.causalMode;
+        this.causalFromBoolean = b.causalFromBoolean;
+        this.varlen = b.varlen;
+        this.cuSeqlensQ = b.cuSeqlensQ;
+        this.cuSeqlensK = b.cuSeqlensK;
+        this.layout = b.layout;
+        Strides qDefault = varlen ? Strides.packed(heads, b.headDim) : b.layout.strides(heads, lq, b.headDim);
+        Strides kvDefault = varlen ? Strides.packed(kvHeads, b.headDim) : b.layout.strides(kvHeads, lk, b.headDim);
+        this.qStrides = b.qStrides != null ? b.qStrides : qDefault;
+        this.kStrides = b.kStrides != null ? b.kStrides : kvDefault;
+        this.vStrides = b.vStrides != null ? b.vStrides : kvDefault;
+        this.oStrides = b.oStrides != null ? b.oStrides : qDefault;
         this.smScale = Float.isNaN(b.smScale) ? (float) (1.0 / Math.sqrt(Math.max(1, b.headDim))) : b.smScale;
         this.pv = b.pv;
         this.spec = b.spec;
@@ -72,9 +103,27 @@ public final class AttentionArgs {
             throw new IllegalArgumentException("heads = " + heads + " is not a multiple of kvHeads = " + kvHeads);
         }
         if (inType == null) throw new IllegalArgumentException("inType is required (fp16 or bf16)");
-        if (causal && lq != lk) {
-            throw new IllegalArgumentException("causal with lq = " + lq + " != lk = " + lk
-                    + " is ambiguous: the causal mask is top-left aligned and needs lq == lk");
+        if (causalMode == null) throw new IllegalArgumentException("causal mode is required (NONE, TOP_LEFT or BOTTOM_RIGHT)");
+        if (causalFromBoolean && (lq != lk || (varlen && cuSeqlensQ != cuSeqlensK))) {
+            throw new IllegalArgumentException("causal(true) with lq = " + lq + " != lk = " + lk
+                    + (varlen ? " or different cu_seqlens for Q and K" : "") + " is ambiguous: ask for "
+                    + "causal(CausalMode.TOP_LEFT) (query i sees keys j <= i) or causal(CausalMode.BOTTOM_RIGHT) "
+                    + "(query i sees keys j <= i + Lk - Lq)");
+        }
+        strides("qStrides", qStrides, 8, false);
+        strides("kStrides", kStrides, 8, false);
+        strides("vStrides", vStrides, 8, false);
+        strides("oStrides", oStrides, 2, true);
+        if (varlen) {
+            if (cuSeqlensQ == 0 || cuSeqlensK == 0) {
+                throw new IllegalArgumentException("varlen needs both cu_seqlens_q and cu_seqlens_k device arrays "
+                        + "(int32, batch + 1 = " + (batch + 1L) + " entries); got cu_seqlens_q = 0x"
+                        + Long.toHexString(cuSeqlensQ) + ", cu_seqlens_k = 0x" + Long.toHexString(cuSeqlensK));
+            }
+            if (cuSeqlensQ % 4 != 0 || cuSeqlensK % 4 != 0) {
+                throw new IllegalArgumentException("cu_seqlens_q / cu_seqlens_k must be 4-byte aligned int32 arrays; got 0x"
+                        + Long.toHexString(cuSeqlensQ) + ", 0x" + Long.toHexString(cuSeqlensK));
+            }
         }
         if (!(smScale > 0) || Float.isInfinite(smScale)) {
             throw new IllegalArgumentException("smScale = " + smScale + " must be a finite positive number");
@@ -90,9 +139,9 @@ public final class AttentionArgs {
                     + Math.max(lq, lk) + "x" + headDim + " elements exceeds 2^31 - 1");
         }
         if (spec != null) {
-            if (spec.headDim() != headDim || spec.causal() != causal || spec.inType() != inType || spec.outType() != outType) {
+            if (spec.headDim() != headDim || spec.causal() != causal() || spec.inType() != inType || spec.outType() != outType) {
                 throw new IllegalArgumentException("spec " + spec + " does not match the call (headDim " + headDim
-                        + ", causal " + causal + ", in " + inType.shortName() + ", out " + outType.shortName() + ")");
+                        + ", causal " + causalMode + ", in " + inType.shortName() + ", out " + outType.shortName() + ")");
             }
         }
         return this;
@@ -100,6 +149,20 @@ public final class AttentionArgs {
 
     private static void positive(String name, int value) {
         if (value < 1) throw new IllegalArgumentException(name + " = " + value + " must be >= 1");
+    }
+
+    private void strides(String name, Strides s, int multiple, boolean output) {
+        if (s.batch() < 0 || s.head() < 0 || s.token() < 0) {
+            throw new IllegalArgumentException(name + " = " + s + " must not be negative");
+        }
+        if (s.batch() % multiple != 0 || s.head() % multiple != 0 || s.token() % multiple != 0) {
+            throw new IllegalArgumentException(name + " = " + s + ": every stride must be a multiple of " + multiple
+                    + " elements (" + (output ? "4-byte stores" : "16-byte loads") + "; the last dim is contiguous)");
+        }
+        if (output && (s.token() < headDim && lq > 1 || s.head() < headDim && heads > 1)) {
+            throw new IllegalArgumentException(name + " = " + s + ": output rows overlap (token and head strides must "
+                    + "be >= headDim = " + headDim + ")");
+        }
     }
 
     private static void pointer(String name, long address, boolean optional) {
@@ -121,7 +184,14 @@ public final class AttentionArgs {
     public int headDim() { return headDim; }
     public DType inType() { return inType; }
     public DType outType() { return outType; }
-    public boolean causal() { return causal; }
+    /** Whether a causal mask applies (either alignment). */
+    public boolean causal() { return causalMode != CausalMode.NONE; }
+    public CausalMode causalMode() { return causalMode; }
+    public boolean isVarlen() { return varlen; }
+    public Strides qStrides() { return qStrides; }
+    public Strides kStrides() { return kStrides; }
+    public Strides vStrides() { return vStrides; }
+    public Strides oStrides() { return oStrides; }
     public float smScale() { return smScale; }
     public boolean hasLse() { return lse != 0; }
 
@@ -140,8 +210,17 @@ public final class AttentionArgs {
         private int headDim;
         private DType inType = DType.FP16;
         private DType outType;
-        private boolean causal;
+        private CausalMode causalMode = CausalMode.NONE;
+        private boolean causalFromBoolean;
         private float smScale = Float.NaN;
+        private Strides qStrides;
+        private Strides kStrides;
+        private Strides vStrides;
+        private Strides oStrides;
+        private TensorLayout layout = TensorLayout.BHLD;
+        private long cuSeqlensQ;
+        private long cuSeqlensK;
+        private boolean varlen;
         private PvVariant pv;
         private KernelSpec spec;
 
@@ -161,7 +240,41 @@ public final class AttentionArgs {
         public Builder inType(DType t) { this.inType = Objects.requireNonNull(t, "inType"); return this; }
         public Builder outType(DType t) { this.outType = t; return this; }
         public Builder dtype(DType t) { this.inType = Objects.requireNonNull(t, "dtype"); this.outType = t; return this; }
-        public Builder causal(boolean c) { this.causal = c; return this; }
+        /**
+         * Causal mask, top-left aligned (query i sees keys j &lt;= i); refused when Lq != Lk, where the
+         * alignment is ambiguous: use {@link #causal(CausalMode)} there.
+         */
+        public Builder causal(boolean c) {
+            this.causalMode = c ? CausalMode.TOP_LEFT : CausalMode.NONE;
+            this.causalFromBoolean = c;
+            return this;
+        }
+        /** Causal mask with an explicit alignment (or NONE). */
+        public Builder causal(CausalMode m) {
+            this.causalMode = m;
+            this.causalFromBoolean = false;
+            return this;
+        }
+        /** Layout of Q, K, V and O where no explicit strides are given (default BHLD; ignored for varlen). */
+        public Builder layout(TensorLayout l) { this.layout = Objects.requireNonNull(l, "layout"); return this; }
+        /** Element strides of Q (batch, head, token); the head dim is contiguous. */
+        public Builder qStrides(long batch, long head, long token) { this.qStrides = new Strides(batch, head, token); return this; }
+        public Builder kStrides(long batch, long head, long token) { this.kStrides = new Strides(batch, head, token); return this; }
+        public Builder vStrides(long batch, long head, long token) { this.vStrides = new Strides(batch, head, token); return this; }
+        public Builder oStrides(long batch, long head, long token) { this.oStrides = new Strides(batch, head, token); return this; }
+        /**
+         * A varlen batch: {@code batch} sequences packed along the token axis, with int32 device arrays of
+         * batch + 1 cumulative offsets and the longest lengths (FlashAttention's cu_seqlens / max_seqlen).
+         * Sets lq and lk to the max lengths.
+         */
+        public Builder varlen(long cuSeqlensQ, long cuSeqlensK, int maxSeqlenQ, int maxSeqlenK) {
+            this.varlen = true;
+            this.cuSeqlensQ = cuSeqlensQ;
+            this.cuSeqlensK = cuSeqlensK;
+            this.lq = maxSeqlenQ;
+            this.lk = maxSeqlenK;
+            return this;
+        }
         public Builder smScale(float s) { this.smScale = s; return this; }
         /** Asks for a PV variant instead of the architecture's default. */
         public Builder pv(PvVariant p) { this.pv = p; return this; }

@@ -56,8 +56,8 @@ public final class SageAttention implements AutoCloseable {
     /** The kernel spec a call runs with: the one it asks for, else the arch's default for its shape. */
     public KernelSpec specFor(AttentionArgs a) {
         if (a.spec != null) return a.spec;
-        return a.pv == null ? KernelSpec.preferred(arch, a.headDim, a.causal, a.inType, a.outType)
-                : KernelSpec.preferred(arch, a.headDim, a.causal, a.inType, a.outType, a.pv);
+        return a.pv == null ? KernelSpec.preferred(arch, a.headDim, a.causal(), a.inType, a.outType)
+                : KernelSpec.preferred(arch, a.headDim, a.causal(), a.inType, a.outType, a.pv);
     }
 
     /** Loads (JIT-compiles on first use) the kernels of a spec on this device. */
@@ -98,32 +98,41 @@ public final class SageAttention implements AutoCloseable {
         KernelSpec spec = kk.spec();
         int nt = PreprocessEmitter.THREADS;
         // 1. K channel means (and V channel scales for FP8 PV)
-        kk.kvStats().launch(a.kvHeads, a.batch, 1, nt, 1, 1, 0, s.handle(), new KernelArgs()
-                .ptr(a.k).ptr(a.v).ptr(w.kMean()).ptr(spec.pv().isFp8() ? w.vScale().address() : 0L).i32(a.lk));
+        kk.kvStats().launch(a.kvHeads, a.batch, 1, nt, 1, 1, 0, s.handle(), strides(strides(new KernelArgs()
+                .ptr(a.k).ptr(a.v).ptr(w.kMean()).ptr(spec.pv().isFp8() ? w.vScale().address() : 0L).i32(a.lk)
+                .ptr(a.cuSeqlensK), a.kStrides, a.varlen), a.vStrides, a.varlen));
         // 2. INT8 smoothed K
-        kk.quantK().launch(l.kBlocks(), a.kvHeads, a.batch, nt, 1, 1, 0, s.handle(), new KernelArgs()
+        kk.quantK().launch(l.kBlocks(), a.kvHeads, a.batch, nt, 1, 1, 0, s.handle(), strides(new KernelArgs()
                 .ptr(a.k).ptr(w.k8()).ptr(w.kScale()).ptr(w.kMean()).ptr(0L).i32(a.lk).i32(l.lkPadded())
-                .i32(l.kScalesPerHead()).i32(1).f32(1.0f).f32(0.0f));
+                .i32(l.kScalesPerHead()).i32(1).f32(1.0f).f32(0.0f).ptr(a.cuSeqlensK), a.kStrides, a.varlen));
         // 3. INT8 Q with sm_scale * log2(e) folded into its scales (and q . kmean for the LSE)
-        kk.quantQ().launch(l.qScaleTiles(), a.heads, a.batch, nt, 1, 1, 0, s.handle(), new KernelArgs()
+        kk.quantQ().launch(l.qScaleTiles(), a.heads, a.batch, nt, 1, 1, 0, s.handle(), strides(new KernelArgs()
                 .ptr(a.q).ptr(w.q8()).ptr(w.qScale()).ptr(w.kMean()).ptr(a.lse != 0 ? w.qkm().address() : 0L)
                 .i32(a.lq).i32(l.lqPadded()).i32(l.qScalesPerHead()).i32(a.heads / a.kvHeads)
-                .f32(a.smScale * LOG2_E).f32(a.smScale));
+                .f32(a.smScale * LOG2_E).f32(a.smScale).ptr(a.cuSeqlensQ), a.qStrides, a.varlen));
         // 4. FP8 V, transposed and permuted
         long vIn = a.v;
         if (kk.quantV() != null) {
-            kk.quantV().launch(l.kBlocks(), a.kvHeads, a.batch, nt, 1, 1, 0, s.handle(), new KernelArgs()
-                    .ptr(a.v).ptr(w.vScale()).ptr(w.v8()).i32(a.lk).i32(l.lkPadded()));
+            kk.quantV().launch(l.lkPadded() / PreprocessEmitter.vTileTokens(spec), a.kvHeads, a.batch, nt, 1, 1, 0,
+                    s.handle(), strides(new KernelArgs().ptr(a.v).ptr(w.vScale()).ptr(w.v8()).i32(a.lk)
+                            .i32(l.lkPadded()).ptr(a.cuSeqlensK), a.vStrides, a.varlen));
             vIn = w.v8().address();
         }
         if (mark != null) mark.record(s);
         // 5. the fused kernel
         CudaKernel att = kk.attention();
-        att.launch(l.qBlocks(), a.heads, a.batch, spec.threads(), 1, 1, kk.smemBytes(), s.handle(), new KernelArgs()
+        att.launch(l.qBlocks(), a.heads, a.batch, spec.threads(), 1, 1, kk.smemBytes(), s.handle(), strides(strides(new KernelArgs()
                 .ptr(w.q8()).ptr(w.k8()).ptr(vIn).ptr(w.qScale()).ptr(w.kScale())
                 .ptr(spec.pv().isFp8() ? w.vScale().address() : 0L).ptr(a.o).ptr(a.lse).ptr(w.qkm())
                 .i32(a.lq).i32(a.lk).i32(l.lqPadded()).i32(l.lkPadded()).i32(a.heads).i32(a.heads / a.kvHeads)
-                .i32(l.qScalesPerHead()).i32(l.kScalesPerHead()));
+                .i32(l.qScalesPerHead()).i32(l.kScalesPerHead())
+                .ptr(a.cuSeqlensQ).ptr(a.cuSeqlensK).i32(a.causalMode == CausalMode.BOTTOM_RIGHT ? 1 : 0),
+                a.oStrides, a.varlen), a.vStrides, a.varlen));
+    }
+
+    /** Appends the element strides (batch, head, token) of a tensor; varlen tensors have no batch stride. */
+    private static KernelArgs strides(KernelArgs args, Strides st, boolean varlen) {
+        return args.i64(varlen ? 0 : st.batch()).i64(st.head()).i64(st.token());
     }
 
     /** Output of {@link #forwardHost}: O as 16-bit values in the output dtype, and the LSE if asked for. */
@@ -154,7 +163,7 @@ public final class SageAttention implements AutoCloseable {
             AttentionArgs a = AttentionArgs.builder().q(dq.address()).k(dk.address()).v(dv.address()).o(dO.address())
                     .lse(withLse ? dl.address() : 0).batch(shape.batch).heads(shape.heads).kvHeads(shape.kvHeads)
                     .lq(shape.lq).lk(shape.lk).headDim(shape.headDim).inType(shape.inType).outType(shape.outType)
-                    .causal(shape.causal).smScale(shape.smScale).pv(shape.pv).spec(shape.spec).build();
+                    .causal(shape.causalMode).smScale(shape.smScale).pv(shape.pv).spec(shape.spec).build();
             forward(a, s.handle());
             s.synchronize();
             short[] o = new short[qn];

@@ -24,8 +24,9 @@ public final class AttentionPlan {
         this.spec = spec;
         int d = spec.headDim();
         int nt = spec.threads();
-        this.q = TileCopy.padded(spec.blockQ(), d, nt);
-        this.k = TileCopy.padded(spec.blockK(), d, nt);
+        int dp = spec.paddedHeadDim();
+        this.q = TileCopy.padded(spec.blockQ(), dp, nt);
+        this.k = TileCopy.padded(spec.blockK(), dp, nt);
         // FP8 V arrives transposed ([D][tokens], one byte each); FP16 V is [tokens][D] in the input dtype.
         this.v = spec.pv().isFp8() ? TileCopy.padded(d, spec.blockK(), nt)
                 : TileCopy.padded(spec.blockK(), d * spec.inType().bytes(), nt);
@@ -72,9 +73,9 @@ public final class AttentionPlan {
         return smemBytes;
     }
 
-    /** k-steps of 32 channels in Q·K^T. */
+    /** k-steps of 32 channels in Q·K^T (over the zero-padded head dim). */
     public int qkSteps() {
-        return spec.headDim() / 32;
+        return spec.paddedHeadDim() / 32;
     }
 
     /** n-tiles of 8 keys in one key block. */

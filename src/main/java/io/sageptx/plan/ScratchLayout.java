@@ -60,12 +60,14 @@ public record ScratchLayout(KernelSpec spec, int batch, int heads, int kvHeads, 
         return kBlocks() * spec.quant().kGroupsPerBlock();
     }
 
+    /** INT8 Q: [B][H][Lq padded][D padded to 32]; padding rows and columns are zeros. */
     public long q8Bytes() {
-        return (long) batch * heads * lqPadded() * spec.headDim();
+        return (long) batch * heads * lqPadded() * spec.paddedHeadDim();
     }
 
+    /** INT8 smoothed K: [B][Hkv][Lk padded][D padded to 32]. */
     public long k8Bytes() {
-        return (long) batch * kvHeads * lkPadded() * spec.headDim();
+        return (long) batch * kvHeads * lkPadded() * spec.paddedHeadDim();
     }
 
     /** Transposed FP8 V: [B][Hkv][D][Lk padded]; none for the FP16 PV variant, which reads V as given. */

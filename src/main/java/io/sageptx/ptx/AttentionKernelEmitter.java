@@ -31,7 +31,8 @@ public final class AttentionKernelEmitter {
     public record QkMma(String d, String a, String b, String c) {
     }
 
-    public record QkStep(Frag frag, List<QkMma> mmas) {
+    /** One key-tile pair x k-step of Q K^T: Q fragments to re-read first (D above 128), the K fragment, the mmas. */
+    public record QkStep(List<Frag> qFrags, Frag frag, List<QkMma> mmas) {
     }
 
     public record Row(int i, int rowOff, String first, String second, List<String> rest, List<String> all) {
@@ -59,7 +60,8 @@ public final class AttentionKernelEmitter {
     public record Store(int row, String o0, String o1, int offset, int vsOffset, String type) {
     }
 
-    public record Copy(int smem, long global, boolean first, int rowOff) {
+    /** One pass of a tile copy; {@code pred}: not every thread copies a row of the tile in this pass. */
+    public record Copy(int smem, long global, boolean first, int rowOff, boolean pred, int rows) {
     }
 
     private AttentionKernelEmitter() {
@@ -90,21 +92,24 @@ public final class AttentionKernelEmitter {
         // ptxas' own occupancy guess (about 96 registers) spills some 128-thread D=64 kernels; asking for two
         // CTAs per SM opens up to 255. At D=128 the same hint makes ptxas spill instead, so it is left out
         // there (KernelAssemblyTest checks every variant for spills).
-        k.put("minBlocks", spec.threads() <= 128 && spec.headDim() <= 64 ? 2 : null);
+        // Up to D = 64 ptxas, left alone, caps some 256-thread kernels below what they need (80 registers at
+        // D = 32, 128 at D = 64 with FP8 f32-acc PV) and spills; asking for one CTA per SM lifts the cap.
+        // Above D = 64 the same hint makes ptxas schedule more aggressively and spill, so none is given.
+        k.put("minBlocks", spec.headDim() > 64 ? null : spec.threads() <= 128 ? Integer.valueOf(2) : Integer.valueOf(1));
         k.put("causal", spec.causal());
         k.put("fp8", fp8);
         k.put("threadQuant", spec.quant() == QuantGranularity.PER_THREAD);
         k.put("headDim", spec.headDim());
+        k.put("qkRowBytes", spec.paddedHeadDim());
+        k.put("inBytes", spec.inType().bytes());
+        k.put("outBytes", spec.outType().bytes());
         k.put("blockQ", spec.blockQ());
         k.put("blockK", spec.blockK());
         k.put("blockKm1", spec.blockK() - 1);
-        k.put("blockQPlusBlockKm1", spec.blockQ() + spec.blockK() - 1);
         k.put("warpRows", spec.warpRows());
         k.put("qScaleTileRows", spec.qScaleTileRows());
         k.put("qGroups", spec.quant().qGroupsPerTile());
         k.put("qGroupOf", spec.quant() == QuantGranularity.PER_THREAD ? "g (rows = g mod 8)" : "0");
-        k.put("rowBytesIn", spec.headDim() * spec.inType().bytes());
-        k.put("rowBytesOut", spec.headDim() * spec.outType().bytes());
         k.put("outType", spec.outType().shortName());
         k.put("vDescription", fp8 ? "e4m3 V^T [B][Hkv][D][LkPad], tokens permuted in every 16, per-channel scaled"
                 : "V [B][Hkv][Lk][D], " + spec.inType().shortName());
@@ -123,45 +128,55 @@ public final class AttentionKernelEmitter {
         k.put("qCopy", plan.qTile());
         k.put("kCopy", plan.kTile());
         k.put("vCopy", plan.vTile());
-        k.put("kBlockBytes", spec.blockK() * spec.headDim());
-        k.put("vBlockBytes", spec.blockK() * spec.headDim() * spec.inType().bytes());
+        k.put("kBlockBytes", spec.blockK() * spec.paddedHeadDim());
+        k.put("vBlockInBytes", spec.blockK() * spec.inType().bytes());
+        k.put("vPassInBytes", plan.vTile().rowsPerPass() * spec.inType().bytes());
         k.put("kScaleBlockBytes", 4 * spec.quant().kGroupsPerBlock());
 
         int rowCount = mTiles * 2;
         k.put("rowCount", rowCount);
-        k.put("qFragCount", mTiles * qkSteps * 4);
         k.put("sCount", mTiles * keyTiles * 4);
         k.put("oCount", mTiles * dimTiles * 4);
         k.put("pFragCount", mTiles * pvSteps * 4);
 
         // Tile copies: constant offsets per pass (global offsets per pass are constant for Q and K rows).
-        k.put("qLoads", copies(plan.qTile(), spec.headDim()));
-        k.put("kLoads", copies(plan.kTile(), spec.headDim()));
+        k.put("qLoads", copies(plan.qTile(), spec.paddedHeadDim()));
+        k.put("kLoads", copies(plan.kTile(), spec.paddedHeadDim()));
         k.put("vLoads", copies(plan.vTile(), (long) spec.headDim() * spec.inType().bytes()));
 
-        // Q fragments: one ldmatrix.x4 per (m-tile, k-step).
+        // Q fragments: one ldmatrix.x4 per (m-tile, k-step), kept in registers for the whole key loop up to
+        // D = 128; above, the O accumulators need those registers and Q is re-read from shared memory right
+        // before each of its mmas.
+        boolean qReload = reloadsQ(spec);
+        int qRegSteps = qReload ? 1 : qkSteps;
+        k.put("qFragCount", mTiles * qRegSteps * 4);
         List<Frag> qFrags = new ArrayList<>();
         for (int mt = 0; mt < mTiles; mt++) {
             for (int ks = 0; ks < qkSteps; ks++) {
-                qFrags.add(new Frag(regs("%qf", (mt * qkSteps + ks) * 4, 4), mt * 16 * plan.qTile().smemRowBytes() + ks * 32, ""));
+                qFrags.add(new Frag(regs("%qf", (mt * qRegSteps + (qReload ? 0 : ks)) * 4, 4),
+                        mt * 16 * plan.qTile().smemRowBytes() + ks * 32, ""));
             }
         }
-        k.put("qFrags", qFrags);
+        k.put("qFrags", qReload ? List.of() : qFrags);
 
         // Q K^T: per pair of key n-tiles and k-step, one ldmatrix.x4 of K, then two mmas per m-tile.
         List<QkStep> qk = new ArrayList<>();
         for (int np = 0; np < keyTiles / 2; np++) {
             for (int ks = 0; ks < qkSteps; ks++) {
+                List<Frag> reload = new ArrayList<>();
+                if (qReload) {
+                    for (int mt = 0; mt < mTiles; mt++) reload.add(qFrags.get(mt * qkSteps + ks));
+                }
                 Frag f = new Frag("%kf0, %kf1, %kf2, %kf3", np * 16 * plan.kTile().smemRowBytes() + ks * 32, "");
                 List<QkMma> mmas = new ArrayList<>();
                 for (int mt = 0; mt < mTiles; mt++) {
                     for (int h = 0; h < 2; h++) {
                         String d = regs("%s", (mt * keyTiles + 2 * np + h) * 4, 4);
-                        mmas.add(new QkMma(d, regs("%qf", (mt * qkSteps + ks) * 4, 4),
+                        mmas.add(new QkMma(d, regs("%qf", (mt * qRegSteps + (qReload ? 0 : ks)) * 4, 4),
                                 h == 0 ? "%kf0, %kf1" : "%kf2, %kf3", ks == 0 ? "%zero, %zero, %zero, %zero" : d));
                     }
                 }
-                qk.add(new QkStep(f, mmas));
+                qk.add(new QkStep(reload, f, mmas));
             }
         }
         k.put("qk", qk);
@@ -276,11 +291,17 @@ public final class AttentionKernelEmitter {
         return k;
     }
 
+    /** Whether the kernel re-reads Q fragments from shared memory in every key block (D above 128). */
+    public static boolean reloadsQ(KernelSpec spec) {
+        return spec.paddedHeadDim() > 128;
+    }
+
     private static List<Copy> copies(TileCopy tile, long globalRowBytes) {
         List<Copy> out = new ArrayList<>();
         for (int p = 0; p < tile.passes(); p++) {
             int rowOff = p * tile.rowsPerPass();
-            out.add(new Copy(rowOff * tile.smemRowBytes(), rowOff * globalRowBytes, p == 0, rowOff));
+            boolean pred = tile.idleThreads() || rowOff + tile.rowsPerPass() > tile.rows();
+            out.add(new Copy(rowOff * tile.smemRowBytes(), rowOff * globalRowBytes, p == 0, rowOff, pred, tile.rows()));
         }
         return out;
     }

@@ -53,6 +53,14 @@ public final class PreprocessEmitter {
         return s.kernelName() + "_quant_v";
     }
 
+    /**
+     * Tokens per CTA of the FP8 V transform: 64, or 32 above D = 128 so that its FP32 staging tile
+     * [tokens][D + 1] stays within 48 KiB of static shared memory. The grid is LkPad / this.
+     */
+    public static int vTileTokens(KernelSpec spec) {
+        return spec.headDim() > 128 ? 32 : 64;
+    }
+
     public static String emit(KernelSpec spec) {
         return TemplateRenderer.render("preprocess", "module", Map.of("m", model(spec)));
     }
@@ -60,7 +68,6 @@ public final class PreprocessEmitter {
     static Map<String, Object> model(KernelSpec spec) {
         int d = spec.headDim();
         int chunks = d / 8;
-        if (THREADS % chunks != 0) throw new IllegalArgumentException("head dim " + d + ": " + THREADS + " threads do not tile rows of " + chunks + " chunks");
         int rowsPerPass = THREADS / chunks;
         boolean bf16 = spec.inType() == DType.BF16;
 
@@ -73,6 +80,11 @@ public final class PreprocessEmitter {
         m.put("fp8", spec.pv().isFp8());
         m.put("bf16", bf16);
         m.put("headDim", d);
+        m.put("inBytes", spec.inType().bytes());
+        m.put("statIdle", rowsPerPass * chunks != THREADS);
+        m.put("statActive", rowsPerPass * chunks);
+        m.put("blockK", spec.blockK());
+        m.put("blockKm1", spec.blockK() - 1);
         m.put("chunksPerRow", chunks);
         m.put("rowsPerPass", rowsPerPass);
         m.put("rowBytes", d * spec.inType().bytes());
@@ -88,18 +100,25 @@ public final class PreprocessEmitter {
 
         boolean thread = spec.quant() == QuantGranularity.PER_THREAD;
         m.put("q", quantRows(spec, quantQName(spec), spec.qScaleTileRows(), spec.quant().qGroupsPerTile(),
-                thread ? 8 : 1, 1, false, bf16));
+                thread ? 8 : 1, 1, false, bf16, spec.blockQ()));
         m.put("k", quantRows(spec, quantKName(spec), spec.blockK(), spec.quant().kGroupsPerBlock(),
-                thread ? 8 : 1, thread ? 2 : 1, true, bf16));
+                thread ? 8 : 1, thread ? 2 : 1, true, bf16, spec.blockK()));
 
-        // FP8 V: load slots over a 64-token tile, store slots over D rows of 16 words.
-        int tokens = spec.blockK();
+        // FP8 V: load slots over a tile of vTokens tokens, store slots over D rows of vTokens / 4 words.
+        int tokens = vTileTokens(spec);
         List<VSlot> loads = new ArrayList<>();
-        for (int p = 0; p < tokens * chunks / THREADS; p++) loads.add(new VSlot(p * rowsPerPass, 0));
+        for (int p = 0; p < (tokens + rowsPerPass - 1) / rowsPerPass; p++) loads.add(new VSlot(p * rowsPerPass, 0));
         List<VSlot> stores = new ArrayList<>();
         int words = d * tokens / 4;
-        for (int p = 0; p < words / THREADS; p++) stores.add(new VSlot(0, p * THREADS));
+        for (int p = 0; p < (words + THREADS - 1) / THREADS; p++) stores.add(new VSlot(0, p * THREADS));
         int pitch = d + 1;
+        m.put("vTokens", tokens);
+        m.put("vWords", words);
+        m.put("vWordsPerChannel", tokens / 4);
+        m.put("vWordShift", Integer.numberOfTrailingZeros(tokens / 4));
+        m.put("vWordMask", tokens / 4 - 1);
+        m.put("vIdle", rowsPerPass * chunks != THREADS);
+        m.put("vActive", rowsPerPass * chunks);
         m.put("vLoadSlots", loads);
         m.put("vStoreSlots", stores);
         m.put("vTilePitch", pitch);
@@ -113,17 +132,26 @@ public final class PreprocessEmitter {
     }
 
     private static Map<String, Object> quantRows(KernelSpec spec, String name, int tileRows, int groups, int gmod,
-                                                 int gdiv, boolean subtractMean, boolean bf16) {
+                                                 int gdiv, boolean subtractMean, boolean bf16, int exitRows) {
         int d = spec.headDim();
-        int chunks = d / 8;
-        int slots = (tileRows * chunks + THREADS - 1) / THREADS;
+        int dp = spec.paddedHeadDim();
+        int chunks = dp / 8;
         int rowsPerPass = THREADS / chunks;
+        int slots = (tileRows + rowsPerPass - 1) / rowsPerPass;
         Map<String, Object> q = new LinkedHashMap<>();
         q.put("name", name);
         q.put("threads", THREADS);
         q.put("bf16", bf16);
         q.put("headDim", d);
         q.put("chunksPerRow", chunks);
+        q.put("realChunks", d / 8);
+        q.put("padCols", dp != d);
+        q.put("idle", rowsPerPass * chunks != THREADS);
+        q.put("activeThreads", rowsPerPass * chunks);
+        q.put("dstRowBytes", dp);
+        q.put("inBytes", spec.inType().bytes());
+        q.put("exitRows", exitRows);
+        q.put("exitRowsM1", exitRows - 1);
         q.put("rowBytes", d * spec.inType().bytes());
         q.put("meanRowBytes", d * 4);
         q.put("tileRows", tileRows);

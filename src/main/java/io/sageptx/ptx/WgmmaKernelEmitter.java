@@ -30,6 +30,10 @@ public final class WgmmaKernelEmitter {
     public record Wgmma(String shape, String accType, String d, String a, int descAdd, String scaleD) {
     }
 
+    /** wgmmas of P V over some output channels, then (FP16 accumulators) their flush into O. */
+    public record PvGroup(List<Wgmma> wgmmas, List<Flush> flush) {
+    }
+
     /** One n8 tile of FP16 accumulators (rows g and g+8) and the FP32 outputs it is added to. */
     public record Flush(String lo, String hi, List<String> o) {
     }
@@ -63,21 +67,22 @@ public final class WgmmaKernelEmitter {
         k.put("qSwz", swizzle(plan.qTile()));
         k.put("qDesc", descriptor(plan.qTile()));
         k.put("qWgBytes", plan.qWarpgroupBytes());
-        k.put("qLoads", loads(plan.qTile(), d, 0));
+        k.put("qLoads", loads(plan.qTile(), spec.paddedHeadDim(), 0));
         k.put("kStage0", plan.kStage(0));
-        k.put("kStage1", plan.kStage(1));
+        k.put("kStageStride", plan.kStage(1) - plan.kStage(0));
+        k.put("kStageStride16", (plan.kStage(1) - plan.kStage(0)) / 16);
         k.put("vStage0", plan.vStage(0));
-        k.put("vStage1", plan.vStage(1));
+        k.put("vStageStride", plan.vStage(1) - plan.vStage(0));
+        k.put("vStageStride16", (plan.vStage(1) - plan.vStage(0)) / 16);
         k.put("kSwz", swizzle(plan.kTile()));
         k.put("vSwz", swizzle(plan.vTile()));
         k.put("kSwizzleName", plan.kTile().rowBytes() + "-byte");
         k.put("vSwizzleName", plan.vTile().rowBytes() + "-byte");
         k.put("kDesc", descriptor(plan.kTile()));
         k.put("vDesc", descriptor(plan.vTile()));
-        k.put("kLoads", loads(plan.kTile(), d, 0));
-        k.put("kLoadsNext", loads(plan.kTile(), d, (long) bk * d));
+        k.put("kLoads", loads(plan.kTile(), spec.paddedHeadDim(), 0));
+        k.put("kLoadsNext", loads(plan.kTile(), spec.paddedHeadDim(), (long) bk * spec.paddedHeadDim()));
         k.put("vLoads", loads(plan.vTile(), 0, 0));
-        k.put("hAccCount", d / 4);
         k.put("qkSteps", d / 32);
         k.put("pvSteps", bk / 32);
         k.put("pvDescription", f16Acc ? "FP16 accumulators from zero, added into FP32 once per block"
@@ -90,21 +95,33 @@ public final class WgmmaKernelEmitter {
         }
         k.put("qk", qk);
 
-        List<Wgmma> pv = new ArrayList<>();
-        String acc = f16Acc ? AttentionKernelEmitter.regs("%hacc", 0, d / 4) : AttentionKernelEmitter.regs("%o", 0, d / 2);
-        for (int kk = 0; kk < bk / 32; kk++) {
-            pv.add(new Wgmma("m64n" + d + "k32", f16Acc ? "f16" : "f32", acc, AttentionKernelEmitter.regs("%pa", 4 * kk, 4),
-                    2 * kk, f16Acc && kk == 0 ? "%pfalse" : "%ptrue"));
+        // P V: FP32 accumulators are the running output itself (one group of wgmmas). FP16 accumulators start
+        // from zero each block and are added into O; at D >= 128 that is done in two halves of the channels,
+        // so that 2 CTAs per SM (128 registers) need no spills.
+        int groups = f16Acc && d >= 128 ? 2 : 1;
+        int n = d / groups;
+        int vRowBytes = plan.vTile().rowBytes();
+        List<PvGroup> pv = new ArrayList<>();
+        for (int h = 0; h < groups; h++) {
+            String acc = f16Acc ? AttentionKernelEmitter.regs("%hacc", 0, n / 4) : AttentionKernelEmitter.regs("%o", 0, d / 2);
+            List<Wgmma> ws = new ArrayList<>();
+            for (int kk = 0; kk < bk / 32; kk++) {
+                ws.add(new Wgmma("m64n" + n + "k32", f16Acc ? "f16" : "f32", acc, AttentionKernelEmitter.regs("%pa", 4 * kk, 4),
+                        2 * kk + h * n * vRowBytes / 16, f16Acc && kk == 0 ? "%pfalse" : "%ptrue"));
+            }
+            List<Flush> flush = new ArrayList<>();
+            if (f16Acc) {
+                for (int nd = 0; nd < n / 8; nd++) {
+                    List<String> o = new ArrayList<>();
+                    int ndo = h * n / 8 + nd;
+                    for (int i = 0; i < 4; i++) o.add("%o" + (4 * ndo + i));
+                    flush.add(new Flush("%hacc" + 2 * nd, "%hacc" + (2 * nd + 1), o));
+                }
+            }
+            pv.add(new PvGroup(ws, flush));
         }
-        k.put("pv", pv);
-
-        List<Flush> flush = new ArrayList<>();
-        for (int nd = 0; nd < d / 8; nd++) {
-            List<String> o = new ArrayList<>();
-            for (int i = 0; i < 4; i++) o.add("%o" + (4 * nd + i));
-            flush.add(new Flush("%hacc" + 2 * nd, "%hacc" + (2 * nd + 1), o));
-        }
-        k.put("flush", flush);
+        k.put("pvGroups", pv);
+        k.put("hAccCount", n / 4);
         return k;
     }
 
@@ -121,7 +138,8 @@ public final class WgmmaKernelEmitter {
         List<AttentionKernelEmitter.Copy> out = new ArrayList<>();
         for (int p = 0; p < t.passes(); p++) {
             int rowOff = p * t.rowsPerPass();
-            out.add(new AttentionKernelEmitter.Copy(rowOff * t.rowBytes(), globalBase + rowOff * globalRowBytes, p == 0, rowOff));
+            out.add(new AttentionKernelEmitter.Copy(rowOff * t.rowBytes(), globalBase + rowOff * globalRowBytes, p == 0, rowOff,
+                    false, t.rows()));
         }
         return out;
     }

@@ -7,11 +7,12 @@ import java.util.Objects;
  * Everything that changes the generated attention kernel. Validated on construction: an impossible
  * combination is refused with an {@link IllegalArgumentException} naming the field and what is allowed.
  *
- * @param headDim   D, the head dimension
+ * @param headDim   D, the head dimension (32..256 in steps of 16)
  * @param blockQ    query rows per CTA
  * @param blockK    keys per main-loop block
  * @param warps     warps per CTA; each owns blockQ / warps query rows (16 or 32)
- * @param causal    causal mask (query i sees keys j &lt;= i)
+ * @param causal    causal mask (query i sees keys j &lt;= i + offset; the offset, 0 for top-left or Lk - Lq
+ *                  for bottom-right alignment, is a runtime parameter of the kernel)
  * @param pv        how P·V is computed
  * @param quant     granularity of the INT8 Q and K scales
  * @param inType    dtype of Q, K, V
@@ -31,8 +32,11 @@ public record KernelSpec(int headDim, int blockQ, int blockK, int warps, boolean
         this(headDim, blockQ, blockK, warps, causal, pv, quant, inType, outType, arch, MmaKind.SYNC);
     }
 
-    public static final List<Integer> HEAD_DIMS = List.of(64, 128);
-    public static final List<Integer> BLOCK_KS = List.of(64);
+    /** Every multiple of 16 from 32 to 256: each one gets its own kernel (Q/K are zero-padded to 32 in D). */
+    public static final List<Integer> HEAD_DIMS = java.util.stream.IntStream.rangeClosed(2, 16)
+            .map(i -> 16 * i).boxed().toList();
+    /** Keys per block: 64, or 32 for the FP16 PV variant (FP8 PV needs two k32 steps per block). */
+    public static final List<Integer> BLOCK_KS = List.of(32, 64);
     public static final List<Integer> WARPS = List.of(4, 8);
     public static final List<Integer> WARP_ROWS = List.of(16, 32);
 
@@ -45,6 +49,7 @@ public record KernelSpec(int headDim, int blockQ, int blockK, int warps, boolean
         Objects.requireNonNull(mma, "mma");
         require(HEAD_DIMS.contains(headDim), "headDim", headDim, HEAD_DIMS.toString());
         require(BLOCK_KS.contains(blockK), "blockK", blockK, BLOCK_KS.toString());
+        require(blockK == 64 || !pv.isFp8(), "blockK", blockK, "64 with FP8 PV (" + pv.id() + ")");
         require(WARPS.contains(warps), "warps", warps, WARPS.toString());
         require(blockQ > 0 && blockQ % warps == 0 && WARP_ROWS.contains(blockQ / warps), "blockQ", blockQ,
                 "warps * 16 or warps * 32 (" + warps * 16 + " or " + warps * 32 + " with " + warps + " warps)");
@@ -72,7 +77,8 @@ public record KernelSpec(int headDim, int blockQ, int blockK, int warps, boolean
      * the other specs are derived from (see {@link #preferred} for what the library runs).
      */
     public static KernelSpec defaults(Arch arch, int headDim, boolean causal, DType inType, DType outType) {
-        return new KernelSpec(headDim, 128, 64, 8, causal, arch.defaultPv(), QuantGranularity.PER_THREAD,
+        PvVariant pv = arch.defaultPv();
+        return new KernelSpec(headDim, 128, defaultBlockK(pv, headDim), 8, causal, pv, QuantGranularity.PER_THREAD,
                 inType, outType, arch, MmaKind.SYNC);
     }
 
@@ -94,8 +100,18 @@ public record KernelSpec(int headDim, int blockQ, int blockK, int warps, boolean
         return wgmma ? s.withMma(MmaKind.WGMMA) : s;
     }
 
+    /**
+     * Keys per block by default: 64, except for the FP16 PV variant above D = 192, where the O accumulators
+     * (D / 2 registers per thread) leave too few registers for 64-key score and P tiles without spills.
+     */
+    public static int defaultBlockK(PvVariant pv, int headDim) {
+        return !pv.isFp8() && headDim > 192 ? 32 : 64;
+    }
+
+    /** The same spec with another PV variant; a default block length follows the variant's default. */
     public KernelSpec withPv(PvVariant p) {
-        return new KernelSpec(headDim, blockQ, blockK, warps, causal, p, quant, inType, outType, arch, mma);
+        int bk = blockK == defaultBlockK(pv, headDim) ? defaultBlockK(p, headDim) : blockK;
+        return new KernelSpec(headDim, blockQ, bk, warps, causal, p, quant, inType, outType, arch, mma);
     }
 
     public KernelSpec withQuant(QuantGranularity q) {
@@ -130,6 +146,11 @@ public record KernelSpec(int headDim, int blockQ, int blockK, int warps, boolean
     /** Query rows one warp owns. */
     public int warpRows() {
         return blockQ / warps;
+    }
+
+    /** D rounded up to the INT8 QK mma's k of 32: the row length of the Q8/K8 scratch and smem tiles. */
+    public int paddedHeadDim() {
+        return (headDim + 31) / 32 * 32;
     }
 
     /** m16 tiles per warp. */

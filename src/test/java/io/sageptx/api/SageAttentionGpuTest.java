@@ -61,7 +61,7 @@ class SageAttentionGpuTest {
         List<Arguments> out = new ArrayList<>();
         int[] ns = {1, 17, 64, 1000, 4096, 8192};
         for (PvVariant pv : PvVariant.values()) {
-            for (int d : KernelSpec.HEAD_DIMS) {
+            for (int d : new int[] {64, 128}) {
                 for (boolean causal : new boolean[]{false, true}) {
                     for (DType t : DType.values()) {
                         for (int n : ns) {

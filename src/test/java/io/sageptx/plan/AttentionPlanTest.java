@@ -31,7 +31,7 @@ class AttentionPlanTest {
                         for (PvVariant pv : PvVariant.values())
                             for (DType in : DType.values()) {
                                 if (pv.isFp8() && !arch.hasFp8Mma()) continue;
-                                out.add(new KernelSpec(d, w * rows, 64, w, false, pv, QuantGranularity.PER_THREAD, in,
+                                out.add(new KernelSpec(d, w * rows, KernelSpec.defaultBlockK(pv, d), w, false, pv, QuantGranularity.PER_THREAD, in,
                                         in, arch));
                             }
         return out;
@@ -77,21 +77,38 @@ class AttentionPlanTest {
     }
 
     @Test
-    void tileCopyRefusesThreadsThatDoNotCoverRows() {
-        // 8 chunks per row, 100 threads
-        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> TileCopy.padded(64, 128, 100));
-        assertTrue(e.getMessage().contains("threads 100"), e.getMessage());
+    void tileCopyRefusesRowsWiderThanTheThreads() {
         // a row of 32 chunks is wider than 16 threads
-        assertThrows(IllegalArgumentException.class, () -> TileCopy.padded(64, 512, 16));
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> TileCopy.padded(64, 512, 16));
+        assertTrue(e.getMessage().contains("threads 16"), e.getMessage());
     }
 
     @Test
-    void tileCopyRefusesRowsThatAreNotWholePasses() {
+    void tileCopyWithIdleThreadsPredicatesEveryPass() {
+        // 8 chunks per row, 100 threads -> 12 rows per pass by 96 threads; 64 rows take 6 passes (the last partial)
+        TileCopy t = TileCopy.padded(64, 128, 100);
+        assertEquals(12, t.rowsPerPass());
+        assertEquals(96, t.activeThreads());
+        assertTrue(t.idleThreads());
+        assertEquals(6, t.passes());
+        assertTrue(t.predicated());
+        // D = 48 in 16-bit: 6 chunks, 256 threads -> 42 rows per pass by 252 threads
+        TileCopy v = TileCopy.padded(64, 96, 256);
+        assertEquals(42, v.rowsPerPass());
+        assertEquals(252, v.activeThreads());
+        assertEquals(2, v.passes());
+    }
+
+    @Test
+    void tileCopyWithAPartialLastPassIsPredicated() {
         // 8 chunks per row, 256 threads -> 32 rows per pass; 48 rows is one and a half passes
-        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> TileCopy.padded(48, 128, 256));
-        assertTrue(e.getMessage().contains("rows 48"), e.getMessage());
-        assertTrue(e.getMessage().contains("32"), e.getMessage());
-        assertThrows(IllegalArgumentException.class, () -> TileCopy.padded(16, 64, 256)); // 64 rows per pass
+        TileCopy t = TileCopy.padded(48, 128, 256);
+        assertEquals(2, t.passes());
+        assertTrue(t.predicated());
+        assertTrue(!t.idleThreads());
+        TileCopy whole = TileCopy.padded(64, 128, 256);
+        assertTrue(!whole.predicated());
+        assertEquals(2, whole.passes());
     }
 
     @Test
@@ -202,9 +219,9 @@ class AttentionPlanTest {
             assertTrue(p.vOffset() - p.kOffset() - p.kTile().smemBytes() < AttentionPlan.SMEM_ALIGN, m);
             // tiles hold what the kernel needs: Q blockQ x D bytes, K blockK x D, V the whole block
             assertEquals(s.blockQ(), p.qTile().rows(), m);
-            assertEquals(s.headDim(), p.qTile().rowBytes(), m);
+            assertEquals(s.paddedHeadDim(), p.qTile().rowBytes(), m);
             assertEquals(s.blockK(), p.kTile().rows(), m);
-            assertEquals(s.headDim(), p.kTile().rowBytes(), m);
+            assertEquals(s.paddedHeadDim(), p.kTile().rowBytes(), m);
             assertEquals((long) s.blockK() * s.headDim() * (s.pv().isFp8() ? 1 : 2),
                     (long) p.vTile().rows() * p.vTile().rowBytes(), m);
             for (TileCopy t : List.of(p.qTile(), p.kTile(), p.vTile())) {
@@ -221,8 +238,12 @@ class AttentionPlanTest {
     void sharedMemoryFitsWithoutOptInForUpTo128QueryRows() {
         for (KernelSpec s : allTileShapes()) {
             AttentionPlan p = new AttentionPlan(s);
-            if (s.blockQ() <= 128) {
+            if (s.blockQ() <= 128 && s.headDim() <= 128) {
                 assertTrue(p.smemBytes() <= KIB48, s + ": " + p.smemBytes());
+            }
+            // every default plan fits the opt-in limit of the smallest target (99 KiB on sm_89 / sm_120)
+            if (s.blockQ() == 128 && s.warps() == 8) {
+                assertTrue(p.smemBytes() <= 99 * 1024, s + ": " + p.smemBytes());
             }
         }
         // blockQ 256 with D=128 and FP16 V needs the opt-in above 48 KiB (the runtime sets the kernel's

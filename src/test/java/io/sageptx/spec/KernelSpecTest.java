@@ -48,7 +48,7 @@ class KernelSpecTest {
                                     for (QuantGranularity q : QuantGranularity.values())
                                         for (DType in : DType.values())
                                             for (DType o : DType.values()) {
-                                                if (pv.isFp8() && !arch.hasFp8Mma()) continue;
+                                                if (pv.isFp8() && (!arch.hasFp8Mma() || bk != 64)) continue;
                                                 out.add(new KernelSpec(d, w * rows, bk, w, causal, pv, q, in, o, arch));
                                             }
         return out;
@@ -66,7 +66,7 @@ class KernelSpecTest {
                         KernelSpec s = KernelSpec.defaults(arch, d, causal, in, out);
                         assertEquals(d, s.headDim());
                         assertEquals(128, s.blockQ());
-                        assertEquals(64, s.blockK());
+                        assertEquals(KernelSpec.defaultBlockK(arch.defaultPv(), d), s.blockK());
                         assertEquals(8, s.warps());
                         assertEquals(256, s.threads());
                         assertEquals(16, s.warpRows());
@@ -140,13 +140,34 @@ class KernelSpecTest {
     // ---------------------------------------------------------------- refusals
 
     @Test
-    void headDim96IsRefused() {
-        refused(() -> spec(96, 128, 64, 8, PvVariant.FP16, Arch.SM80), "headDim", "96", "[64, 128]");
+    void headDimsOutside32To256Step16AreRefused() {
+        for (int d : new int[] {0, 16, 40, 72, 100, 264, 272, 512}) {
+            refused(() -> spec(d, 128, 64, 8, PvVariant.FP16, Arch.SM80), "headDim", Integer.toString(d), "32", "48", "256");
+        }
+    }
+
+    @Test
+    void everyMultipleOf16From32To256IsAHeadDim() {
+        assertEquals(15, KernelSpec.HEAD_DIMS.size());
+        for (int d = 32; d <= 256; d += 16) {
+            assertTrue(KernelSpec.HEAD_DIMS.contains(d), "D=" + d);
+            assertEquals((d + 31) / 32 * 32, spec(d, 128, 64, 8, PvVariant.FP16, Arch.SM80).paddedHeadDim());
+        }
+    }
+
+    @Test
+    void fp8PvNeeds64KeyBlocksAndWithPvFollowsTheDefaultBlock() {
+        refused(() -> spec(256, 128, 32, 8, PvVariant.FP8_F16ACC, Arch.SM89), "blockK", "32", "64 with FP8 PV");
+        KernelSpec fp16 = KernelSpec.defaults(Arch.SM90, 256, false, DType.FP16, DType.FP16);
+        assertEquals(32, fp16.blockK());
+        assertEquals(64, fp16.withPv(PvVariant.FP8_F16ACC).blockK());
+        assertEquals(32, fp16.withPv(PvVariant.FP8_F16ACC).withPv(PvVariant.FP16).blockK());
+        assertEquals(64, KernelSpec.defaults(Arch.SM90, 192, false, DType.FP16, DType.FP16).blockK());
     }
 
     @Test
     void blockK128IsRefused() {
-        refused(() -> spec(128, 128, 128, 8, PvVariant.FP16, Arch.SM80), "blockK", "128", "[64]");
+        refused(() -> spec(128, 128, 128, 8, PvVariant.FP16, Arch.SM80), "blockK", "128", "[32, 64]");
     }
 
     @Test
@@ -176,7 +197,7 @@ class KernelSpecTest {
 
     @Test
     void messagesSayWhichSpecClassRefused() {
-        refused(() -> spec(96, 128, 64, 8, PvVariant.FP16, Arch.SM80), "KernelSpec.headDim", "allowed");
+        refused(() -> spec(72, 128, 64, 8, PvVariant.FP16, Arch.SM80), "KernelSpec.headDim", "allowed");
     }
 
     @Test
@@ -298,8 +319,9 @@ class KernelSpecTest {
     @Test
     void kernelNamesAreValidPtxIdentifiersAndUnique() {
         List<KernelSpec> all = allValidSpecs();
-        // 4 archs x 2 D x 1 blockK x 2 warps x 2 rows x 2 causal x 3 quant x 2 x 2 dtypes x (1 or 3 PV)
-        assertEquals(2 * 2 * 2 * 2 * 3 * 2 * 2 * (1 + 3 + 3 + 3), all.size());
+        // 15 D x 2 warps x 2 rows x 2 causal x 3 quant x 2 x 2 dtypes x (blockK 64: 1 or 3 PV per arch;
+        // blockK 32: FP16 PV on each of the 4 archs)
+        assertEquals(15 * 2 * 2 * 2 * 3 * 2 * 2 * (1 + 3 + 3 + 3 + 4), all.size());
         Map<String, KernelSpec> byName = new HashMap<>();
         Map<String, KernelSpec> byText = new HashMap<>();
         for (KernelSpec s : all) {
