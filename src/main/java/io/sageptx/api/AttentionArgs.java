@@ -90,10 +90,15 @@ public final class AttentionArgs {
         pointer("v", v, false);
         pointer("o", o, false);
         pointer("lse", lse, true);
-        long elems = (long) batch * heads * lq * headDim;
-        if (elems > Integer.MAX_VALUE || (long) batch * kvHeads * lk * headDim > Integer.MAX_VALUE) {
-            throw new IllegalArgumentException("tensor too large: " + batch + "x" + Math.max(heads, kvHeads) + "x"
-                    + Math.max(lq, lk) + "x" + headDim + " elements exceeds 2^31 - 1");
+        long qElems = (long) batch * heads * lq * headDim;
+        long kElems = (long) batch * kvHeads * lk * headDim;
+        if (qElems > Integer.MAX_VALUE) {
+            throw new IllegalArgumentException("q and o too large: batch x heads x lq x headDim = " + qElems
+                    + " elements exceeds 2^31 - 1");
+        }
+        if (kElems > Integer.MAX_VALUE) {
+            throw new IllegalArgumentException("k and v too large: batch x kvHeads x lk x headDim = " + kElems
+                    + " elements exceeds 2^31 - 1");
         }
         if (spec != null) {
             if (spec.headDim() != headDim || spec.causal() != causal || spec.inType() != inType || spec.outType() != outType) {
