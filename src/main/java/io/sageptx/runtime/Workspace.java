@@ -14,8 +14,8 @@ import jcuda.driver.JCudaDriver;
 /**
  * Scratch memory for the quantized tensors of attention calls on one device. Buffers grow to the
  * largest call seen and are then reused: a warmed workspace allocates nothing. Work on it is ordered
- * without host synchronization: a call on another stream than the previous one first makes its stream
- * wait for the previous call's completion event. Only growing (freeing a smaller buffer) waits on the host.
+ * without host synchronization: every call first makes its stream wait for the previous call's
+ * completion event (a no-op on the GPU when it is the same stream). Only growing (freeing a smaller buffer) waits on the host.
  *
  * <p>{@link #over} makes instead a view of memory the caller owns (one block carved into the buffers,
  * each at a {@link #ALIGNMENT}-byte offset): it never allocates, frees or waits, and the caller orders
@@ -42,7 +42,6 @@ public final class Workspace implements AutoCloseable {
     private DeviceBuffer vScale;
     private DeviceBuffer qkm;
     private CudaEvent lastUse;
-    private CudaStream lastStream;
 
     public Workspace(DeviceContext ctx) {
         this.ctx = ctx;
@@ -129,7 +128,9 @@ public final class Workspace implements AutoCloseable {
             kMean = regrow(kMean, layout.channelStatBytes());
             vScale = regrow(vScale, layout.channelStatBytes());
             qkm = regrow(qkm, layout.qkmBytes());
-        } else if (lastUse != null && lastStream != null && !sameStream(lastStream, stream)) {
+        } else if (lastUse != null) {
+            // always, even when the handle equals the last call's: a destroyed stream's handle can be reused
+            // by a new stream while the old one's work is still running
             int r = JCudaDriver.cuStreamWaitEvent(stream.handle(), lastUse.handle(), 0);
             if (r != 0) throw new CudaException(r, "cuStreamWaitEvent (ordering workspace reuse across streams)");
         }
@@ -140,11 +141,6 @@ public final class Workspace implements AutoCloseable {
         if (view) return;
         if (lastUse == null) lastUse = CudaEvent.create(ctx);
         lastUse.record(stream);
-        lastStream = stream;
-    }
-
-    private static boolean sameStream(CudaStream a, CudaStream b) {
-        return a.handle() == null ? b.handle() == null : a.handle().equals(b.handle());
     }
 
     private static boolean too(DeviceBuffer b, long bytes) {
