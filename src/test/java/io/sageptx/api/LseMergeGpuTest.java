@@ -42,6 +42,8 @@ import io.sageptx.testing.GpuTest;
 @GpuTest
 class LseMergeGpuTest {
 
+    /** Head dims tested here: these, where the generator has them (part 1 of issue 5 adds 80, 96, 256). */
+    private static final List<Integer> HEAD_DIMS = Stream.of(64, 128, 80, 256).filter(KernelSpec.HEAD_DIMS::contains).toList();
     private static final List<String> TABLE = new ArrayList<>();
     private static SageAttention attention;
     private static LseMerge merge;
@@ -65,7 +67,7 @@ class LseMergeGpuTest {
         List<Arguments> out = new ArrayList<>();
         for (PvVariant pv : new PvVariant[] {PvVariant.FP16, PvVariant.FP8_F16ACC}) {
             for (DType t : DType.values()) {
-                for (int d : KernelSpec.HEAD_DIMS) {
+                for (int d : HEAD_DIMS) {
                     out.add(Arguments.of(pv, t, d, "400"));
                     out.add(Arguments.of(pv, t, d, "1;517"));
                 }

@@ -39,6 +39,8 @@ import io.sageptx.testing.GpuTest;
 @Tag("sanitize")
 class SanitizerGridGpuTest {
 
+    /** Head dims tested here: these, where the generator has them (part 1 of issue 5 adds 80, 96, 256). */
+    private static final List<Integer> HEAD_DIMS = Stream.of(64, 128, 96, 256).filter(KernelSpec.HEAD_DIMS::contains).toList();
     private static final List<String> LOG = new ArrayList<>();
     private static SageAttention attention;
     private static LseMerge merge;
@@ -65,7 +67,7 @@ class SanitizerGridGpuTest {
         int[][] lengths = {{17, 17}, {130, 130}, {1, 1}, {77, 300}, {300, 77}};
         List<Arguments> out = new ArrayList<>();
         for (PvVariant pv : PvVariant.values()) {
-            for (int d : KernelSpec.HEAD_DIMS) {
+            for (int d : HEAD_DIMS) {
                 for (boolean causal : new boolean[] {false, true}) {
                     for (DType t : DType.values()) {
                         for (int[] l : lengths) {
