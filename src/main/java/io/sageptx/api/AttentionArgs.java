@@ -1,10 +1,11 @@
 package io.sageptx.api;
 
 import java.util.Objects;
-
+import io.sageptx.cuda.DeviceBuffer;
 import io.sageptx.spec.DType;
 import io.sageptx.spec.KernelSpec;
 import io.sageptx.spec.PvVariant;
+import jcuda.driver.CUdeviceptr;
 
 /**
  * One attention call over device memory: Q [B, H, Lq, D], K and V [B, Hkv, Lk, D], O [B, H, Lq, D] in
@@ -26,6 +27,8 @@ public final class AttentionArgs {
 
     /** Device pointers must be aligned to this many bytes (the kernels load 16 bytes at a time). */
     public static final int POINTER_ALIGNMENT = 16;
+    /** Largest batch and head count: the kernels put heads and batch on CUDA grid y and z. */
+    public static final int MAX_GRID_YZ = 65535;
 
     final long q;
     final long k;
@@ -80,7 +83,7 @@ public final class AttentionArgs {
         this.kStrides = b.kStrides != null ? b.kStrides : kvDefault;
         this.vStrides = b.vStrides != null ? b.vStrides : kvDefault;
         this.oStrides = b.oStrides != null ? b.oStrides : qDefault;
-        this.smScale = Float.isNaN(b.smScale) ? (float) (1.0 / Math.sqrt(Math.max(1, b.headDim))) : b.smScale;
+        this.smScale = b.smScaleSet ? b.smScale : (float) (1.0 / Math.sqrt(Math.max(1, b.headDim)));
         this.pv = b.pv;
         this.spec = b.spec;
     }
@@ -98,6 +101,10 @@ public final class AttentionArgs {
         positive("lk", lk);
         if (!KernelSpec.HEAD_DIMS.contains(headDim)) {
             throw new IllegalArgumentException("headDim = " + headDim + " is not supported; supported: " + KernelSpec.HEAD_DIMS);
+        }
+        if (batch > MAX_GRID_YZ || heads > MAX_GRID_YZ) {
+            throw new IllegalArgumentException("batch = " + batch + ", heads = " + heads + ": each must be <= "
+                    + MAX_GRID_YZ + " (CUDA grid y and z limits)");
         }
         if (heads % kvHeads != 0) {
             throw new IllegalArgumentException("heads = " + heads + " is not a multiple of kvHeads = " + kvHeads);
@@ -133,10 +140,15 @@ public final class AttentionArgs {
         pointer("v", v, false);
         pointer("o", o, false);
         pointer("lse", lse, true);
-        long elems = (long) batch * heads * lq * headDim;
-        if (elems > Integer.MAX_VALUE || (long) batch * kvHeads * lk * headDim > Integer.MAX_VALUE) {
-            throw new IllegalArgumentException("tensor too large: " + batch + "x" + Math.max(heads, kvHeads) + "x"
-                    + Math.max(lq, lk) + "x" + headDim + " elements exceeds 2^31 - 1");
+        long qElems = (long) batch * heads * lq * headDim;
+        long kElems = (long) batch * kvHeads * lk * headDim;
+        if (qElems > Integer.MAX_VALUE) {
+            throw new IllegalArgumentException("q and o too large: batch x heads x lq x headDim = " + qElems
+                    + " elements exceeds 2^31 - 1");
+        }
+        if (kElems > Integer.MAX_VALUE) {
+            throw new IllegalArgumentException("k and v too large: batch x kvHeads x lk x headDim = " + kElems
+                    + " elements exceeds 2^31 - 1");
         }
         if (spec != null) {
             if (spec.headDim() != headDim || spec.causal() != causal() || spec.inType() != inType || spec.outType() != outType) {
@@ -212,7 +224,8 @@ public final class AttentionArgs {
         private DType outType;
         private CausalMode causalMode = CausalMode.NONE;
         private boolean causalFromBoolean;
-        private float smScale = Float.NaN;
+        private float smScale;
+        private boolean smScaleSet;
         private Strides qStrides;
         private Strides kStrides;
         private Strides vStrides;
@@ -228,6 +241,12 @@ public final class AttentionArgs {
         public Builder k(long address) { this.k = address; return this; }
         public Builder v(long address) { this.v = address; return this; }
         public Builder o(long address) { this.o = address; return this; }
+        // JCuda pointers (their byte offset included), for frameworks that hold CUdeviceptr
+        public Builder q(CUdeviceptr p) { return q(DeviceBuffer.addressOf(p)); }
+        public Builder k(CUdeviceptr p) { return k(DeviceBuffer.addressOf(p)); }
+        public Builder v(CUdeviceptr p) { return v(DeviceBuffer.addressOf(p)); }
+        public Builder o(CUdeviceptr p) { return o(DeviceBuffer.addressOf(p)); }
+        public Builder lse(CUdeviceptr p) { return lse(DeviceBuffer.addressOf(p)); }
         /** Optional LSE output, float32 [B, H, Lq], natural log; 0 for none. */
         public Builder lse(long address) { this.lse = address; return this; }
         public Builder batch(int n) { this.batch = n; return this; }
@@ -237,9 +256,9 @@ public final class AttentionArgs {
         public Builder lk(int n) { this.lk = n; return this; }
         public Builder seqLen(int n) { this.lq = n; this.lk = n; return this; }
         public Builder headDim(int d) { this.headDim = d; return this; }
-        public Builder inType(DType t) { this.inType = Objects.requireNonNull(t, "inType"); return this; }
+        public Builder inType(DType t) { this.inType = dtype("inType", t); return this; }
         public Builder outType(DType t) { this.outType = t; return this; }
-        public Builder dtype(DType t) { this.inType = Objects.requireNonNull(t, "dtype"); this.outType = t; return this; }
+        public Builder dtype(DType t) { this.inType = dtype("dtype", t); this.outType = t; return this; }
         /**
          * Causal mask, top-left aligned (query i sees keys j &lt;= i); refused when Lq != Lk, where the
          * alignment is ambiguous: use {@link #causal(CausalMode)} there.
@@ -275,11 +294,17 @@ public final class AttentionArgs {
             this.lk = maxSeqlenK;
             return this;
         }
-        public Builder smScale(float s) { this.smScale = s; return this; }
+        /** Softmax scale; 1/sqrt(headDim) when not set. NaN, zero, negative or infinite values are refused. */
+        public Builder smScale(float s) { this.smScale = s; this.smScaleSet = true; return this; }
         /** Asks for a PV variant instead of the architecture's default. */
         public Builder pv(PvVariant p) { this.pv = p; return this; }
         /** Asks for an exact kernel spec (tuned or chosen by hand); it must match the call. */
         public Builder spec(KernelSpec s) { this.spec = s; return this; }
+
+        private static DType dtype(String name, DType t) {
+            if (t == null) throw new IllegalArgumentException(name + " is null; allowed: fp16, bf16");
+            return t;
+        }
 
         public AttentionArgs build() {
             return new AttentionArgs(this);

@@ -19,6 +19,11 @@ import jcuda.driver.CUstream;
  * {@link #forward} queues the whole call (K/V statistics, INT8 and FP8 quantization, the fused kernel)
  * on the caller's stream and returns without synchronizing. The scratch workspace of an instance is
  * reused across calls; calls on different streams are ordered on the GPU, not on the host.
+ *
+ * <p>Threads: an instance is safe to share. Calls that use its own workspace are queued one at a time
+ * (the host lock is held only while queuing) and their GPU work is serialized, since they share the
+ * scratch memory. For GPU work that overlaps across streams, give each stream its own instance or pass
+ * a workspace of the caller's per call ({@link #forward(AttentionArgs, CUstream, long, long)}).
  */
 public final class SageAttention implements AutoCloseable {
 
@@ -39,6 +44,15 @@ public final class SageAttention implements AutoCloseable {
         return new SageAttention(DeviceContext.of(ordinal));
     }
 
+    /**
+     * Attention on the device whose primary context is current on the calling thread (what a framework
+     * that called cudaSetDevice has). Refused with an {@link IllegalStateException} when no context is
+     * current or the current one is not a primary context ({@link DeviceContext#current()}).
+     */
+    public static SageAttention forCurrentContext() {
+        return new SageAttention(DeviceContext.current());
+    }
+
     public DeviceContext context() {
         return ctx;
     }
@@ -55,6 +69,11 @@ public final class SageAttention implements AutoCloseable {
 
     /** The kernel spec a call runs with: the one it asks for, else the arch's default for its shape. */
     public KernelSpec specFor(AttentionArgs a) {
+        return specFor(a, arch);
+    }
+
+    /** {@link #specFor(AttentionArgs)} for an architecture; needs no GPU. */
+    static KernelSpec specFor(AttentionArgs a, Arch arch) {
         if (a.spec != null) return a.spec;
         return a.pv == null ? KernelSpec.preferred(arch, a.headDim, a.causal(), a.inType, a.outType)
                 : KernelSpec.preferred(arch, a.headDim, a.causal(), a.inType, a.outType, a.pv);
@@ -69,6 +88,48 @@ public final class SageAttention implements AutoCloseable {
         return AttentionKernels.of(ctx, spec);
     }
 
+    /**
+     * Bytes of scratch memory a call needs when the caller supplies it
+     * ({@link #forward(AttentionArgs, CUstream, long, long)}). Checks the arguments; needs no launch.
+     */
+    public long workspaceBytes(AttentionArgs a) {
+        return workspaceBytes(a, arch);
+    }
+
+    /** {@link #workspaceBytes(AttentionArgs)} for an architecture; needs no GPU. */
+    public static long workspaceBytes(AttentionArgs a, Arch arch) {
+        return Workspace.bytesFor(checkCall(a, arch, 0, 0, false));
+    }
+
+    /**
+     * Every check of a call that can be made before touching the device: the arguments, the spec against
+     * the architecture, and a caller's workspace (when {@code callerWorkspace}: non-null, aligned to
+     * {@link Workspace#ALIGNMENT}, large enough). Returns the call's scratch layout. Needs no GPU.
+     */
+    static ScratchLayout checkCall(AttentionArgs a, Arch arch, long workspace, long workspaceBytes,
+                                   boolean callerWorkspace) {
+        a.validate();
+        KernelSpec spec = specFor(a, arch);
+        if (spec.arch() != arch) {
+            throw new IllegalArgumentException("spec targets " + spec.arch().target() + " but the device is "
+                    + arch.target() + "; allowed: a spec for " + arch.target());
+        }
+        ScratchLayout layout = new ScratchLayout(spec, a.batch, a.heads, a.kvHeads, a.lq, a.lk);
+        if (callerWorkspace) {
+            if (workspace == 0) throw new IllegalArgumentException("workspace is a null device pointer");
+            if (workspace % Workspace.ALIGNMENT != 0) {
+                throw new IllegalArgumentException("workspace = 0x" + Long.toHexString(workspace) + " is not aligned to "
+                        + Workspace.ALIGNMENT + " bytes");
+            }
+            long need = Workspace.bytesFor(layout);
+            if (workspaceBytes < need) {
+                throw new IllegalArgumentException("workspaceBytes = " + workspaceBytes + " is too small: the call needs "
+                        + need + " (SageAttention.workspaceBytes(args))");
+            }
+        }
+        return layout;
+    }
+
     /** Queues attention on {@code stream} (null: the legacy default stream). Arguments are checked first. */
     public void forward(AttentionArgs a, CUstream stream) {
         forward(a, stream, null);
@@ -79,22 +140,36 @@ public final class SageAttention implements AutoCloseable {
      * between the preprocessing kernels and the fused kernel, so benchmarks can time each part.
      */
     public void forward(AttentionArgs a, CUstream stream, CudaEvent afterPreprocess) {
-        a.validate();
-        KernelSpec spec = specFor(a);
+        ScratchLayout layout = checkCall(a, arch, 0, 0, false);
         ctx.makeCurrent();
-        AttentionKernels kk = kernels(spec);
-        ScratchLayout layout = new ScratchLayout(spec, a.batch, a.heads, a.kvHeads, a.lq, a.lk);
+        AttentionKernels kk = kernels(layout.spec());
         CudaStream s = CudaStream.wrap(ctx, stream);
-        workspace.prepare(layout, s);
-        try {
-            launch(kk, layout, a, s, afterPreprocess);
-        } finally {
-            workspace.release(s);
+        synchronized (workspace) {
+            workspace.prepare(layout, s);
+            try {
+                launch(kk, layout, a, s, workspace, afterPreprocess);
+            } finally {
+                workspace.release(s);
+            }
         }
     }
 
-    private void launch(AttentionKernels kk, ScratchLayout l, AttentionArgs a, CudaStream s, CudaEvent mark) {
-        Workspace w = workspace;
+    /**
+     * Queues attention on {@code stream} with scratch memory of the caller's: {@code workspaceBytes} at
+     * {@code workspace} (a device address of this device, aligned to 256 bytes, at least
+     * {@link #workspaceBytes(AttentionArgs)}). Nothing is allocated and nothing is ordered here: the
+     * caller must not reuse the block for another call until this one is done (one block per stream is
+     * the simple rule). Calls with different blocks overlap freely on the GPU.
+     */
+    public void forward(AttentionArgs a, CUstream stream, long workspace, long workspaceBytes) {
+        ScratchLayout layout = checkCall(a, arch, workspace, workspaceBytes, true);
+        ctx.makeCurrent();
+        AttentionKernels kk = kernels(layout.spec());
+        launch(kk, layout, a, CudaStream.wrap(ctx, stream), Workspace.over(ctx, workspace, workspaceBytes, layout), null);
+    }
+
+    private void launch(AttentionKernels kk, ScratchLayout l, AttentionArgs a, CudaStream s, Workspace w,
+                        CudaEvent mark) {
         KernelSpec spec = kk.spec();
         int nt = PreprocessEmitter.THREADS;
         // 1. K channel means (and V channel scales for FP8 PV)

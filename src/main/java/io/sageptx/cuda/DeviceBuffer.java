@@ -1,6 +1,7 @@
 package io.sageptx.cuda;
 
 import java.util.Objects;
+import java.util.concurrent.atomic.AtomicLong;
 
 import jcuda.Pointer;
 import jcuda.driver.CUdeviceptr;
@@ -34,10 +35,18 @@ public final class DeviceBuffer implements AutoCloseable {
             super(new CUdeviceptr(), address);
         }
 
+        /** A copy of another JCuda device pointer (its byte offset included). */
+        Ptr(CUdeviceptr other) {
+            super(other);
+        }
+
         long address() {
             return getNativePointer() + getByteOffset();
         }
     }
+
+    /** cuMemAlloc calls made by {@link #allocate}, process-wide (tests use it to prove a hot path allocates nothing). */
+    private static final AtomicLong ALLOCATIONS = new AtomicLong();
 
     private final DeviceContext ctx;
     private final Ptr ptr;
@@ -65,6 +74,7 @@ public final class DeviceBuffer implements AutoCloseable {
         if (bytes > 0) {
             ctx.makeCurrent();
             Cuda.check(JCudaDriver.cuMemAlloc(p, bytes), "cuMemAlloc(" + bytes + " bytes) on " + ctx);
+            ALLOCATIONS.incrementAndGet();
         }
         return new DeviceBuffer(ctx, p, bytes, true);
     }
@@ -82,6 +92,19 @@ public final class DeviceBuffer implements AutoCloseable {
             throw new IllegalArgumentException("null device address for a " + bytes + "-byte view");
         }
         return new DeviceBuffer(ctx, new Ptr(address), bytes, false);
+    }
+
+    /** Number of device allocations {@link #allocate} has made in this process so far. */
+    public static long allocationCount() {
+        return ALLOCATIONS.get();
+    }
+
+    /**
+     * The raw device address a JCuda pointer holds (native value plus byte offset); 0 for {@code null} or
+     * a pointer never set. Needs no driver call.
+     */
+    public static long addressOf(CUdeviceptr pointer) {
+        return pointer == null ? 0L : new Ptr(pointer).address();
     }
 
     /** The device address (0 for a zero-byte buffer). */

@@ -65,6 +65,48 @@ public final class DeviceContext {
         return CACHE.computeIfAbsent(ordinal, DeviceContext::new);
     }
 
+    /**
+     * The device whose context is current on the calling thread (e.g. the one a framework made current
+     * with cudaSetDevice), provided that context is that device's primary context. Works for any device
+     * of the host.
+     *
+     * @throws CudaUnavailableException when there is no usable driver or device
+     * @throws IllegalStateException    when no context is current on this thread, or the current one is
+     *                                  not a primary context (SagePTX loads its kernels into primary
+     *                                  contexts only)
+     */
+    public static DeviceContext current() {
+        Cuda.requireAvailable();
+        CUcontext cur = new CUcontext();
+        Cuda.check(JCudaDriver.cuCtxGetCurrent(cur), "cuCtxGetCurrent");
+        if (cur.equals(new CUcontext())) {
+            throw new IllegalStateException("no CUDA context is current on thread '" + Thread.currentThread().getName()
+                    + "': make a device current first (cudaSetDevice, or cuCtxSetCurrent with the device's primary"
+                    + " context), or name the device: SageAttention.onDevice(ordinal)");
+        }
+        CUdevice dev = new CUdevice();
+        Cuda.check(JCudaDriver.cuCtxGetDevice(dev), "cuCtxGetDevice (of the current context)");
+        int ordinal = -1;
+        for (int n = 0; n < Cuda.deviceCount() && ordinal < 0; n++) {
+            CUdevice d = new CUdevice();
+            Cuda.check(JCudaDriver.cuDeviceGet(d, n), "cuDeviceGet(" + n + ")");
+            if (d.equals(dev)) ordinal = n;
+        }
+        if (ordinal < 0) {
+            throw new IllegalStateException("the current CUDA context's device " + dev + " is not among the "
+                    + Cuda.deviceCount() + " device(s) the driver lists");
+        }
+        DeviceContext ctx = of(ordinal);
+        if (!ctx.context.equals(cur)) {
+            throw new IllegalStateException("the CUDA context current on thread '" + Thread.currentThread().getName()
+                    + "' is not the primary context of device " + ordinal + " (it was made with cuCtxCreate or"
+                    + " similar); SagePTX runs in primary contexts only: make the primary context current"
+                    + " (cudaSetDevice / cuDevicePrimaryCtxRetain + cuCtxSetCurrent) or use SageAttention.onDevice("
+                    + ordinal + ")");
+        }
+        return ctx;
+    }
+
     private DeviceContext(int ordinal) {
         this.ordinal = ordinal;
         String where = " (device " + ordinal + ")";

@@ -3,6 +3,7 @@ package io.sageptx.ptx;
 import io.sageptx.spec.Arch;
 import io.sageptx.spec.KernelSpec;
 import io.sageptx.spec.PvVariant;
+import io.sageptx.spec.UnsupportedDeviceException;
 
 /** The lowest PTX ISA version that has every instruction a kernel uses, so older drivers load it. */
 public final class PtxVersions {
@@ -37,5 +38,21 @@ public final class PtxVersions {
             case "8.7" -> 12080;
             default -> throw new IllegalArgumentException("unknown PTX ISA " + isa);
         };
+    }
+
+    /**
+     * Refuses a driver (cuDriverGetVersion) too old to load PTX of ISA {@code isa}, before anything is loaded.
+     *
+     * @param device names the device in the message
+     * @param what   names the kernel(s) in the message
+     * @throws UnsupportedDeviceException when {@code driverVersion < minDriver(isa)}
+     */
+    public static void requireDriver(int driverVersion, String isa, String device, String what) {
+        int need = minDriver(isa);
+        if (driverVersion < need) {
+            throw new UnsupportedDeviceException("driver: the CUDA driver of " + device + " supports CUDA "
+                    + driverVersion / 1000 + "." + driverVersion % 1000 / 10 + "; " + what + " needs PTX ISA " + isa
+                    + ", which needs a driver for CUDA " + need / 1000 + "." + need % 1000 / 10 + " or newer");
+        }
     }
 }

@@ -41,13 +41,7 @@ public final class AttentionKernels {
         boolean wgmma = spec.mma() == MmaKind.WGMMA;
         this.smemBytes = wgmma ? new WgmmaPlan(spec).smemBytes() : plan.smemBytes();
         String isa = PtxVersions.isa(spec);
-        int driver = ctx.driverVersion();
-        if (driver < PtxVersions.minDriver(isa)) {
-            throw new UnsupportedOperationException("the CUDA driver of " + ctx.name() + " supports CUDA "
-                    + driver / 1000 + "." + driver % 1000 / 10 + "; kernel " + spec + " needs PTX ISA " + isa
-                    + ", which needs a driver for CUDA " + PtxVersions.minDriver(isa) / 1000 + "."
-                    + PtxVersions.minDriver(isa) % 1000 / 10 + " or newer");
-        }
+        PtxVersions.requireDriver(ctx.driverVersion(), isa, ctx.name(), "kernel " + spec);
         ctx.makeCurrent();
         PtxModule main = PtxModule.load(ctx, AttentionKernelEmitter.emit(spec), spec.kernelName());
         PtxModule pre = PtxModule.load(ctx, PreprocessEmitter.emit(spec), spec.kernelName() + " preprocessing");

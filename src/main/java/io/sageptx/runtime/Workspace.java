@@ -14,12 +14,25 @@ import jcuda.driver.JCudaDriver;
 /**
  * Scratch memory for the quantized tensors of attention calls on one device. Buffers grow to the
  * largest call seen and are then reused: a warmed workspace allocates nothing. Work on it is ordered
- * without host synchronization: a call on another stream than the previous one first makes its stream
- * wait for the previous call's completion event. Only growing (freeing a smaller buffer) waits on the host.
+ * without host synchronization: every call first makes its stream wait for the previous call's
+ * completion event (a no-op on the GPU when it is the same stream). Only growing (freeing a smaller buffer) waits on the host.
+ *
+ * <p>{@link #over} makes instead a view of memory the caller owns (one block carved into the buffers,
+ * each at a {@link #ALIGNMENT}-byte offset): it never allocates, frees or waits, and the caller orders
+ * its reuse. {@link #bytesFor} is the size such a block needs.
+ *
+ * <p>Callers that queue work on a shared workspace hold its monitor from {@link #prepare} through
+ * {@link #release} ({@code synchronized (workspace) {...}}), so that no other call slips in between.
  */
 public final class Workspace implements AutoCloseable {
 
+    /** Offset alignment of the buffers carved from a caller's block (cuMemAlloc's own alignment). */
+    public static final long ALIGNMENT = 256;
+
     private final DeviceContext ctx;
+    private final boolean view;
+    private long allocations;
+    private long hostWaits;
     private DeviceBuffer q8;
     private DeviceBuffer k8;
     private DeviceBuffer v8;
@@ -29,10 +42,66 @@ public final class Workspace implements AutoCloseable {
     private DeviceBuffer vScale;
     private DeviceBuffer qkm;
     private CudaEvent lastUse;
-    private CudaStream lastStream;
 
     public Workspace(DeviceContext ctx) {
         this.ctx = ctx;
+        this.view = false;
+    }
+
+    private Workspace(DeviceContext ctx, long address, ScratchLayout layout) {
+        this.ctx = ctx;
+        this.view = true;
+        long[] sizes = sizes(layout);
+        DeviceBuffer[] b = new DeviceBuffer[sizes.length];
+        long off = 0;
+        for (int n = 0; n < sizes.length; n++) {
+            b[n] = DeviceBuffer.wrap(ctx, sizes[n] == 0 ? 0 : address + off, sizes[n]);
+            off += align(sizes[n]);
+        }
+        q8 = b[0]; k8 = b[1]; v8 = b[2]; qScale = b[3]; kScale = b[4]; kMean = b[5]; vScale = b[6]; qkm = b[7];
+    }
+
+    /** Bytes of one caller-supplied block that holds every buffer of {@code layout} ({@link #over}). */
+    public static long bytesFor(ScratchLayout layout) {
+        long n = 0;
+        for (long b : sizes(layout)) n += align(b);
+        return n;
+    }
+
+    /**
+     * A view of {@code bytes} of caller memory at {@code address} as the workspace of one call of
+     * {@code layout}; nothing is allocated. The caller checks the size first ({@link #bytesFor}).
+     */
+    public static Workspace over(DeviceContext ctx, long address, long bytes, ScratchLayout layout) {
+        if (bytes < bytesFor(layout)) {
+            throw new IllegalArgumentException("workspaceBytes = " + bytes + " is too small: the call needs "
+                    + bytesFor(layout));
+        }
+        return new Workspace(ctx, address, layout);
+    }
+
+    private static long[] sizes(ScratchLayout l) {
+        return new long[] {l.q8Bytes(), l.k8Bytes(), l.v8Bytes(), l.qScaleBytes(), l.kScaleBytes(),
+                l.channelStatBytes(), l.channelStatBytes(), l.qkmBytes()};
+    }
+
+    private static long align(long bytes) {
+        return (bytes + ALIGNMENT - 1) / ALIGNMENT * ALIGNMENT;
+    }
+
+    /** Whether this is a view of caller memory ({@link #over}). */
+    public boolean isView() {
+        return view;
+    }
+
+    /** Device allocations this workspace has made (growing); constant once warmed. */
+    public synchronized long allocations() {
+        return allocations;
+    }
+
+    /** Times this workspace waited on the host (only before freeing buffers it outgrew). */
+    public synchronized long hostWaits() {
+        return hostWaits;
     }
 
     public DeviceContext context() {
@@ -41,12 +110,16 @@ public final class Workspace implements AutoCloseable {
 
     /** Makes every buffer at least as large as the layout needs and orders this call after the last one. */
     public synchronized void prepare(ScratchLayout layout, CudaStream stream) {
+        if (view) return;
         boolean grow = too(q8, layout.q8Bytes()) || too(k8, layout.k8Bytes()) || too(v8, layout.v8Bytes())
                 || too(qScale, layout.qScaleBytes()) || too(kScale, layout.kScaleBytes())
                 || too(kMean, layout.channelStatBytes()) || too(vScale, layout.channelStatBytes())
                 || too(qkm, layout.qkmBytes());
         if (grow) {
-            if (lastUse != null) lastUse.synchronize();
+            if (lastUse != null) {
+                lastUse.synchronize();
+                hostWaits++;
+            }
             q8 = regrow(q8, layout.q8Bytes());
             k8 = regrow(k8, layout.k8Bytes());
             v8 = regrow(v8, layout.v8Bytes());
@@ -55,7 +128,9 @@ public final class Workspace implements AutoCloseable {
             kMean = regrow(kMean, layout.channelStatBytes());
             vScale = regrow(vScale, layout.channelStatBytes());
             qkm = regrow(qkm, layout.qkmBytes());
-        } else if (lastUse != null && lastStream != null && !sameStream(lastStream, stream)) {
+        } else if (lastUse != null) {
+            // always, even when the handle equals the last call's: a destroyed stream's handle can be reused
+            // by a new stream while the old one's work is still running
             int r = JCudaDriver.cuStreamWaitEvent(stream.handle(), lastUse.handle(), 0);
             if (r != 0) throw new CudaException(r, "cuStreamWaitEvent (ordering workspace reuse across streams)");
         }
@@ -63,13 +138,9 @@ public final class Workspace implements AutoCloseable {
 
     /** Records that the work just queued on {@code stream} uses this workspace. */
     public synchronized void release(CudaStream stream) {
+        if (view) return;
         if (lastUse == null) lastUse = CudaEvent.create(ctx);
         lastUse.record(stream);
-        lastStream = stream;
-    }
-
-    private static boolean sameStream(CudaStream a, CudaStream b) {
-        return a.handle() == null ? b.handle() == null : a.handle().equals(b.handle());
     }
 
     private static boolean too(DeviceBuffer b, long bytes) {
@@ -79,6 +150,7 @@ public final class Workspace implements AutoCloseable {
     private DeviceBuffer regrow(DeviceBuffer b, long bytes) {
         if (!too(b, bytes)) return b;
         if (b != null) b.close();
+        allocations++;
         // 25% headroom so that slowly growing sequence lengths do not reallocate every call
         return DeviceBuffer.allocate(ctx, bytes + bytes / 4);
     }
@@ -105,6 +177,7 @@ public final class Workspace implements AutoCloseable {
         return l;
     }
 
+    /** Frees the buffers (after the last call that used them); a view frees nothing. */
     @Override
     public synchronized void close() {
         if (lastUse != null) {

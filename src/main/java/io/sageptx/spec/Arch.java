@@ -48,7 +48,11 @@ public enum Arch {
         return nativeFp8F16Accumulate ? PvVariant.FP8_F16ACC : PvVariant.FP16;
     }
 
-    /** The arch the generator uses for a device of compute capability major.minor. */
+    /**
+     * The arch the generator uses for a device of compute capability major.minor.
+     *
+     * @throws UnsupportedDeviceException below compute capability 8.0
+     */
     public static Arch forDevice(int major, int minor) {
         int cc = major * 10 + minor;
         if (cc >= 120) return SM120;
@@ -56,7 +60,7 @@ public enum Arch {
         if (cc == 90) return SM90;
         if (cc >= 89) return SM89;
         if (cc >= 80) return SM80;
-        throw new IllegalArgumentException("compute capability " + major + "." + minor
+        throw new UnsupportedDeviceException("compute capability " + major + "." + minor
                 + " is not supported: SagePTX needs 8.0 or newer (INT8 mma.sync m16n8k32); supported: "
                 + Arrays.stream(values()).map(Arch::target).collect(Collectors.joining(", ")));
     }

@@ -1,0 +1,99 @@
+package io.sageptx.api;
+
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+
+import io.sageptx.cuda.CudaKernel;
+import io.sageptx.cuda.DeviceContext;
+import io.sageptx.cuda.KernelArgs;
+import io.sageptx.cuda.PtxModule;
+import io.sageptx.ptx.LseMergeEmitter;
+import io.sageptx.ptx.MergeSpec;
+import io.sageptx.ptx.PtxVersions;
+import io.sageptx.spec.Arch;
+import jcuda.driver.CUstream;
+
+/**
+ * Merges partial attention outputs computed over disjoint key ranges, by their LSE, into the output of
+ * one call over all keys: what ring attention and sequence-parallel attention need after each device
+ * has attended to its share of the keys. Generated kernels ({@link LseMergeEmitter}), one launch per
+ * {@value MergeSpec#MAX_PARTS} parts, queued on the caller's stream with no host synchronization and no
+ * allocation. Thread-safe; the kernels are loaded once per (device, head dim, part count, dtype).
+ *
+ * <pre>{@code
+ * LseMerge merge = LseMerge.onDevice(0);
+ * merge.merge(MergeArgs.builder().part(o0, lse0).part(o1, lse1).out(o, lse)
+ *         .batch(b).heads(h).seqLen(lq).headDim(128).dtype(DType.BF16).build(), stream);
+ * }</pre>
+ */
+public final class LseMerge {
+
+    private record Key(int device, MergeSpec spec) {
+    }
+
+    private static final Map<Key, CudaKernel> KERNELS = new ConcurrentHashMap<>();
+
+    private final DeviceContext ctx;
+    private final Arch arch;
+
+    private LseMerge(DeviceContext ctx) {
+        this.ctx = ctx;
+        this.arch = Arch.forDevice(ctx.computeCapabilityMajor(), ctx.computeCapabilityMinor());
+        PtxVersions.requireDriver(ctx.driverVersion(), PtxVersions.base(arch), ctx.name(), "the LSE merge");
+    }
+
+    /** On device {@code ordinal}, in its primary context. */
+    public static LseMerge onDevice(int ordinal) {
+        return new LseMerge(DeviceContext.of(ordinal));
+    }
+
+    /** On the device whose primary context is current on the calling thread ({@link DeviceContext#current()}). */
+    public static LseMerge forCurrentContext() {
+        return new LseMerge(DeviceContext.current());
+    }
+
+    /** On the device of {@code ctx} (e.g. {@code attention.context()}). */
+    public static LseMerge of(DeviceContext ctx) {
+        return new LseMerge(ctx);
+    }
+
+    /** Launches a merge of {@code parts} parts takes: 1 up to MAX_PARTS, then one more per MAX_PARTS - 1. */
+    public static int launches(int parts) {
+        return parts <= 1 ? 1 : (parts - 2) / (MergeSpec.MAX_PARTS - 1) + 1;
+    }
+
+    /**
+     * Queues the merge on {@code stream} (null: the legacy default stream); arguments are checked first.
+     * More than {@value MergeSpec#MAX_PARTS} parts: the first launch merges parts 0..31 into the output,
+     * each next one merges the output with the next 31 parts, in place.
+     */
+    public void merge(MergeArgs a, CUstream stream) {
+        a.validate();
+        ctx.makeCurrent();
+        int bytes = a.dtype.bytes();
+        int done = 0;
+        while (done < a.parts()) {
+            boolean first = done == 0;
+            int take = Math.min(a.parts() - done, first ? MergeSpec.MAX_PARTS : MergeSpec.MAX_PARTS - 1);
+            int count = first ? take : take + 1;
+            CudaKernel k = kernel(new MergeSpec(a.headDim, count, a.dtype, arch));
+            KernelArgs args = new KernelArgs().ptr(a.outO).ptr(a.outLse);
+            if (!first) args.ptr(a.outO).ptr(a.outLse);
+            for (int n = done; n < done + take; n++) args.ptr(a.partO[n]).ptr(a.partLse[n]);
+            args.i32(a.seqLen).i32(a.heads).i64(a.strideB * bytes).i64(a.strideH * bytes).i64(a.strideL * bytes);
+            int grid = (a.seqLen + LseMergeEmitter.WARPS - 1) / LseMergeEmitter.WARPS;
+            k.launch(grid, a.heads, a.batch, LseMergeEmitter.THREADS, 1, 1, 0, stream, args);
+            done += take;
+        }
+    }
+
+    public DeviceContext context() {
+        return ctx;
+    }
+
+    private CudaKernel kernel(MergeSpec spec) {
+        return KERNELS.computeIfAbsent(new Key(ctx.ordinal(), spec), key -> PtxModule
+                .load(ctx, LseMergeEmitter.emit(spec), spec.toString())
+                .function(LseMergeEmitter.kernelName(spec)));
+    }
+}
