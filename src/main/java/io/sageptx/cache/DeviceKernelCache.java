@@ -1,0 +1,98 @@
+package io.sageptx.cache;
+
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.function.Consumer;
+import java.util.function.Supplier;
+
+import io.sageptx.cuda.CubinLinker;
+import io.sageptx.cuda.DeviceContext;
+import io.sageptx.cuda.PtxModule;
+
+/**
+ * The kernel cache of one CUDA device: a {@link ModuleCache} of {@link PtxModule}s in
+ * {@code <root>/kernels/<gpu>/}, compiling with the driver's linker ({@link CubinLinker}) and loading
+ * cubins with {@code cuModuleLoadData}. Any module family goes through {@link #load}: give it a key
+ * that names what was rendered and a supplier of the PTX.
+ *
+ * <pre>{@code
+ * ModuleKey key = DeviceKernelCache.key(ctx, "attention", spec.toString(),
+ *         List.of("templates/attention.stg"), AttentionKernelEmitter.class, AttentionPlan.class);
+ * PtxModule m = DeviceKernelCache.of(ctx).load(key, () -> AttentionKernelEmitter.emit(spec)).module();
+ * }</pre>
+ */
+public final class DeviceKernelCache {
+
+    private record Opened(Path root, ModuleCache<PtxModule> cache) {
+    }
+
+    private static final Map<Integer, Opened> CACHES = new ConcurrentHashMap<>();
+    private static volatile Consumer<String> warnings = System.err::println;
+
+    private DeviceKernelCache() {
+    }
+
+    /** Where warnings go (default: standard error). */
+    public static void warnings(Consumer<String> sink) {
+        warnings = Objects.requireNonNull(sink, "sink");
+    }
+
+    /** The cache of {@code ctx}'s device under the current {@link CacheDirectory#root()}. */
+    public static ModuleCache<PtxModule> of(DeviceContext ctx) {
+        Path root = CacheDirectory.root();
+        Opened o = CACHES.compute(ctx.ordinal(), (k, old) -> old != null && old.root().equals(root) ? old
+                : new Opened(root, open(ctx, root)));
+        return o.cache();
+    }
+
+    /** The folder of {@code ctx}'s device under {@code root}. */
+    public static Path folder(DeviceContext ctx, Path root) {
+        return CacheDirectory.kernels(root).resolve(CacheDirectory.gpuFolderName(ctx.name(),
+                ctx.computeCapabilityMajor(), ctx.computeCapabilityMinor()));
+    }
+
+    private static ModuleCache<PtxModule> open(DeviceContext ctx, Path root) {
+        CubinBackend<PtxModule> backend = new CubinBackend<>() {
+            @Override
+            public Compiled compile(String ptx, String name) {
+                CubinLinker.Result r = CubinLinker.link(ctx, ptx, name);
+                return new Compiled(r.cubin(), r.infoLog(), r.millis());
+            }
+
+            @Override
+            public PtxModule load(byte[] cubin, String name) {
+                return PtxModule.loadCubin(ctx, cubin, name);
+            }
+        };
+        return new ModuleCache<>(folder(ctx, root), computeCapability(ctx), backend, m -> warnings.accept(m));
+    }
+
+    /** e.g. {@code 9.0}. */
+    public static String computeCapability(DeviceContext ctx) {
+        return ctx.computeCapabilityMajor() + "." + ctx.computeCapabilityMinor();
+    }
+
+    /**
+     * The key of a module rendered on {@code ctx}'s device.
+     *
+     * @param family     what kind of module (free text, e.g. {@code attention})
+     * @param specText   the spec's text form: everything the rendering depends on
+     * @param templates  the template resources it is rendered from (their content is hashed)
+     * @param generators the classes whose code builds the model (their class files are hashed)
+     */
+    public static ModuleKey key(DeviceContext ctx, String family, String specText, List<String> templates,
+                                Class<?>... generators) {
+        return new ModuleKey(family,
+                ModuleKey.GENERATOR_VERSION + "+" + SourceFingerprint.ofResources(SourceFingerprint.classFiles(generators))
+                        .substring(0, 16),
+                SourceFingerprint.ofResources(templates), specText, computeCapability(ctx), ctx.driverVersion());
+    }
+
+    /** Shorthand: {@code of(ctx).load(key, ptx)}. */
+    public static LoadedModule<PtxModule> load(DeviceContext ctx, ModuleKey key, Supplier<String> ptx) {
+        return of(ctx).load(key, ptx);
+    }
+}
