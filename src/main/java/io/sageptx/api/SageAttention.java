@@ -1,5 +1,6 @@
 package io.sageptx.api;
 
+import io.sageptx.cache.CacheDirectory;
 import io.sageptx.cuda.CudaKernel;
 import io.sageptx.cuda.CudaStream;
 import io.sageptx.cuda.DeviceBuffer;
@@ -11,6 +12,12 @@ import io.sageptx.runtime.AttentionKernels;
 import io.sageptx.runtime.Workspace;
 import io.sageptx.spec.Arch;
 import io.sageptx.spec.KernelSpec;
+import io.sageptx.tune.Autotuner;
+import io.sageptx.tune.CandidateSpace;
+import io.sageptx.tune.TuneResult;
+import io.sageptx.tune.Tuning;
+import io.sageptx.tune.TuningDb;
+import io.sageptx.tune.TuningKey;
 import jcuda.driver.CUstream;
 
 /**
@@ -52,14 +59,41 @@ public final class SageAttention implements AutoCloseable {
         return arch;
     }
 
-    /** The kernel spec a call runs with: the one it asks for, else the arch's default for its shape. */
+    /**
+     * The kernel spec a call runs with: the one it asks for, else the tuned winner of its
+     * {@link #tuningKey tuning key} (when {@link #autotune} or {@code sageptx autotune} stored one, and
+     * it has the PV variant the call asks for, if any), else the arch's default for its shape. Never
+     * tunes by itself.
+     */
     public KernelSpec specFor(AttentionArgs a) {
         if (a.spec != null) return a.spec;
+        KernelSpec tuned = TuningDb.shared().winner(tuningKey(a)).orElse(null);
+        if (tuned != null && tuned.arch() == arch && (a.pv == null || tuned.pv() == a.pv)) return tuned;
         KernelSpec s = KernelSpec.defaults(arch, a.headDim, a.causal, a.inType, a.outType);
         return a.pv == null ? s : s.withPv(a.pv);
     }
 
-    /** Loads (JIT-compiles on first use) the kernels of a spec on this device. */
+    /** The tuning key of a call on this device: GPU, dtypes, head dim, causal, bucket of its lengths. */
+    public TuningKey tuningKey(AttentionArgs a) {
+        return new TuningKey(CacheDirectory.gpuFolderName(ctx.name(), ctx.computeCapabilityMajor(),
+                ctx.computeCapabilityMinor()), a.inType, a.outType, a.headDim, a.causal, TuningKey.bucket(a.lq, a.lk));
+    }
+
+    /**
+     * Tunes the key of {@code shape} (its pointers are ignored) over the standard candidate space, times
+     * candidates at the key's bucket length with B=4, H=32, and stores the winner, which
+     * {@link #specFor} uses from then on, in this process and others. Takes seconds to minutes.
+     */
+    public TuneResult autotune(AttentionArgs shape) {
+        return autotune(shape, CandidateSpace.standard(), Tuning.Shape.DEFAULT, Autotuner.Progress.NONE);
+    }
+
+    /** {@link #autotune(AttentionArgs)} with a chosen candidate space, timing shape and progress sink. */
+    public TuneResult autotune(AttentionArgs shape, CandidateSpace space, Tuning.Shape timing, Autotuner.Progress progress) {
+        return Tuning.run(this, tuningKey(shape), space, timing, TuningDb.shared(), progress);
+    }
+
+    /** Loads (from the kernel cache, compiling on a miss) the kernels of a spec on this device. */
     public AttentionKernels kernels(KernelSpec spec) {
         if (spec.arch() != arch) {
             throw new IllegalArgumentException("spec targets " + spec.arch().target() + " but " + ctx.name() + " is "
