@@ -2,6 +2,8 @@ package io.sageptx.tune;
 
 import java.util.Locale;
 
+import io.sageptx.numerics.AttentionReference;
+import io.sageptx.numerics.ErrorStats;
 import io.sageptx.spec.PvVariant;
 
 /**
@@ -29,6 +31,17 @@ public record AccuracyBar(double minCosine, double maxRelL1, double maxLseError)
 
     /** What a probe measured. */
     public record Accuracy(double cosine, double relL1, double lseMaxAbs, long nonFinite) {
+
+        /** Compares an output and its LSE (natural log) with the FP64 reference. */
+        public static Accuracy of(float[] o, float[] lse, AttentionReference.Result ref) {
+            ErrorStats e = ErrorStats.of(o, ref.o());
+            double lseErr = 0;
+            for (int i = 0; i < lse.length; i++) {
+                double d = Math.abs(lse[i] - ref.lse()[i]);
+                lseErr = Double.isNaN(d) ? Double.POSITIVE_INFINITY : Math.max(lseErr, d);
+            }
+            return new Accuracy(e.cosine(), e.relL1(), lseErr, e.nonFinite());
+        }
         @Override
         public String toString() {
             return String.format(Locale.ROOT, "cos %.5f, rel L1 %.4f, LSE err %.4f", cosine, relL1, lseMaxAbs);

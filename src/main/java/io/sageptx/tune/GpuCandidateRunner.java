@@ -10,7 +10,6 @@ import io.sageptx.cuda.CudaStream;
 import io.sageptx.cuda.DeviceBuffer;
 import io.sageptx.cuda.DeviceContext;
 import io.sageptx.numerics.AttentionReference;
-import io.sageptx.numerics.ErrorStats;
 import io.sageptx.numerics.Half;
 import io.sageptx.numerics.RandomInputs;
 import io.sageptx.plan.AttentionPlan;
@@ -92,13 +91,7 @@ public final class GpuCandidateRunner implements CandidateRunner, AutoCloseable 
         AttentionArgs shape = AttentionArgs.builder().batch(1).heads(2).kvHeads(2).seqLen(PROBE_LEN).headDim(spec.headDim())
                 .inType(spec.inType()).outType(spec.outType()).causal(spec.causal()).spec(spec).build();
         SageAttention.HostResult r = att.forwardHost(shape, probe.q16(), probe.k16(), probe.v16(), true);
-        ErrorStats e = ErrorStats.of(Half.decode(r.o(), spec.outType()), reference.o());
-        double lseErr = 0;
-        for (int i = 0; i < r.lse().length; i++) {
-            double d = Math.abs(r.lse()[i] - reference.lse()[i]);
-            lseErr = Double.isNaN(d) ? Double.POSITIVE_INFINITY : Math.max(lseErr, d);
-        }
-        return new AccuracyBar.Accuracy(e.cosine(), e.relL1(), lseErr, e.nonFinite());
+        return AccuracyBar.Accuracy.of(Half.decode(r.o(), spec.outType()), r.lse(), reference);
     }
 
     @Override
