@@ -67,10 +67,10 @@ public final class CacheDirectory {
 
     /**
      * The sub-folder name of one GPU model and exact compute capability, e.g.
-     * {@code sm_90-NVIDIA_H100_80GB_HBM3}: letters, digits, '.', '_' and '-' only.
+     * {@code sm_90-NVIDIA_H100_80GB_HBM3}: letters, digits, '_' and '-' only.
      */
     public static String gpuFolderName(String gpuName, int ccMajor, int ccMinor) {
-        String clean = gpuName == null ? "" : gpuName.trim().replaceAll("[^A-Za-z0-9.-]+", "_");
+        String clean = gpuName == null ? "" : gpuName.trim().replaceAll("[^A-Za-z0-9-]+", "_");
         clean = clean.replaceAll("^_+|_+$", "");
         return "sm_" + ccMajor + ccMinor + (clean.isEmpty() ? "" : "-" + clean);
     }

@@ -1,8 +1,6 @@
 package io.sageptx.cache;
 
 import java.io.IOException;
-import java.nio.file.DirectoryNotEmptyException;
-import java.nio.file.FileAlreadyExistsException;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
@@ -178,10 +176,14 @@ public final class ModuleCache<M> {
             AtomicFiles.writeDurably(tmp.resolve(PTX), ptx);
             AtomicFiles.writeDurably(tmp.resolve(CUBIN), cubin);
             AtomicFiles.writeDurably(tmp.resolve(META), meta.toBytes());
+            Path target = folder.resolve(digest);
             try {
-                AtomicFiles.move(tmp, folder.resolve(digest), false);
-            } catch (FileAlreadyExistsException | DirectoryNotEmptyException e) {
-                return; // another process published the same key first: keep theirs
+                AtomicFiles.move(tmp, target, false);
+            } catch (IOException e) {
+                // Linux reports a rename onto a non-empty folder as a plain FileSystemException
+                // ("Directory not empty"), not always as FileAlreadyExists/DirectoryNotEmpty
+                if (Files.isDirectory(target)) return; // another process published the key first: keep theirs
+                throw e;
             }
         } finally {
             AtomicFiles.deleteTree(tmp);
