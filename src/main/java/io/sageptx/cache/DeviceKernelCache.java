@@ -55,7 +55,12 @@ public final class DeviceKernelCache {
     }
 
     private static ModuleCache<PtxModule> open(DeviceContext ctx, Path root) {
-        CubinBackend<PtxModule> backend = new CubinBackend<>() {
+        return new ModuleCache<>(folder(ctx, root), computeCapability(ctx), backend(ctx), m -> warnings.accept(m));
+    }
+
+    /** The CUDA backend of a device: the driver's linker to compile, {@code cuModuleLoadData} to load. */
+    public static CubinBackend<PtxModule> backend(DeviceContext ctx) {
+        return new CubinBackend<>() {
             @Override
             public Compiled compile(String ptx, String name) {
                 CubinLinker.Result r = CubinLinker.link(ctx, ptx, name);
@@ -67,7 +72,6 @@ public final class DeviceKernelCache {
                 return PtxModule.loadCubin(ctx, cubin, name);
             }
         };
-        return new ModuleCache<>(folder(ctx, root), computeCapability(ctx), backend, m -> warnings.accept(m));
     }
 
     /** e.g. {@code 9.0}. */
