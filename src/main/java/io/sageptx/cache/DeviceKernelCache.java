@@ -64,7 +64,11 @@ public final class DeviceKernelCache {
             @Override
             public Compiled compile(String ptx, String name) {
                 CubinLinker.Result r = CubinLinker.link(ctx, ptx, name);
-                return new Compiled(r.cubin(), r.infoLog(), r.millis());
+                String log = r.infoLog();
+                if (KernelStats.parseLog(log).isEmpty()) {
+                    log = log + "\n" + statsFromFunctions(ctx, r.cubin(), ptx, name);
+                }
+                return new Compiled(r.cubin(), log, r.millis());
             }
 
             @Override
@@ -72,6 +76,28 @@ public final class DeviceKernelCache {
                 return PtxModule.loadCubin(ctx, cubin, name);
             }
         };
+    }
+
+    private static final java.util.regex.Pattern ENTRY = java.util.regex.Pattern.compile("\\.entry\\s+([A-Za-z_$][\\w$]*)");
+
+    /**
+     * When the JIT's info log names no kernel, the same lines built from the loaded functions'
+     * attributes (registers, local bytes as the stack frame, static shared memory) of every
+     * {@code .entry} of the PTX. Spill byte counts are not available that way (reported as 0).
+     */
+    static String statsFromFunctions(DeviceContext ctx, byte[] cubin, String ptx, String name) {
+        StringBuilder sb = new StringBuilder();
+        try (PtxModule m = PtxModule.loadCubin(ctx, cubin, name)) {
+            java.util.regex.Matcher e = ENTRY.matcher(ptx);
+            while (e.find()) {
+                io.sageptx.cuda.CudaKernel k = m.function(e.group(1));
+                sb.append("ptxas info    : Function properties for ").append(e.group(1)).append('\n')
+                        .append("    ").append(k.localBytes()).append(" bytes stack frame, 0 bytes spill stores, 0 bytes spill loads\n")
+                        .append("ptxas info    : Used ").append(k.numRegs()).append(" registers, ").append(k.staticSharedBytes())
+                        .append(" bytes smem\n");
+            }
+        }
+        return sb.toString();
     }
 
     /** e.g. {@code 9.0}. */
