@@ -25,6 +25,8 @@ J() {
   J verify --head-dim 64,128 --dtype fp16
   J cache list
   J cache verify
+  first=$(find "$SAGEPTX_CACHE_DIR/kernels" -name module.cubin | head -1)
+  echo; echo "first bytes of a cached module.cubin (an ELF cubin starts with 7f 45 4c 46):"; head -c 4 "$first" | od -An -tx1
   victim=$(find "$SAGEPTX_CACHE_DIR/kernels" -name module.cubin | head -1)
   echo; echo "corrupting $victim (one byte flipped)"
   printf '\xff' | dd of="$victim" bs=1 seek=100 count=1 conv=notrunc 2>/dev/null

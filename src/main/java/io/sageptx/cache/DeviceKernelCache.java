@@ -8,6 +8,7 @@ import java.util.concurrent.ConcurrentHashMap;
 import java.util.function.Consumer;
 import java.util.function.Supplier;
 
+import io.sageptx.cuda.CubinLinkException;
 import io.sageptx.cuda.CubinLinker;
 import io.sageptx.cuda.DeviceContext;
 import io.sageptx.cuda.PtxModule;
@@ -31,6 +32,7 @@ public final class DeviceKernelCache {
 
     private static final Map<Integer, Opened> CACHES = new ConcurrentHashMap<>();
     private static volatile Consumer<String> warnings = System.err::println;
+    private static final java.util.Set<Integer> LINK_WARNED = ConcurrentHashMap.newKeySet();
 
     private DeviceKernelCache() {
     }
@@ -63,12 +65,23 @@ public final class DeviceKernelCache {
         return new CubinBackend<>() {
             @Override
             public Compiled compile(String ptx, String name) {
-                CubinLinker.Result r = CubinLinker.link(ctx, ptx, name);
-                String log = r.infoLog();
-                if (KernelStats.parseLog(log).isEmpty()) {
-                    log = log + "\n" + statsFromFunctions(ctx, r.cubin(), ptx, name);
+                byte[] binary;
+                double ms;
+                try {
+                    CubinLinker.Result r = CubinLinker.link(ctx, ptx, name);
+                    binary = r.cubin();
+                    ms = r.millis();
+                } catch (CubinLinkException e) {
+                    // valid PTX the linker refuses: cache the PTX image itself (cuModuleLoadData JITs it)
+                    if (LINK_WARNED.add(ctx.ordinal())) {
+                        warnings.accept("sageptx cache: the driver's linker failed (" + e.getMessage().lines().findFirst()
+                                .orElse("") + "); caching PTX images instead of cubins on cuda:" + ctx.ordinal());
+                    }
+                    long t0 = System.nanoTime();
+                    binary = (ptx + "\0").getBytes(java.nio.charset.StandardCharsets.UTF_8);
+                    ms = (System.nanoTime() - t0) / 1e6;
                 }
-                return new Compiled(r.cubin(), log, r.millis());
+                return new Compiled(binary, statsFromFunctions(ctx, binary, ptx, name), ms);
             }
 
             @Override
@@ -81,9 +94,10 @@ public final class DeviceKernelCache {
     private static final java.util.regex.Pattern ENTRY = java.util.regex.Pattern.compile("\\.entry\\s+([A-Za-z_$][\\w$]*)");
 
     /**
-     * When the JIT's info log names no kernel, the same lines built from the loaded functions'
-     * attributes (registers, local bytes as the stack frame, static shared memory) of every
-     * {@code .entry} of the PTX. Spill byte counts are not available that way (reported as 0).
+     * The compiler's per-kernel report, in ptxas's verbose format, built from the loaded functions'
+     * attributes (registers, local bytes per thread as the stack frame, static shared memory) of every
+     * {@code .entry} of the PTX. Spills show as local bytes; their store/load byte counts are not
+     * available that way (reported as 0).
      */
     static String statsFromFunctions(DeviceContext ctx, byte[] cubin, String ptx, String name) {
         StringBuilder sb = new StringBuilder();

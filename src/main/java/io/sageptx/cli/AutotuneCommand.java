@@ -31,7 +31,7 @@ final class AutotuneCommand implements Callable<Integer> {
     @Option(names = "--dtype", split = ",", defaultValue = "fp16", description = "dtypes (default ${DEFAULT-VALUE})")
     List<String> dtypes;
 
-    @Option(names = "--causal", split = ",", defaultValue = "false", description = "causal modes, e.g. false,true (default ${DEFAULT-VALUE})")
+    @Option(names = "--causal", arity = "1", split = ",", defaultValue = "false", description = "causal modes, e.g. false,true (default ${DEFAULT-VALUE})")
     List<Boolean> causal;
 
     @Option(names = "--seq", split = ",", defaultValue = "4096", description = "sequence lengths; each selects its bucket (default ${DEFAULT-VALUE})")

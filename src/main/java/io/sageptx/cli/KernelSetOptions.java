@@ -28,7 +28,7 @@ public final class KernelSetOptions {
     @Option(names = "--dtype", split = ",", defaultValue = "fp16,bf16", description = "dtypes (default ${DEFAULT-VALUE})")
     List<String> dtypes;
 
-    @Option(names = "--causal", split = ",", defaultValue = "false,true", description = "causal modes (default ${DEFAULT-VALUE})")
+    @Option(names = "--causal", arity = "1", split = ",", defaultValue = "false,true", description = "causal modes (default ${DEFAULT-VALUE})")
     List<Boolean> causal;
 
     @Option(names = "--tuned-only", description = "only the tuned winners, not the default specs")
