@@ -43,7 +43,7 @@ final class CacheCommand implements Runnable {
             if (gpus.isEmpty()) System.out.println("no cached kernels");
             for (CacheContents.GpuFolder g : gpus) {
                 System.out.printf(Locale.ROOT, "%n%s: %d modules, %.1f KiB%n", g.name(), g.entries().size(), g.bytes() / 1024.0);
-                Table t = new Table("entry", "module", "spec", "regs", "spill B", "smem B", "cubin KiB", "compile ms", "created", "status");
+                Table t = new Table("entry", "module", "spec", "regs", "local B", "smem B", "cubin KiB", "compile ms", "created", "status");
                 for (CacheContents.EntryStatus e : g.entries()) {
                     EntryMetadata m = e.meta();
                     if (m == null) {
@@ -51,7 +51,7 @@ final class CacheCommand implements Runnable {
                         continue;
                     }
                     t.row(e.digest().substring(0, 12), m.key().family(), m.key().spec(), m.maxRegisters(),
-                            m.kernels().stream().mapToInt(k -> k.spillStores() + k.spillLoads()).sum(),
+                            m.kernels().stream().mapToInt(KernelStats::stackFrame).max().orElse(0),
                             m.kernels().stream().mapToInt(KernelStats::sharedBytes).max().orElse(0),
                             String.format(Locale.ROOT, "%.1f", m.cubinBytes() / 1024.0),
                             String.format(Locale.ROOT, "%.1f", m.compileMillis()), m.created(),

@@ -37,7 +37,7 @@ final class WarmupCommand implements Callable<Integer> {
         double warm = 0;
         int modules = 0;
         int compiled = 0;
-        Table t = new Table("device", "spec", "module", "source", "compile ms", "load ms", "warm load ms", "regs", "spill B");
+        Table t = new Table("device", "spec", "module", "source", "compile ms", "load ms", "warm load ms", "regs", "local B");
         for (int dev : set.devices()) {
             DeviceContext ctx = DeviceContext.of(dev);
             String gpu = CacheDirectory.gpuFolderName(ctx.name(), ctx.computeCapabilityMajor(), ctx.computeCapabilityMinor());
@@ -57,7 +57,7 @@ final class WarmupCommand implements Callable<Integer> {
                     t.row("cuda:" + dev, spec, r.label(), first.source().name().toLowerCase(Locale.ROOT),
                             f(first.compileMillis()), f(first.loadMillis()), f(again.loadMillis()),
                             first.metadata().maxRegisters(), first.metadata().kernels().stream()
-                                    .mapToInt(k -> k.spillStores() + k.spillLoads()).sum());
+                                    .mapToInt(k -> k.stackFrame()).max().orElse(0));
                 }
             }
             if (mc.memoryOnlyReason() != null) {
