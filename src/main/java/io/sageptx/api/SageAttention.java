@@ -33,10 +33,12 @@ public final class SageAttention implements AutoCloseable {
     private final DeviceContext ctx;
     private final Arch arch;
     private final Workspace workspace;
+    private final String gpu;
 
     private SageAttention(DeviceContext ctx) {
         this.ctx = ctx;
         this.arch = Arch.forDevice(ctx.computeCapabilityMajor(), ctx.computeCapabilityMinor());
+        this.gpu = CacheDirectory.gpuFolderName(ctx.name(), ctx.computeCapabilityMajor(), ctx.computeCapabilityMinor());
         this.workspace = new Workspace(ctx);
     }
 
@@ -75,8 +77,7 @@ public final class SageAttention implements AutoCloseable {
 
     /** The tuning key of a call on this device: GPU, dtypes, head dim, causal, bucket of its lengths. */
     public TuningKey tuningKey(AttentionArgs a) {
-        return new TuningKey(CacheDirectory.gpuFolderName(ctx.name(), ctx.computeCapabilityMajor(),
-                ctx.computeCapabilityMinor()), a.inType, a.outType, a.headDim, a.causal, TuningKey.bucket(a.lq, a.lk));
+        return new TuningKey(gpu, a.inType, a.outType, a.headDim, a.causal, TuningKey.bucket(a.lq, a.lk));
     }
 
     /**
