@@ -80,9 +80,23 @@ public final class CacheContents {
         }
     }
 
-    /** Removes the unusable entries of a folder and rewrites its index from the good ones; returns how many. */
+    /** Temporaries older than this are left over by a writer that died (live writers finish in seconds). */
+    static final java.time.Duration STALE = java.time.Duration.ofMinutes(10);
+
+    /**
+     * Removes the unusable entries of a folder and the temporaries of writers that died, and rewrites
+     * its index from the good entries; returns how many entries and temporaries were removed.
+     */
     public static int repair(GpuFolder folder) throws IOException {
         int removed = 0;
+        java.nio.file.attribute.FileTime cutoff = java.nio.file.attribute.FileTime.from(
+                java.time.Instant.now().minus(STALE));
+        for (Path p : list(folder.path())) {
+            if (p.getFileName().toString().startsWith(".tmp-") && Files.getLastModifiedTime(p).compareTo(cutoff) < 0) {
+                AtomicFiles.deleteTree(p);
+                removed++;
+            }
+        }
         Map<String, String> index = new TreeMap<>();
         for (EntryStatus e : folder.entries()) {
             if (e.ok()) {

@@ -76,7 +76,7 @@ final class CacheCommand implements Runnable {
 
     @Command(name = "verify", mixinStandardHelpOptions = true,
             description = {"Check every cached module (metadata, sizes, SHA-256 of PTX and cubin, compute capability).",
-                    "Exits with 1 when a bad entry is found; --repair removes bad entries and rebuilds the index."})
+                    "Exits with 1 when a bad entry is found; --repair removes bad entries and temporaries of writers that died, and rebuilds the index."})
     static final class VerifyEntries implements Callable<Integer> {
         @Option(names = "--repair", description = "remove unusable entries and rewrite the index")
         boolean repair;

@@ -191,6 +191,27 @@ class ModuleCacheTest {
     }
 
     @Test
+    void aWriterThatDiedMidwayLeavesNothingVisible() throws IOException {
+        Path folder = tmp.resolve("kernels/sm_90-T");
+        Files.createDirectories(folder);
+        // what a writer killed before its rename leaves: a temporary folder with part of an entry
+        Path dead = folder.resolve(".tmp-" + key("d128").digest() + "-999999-1-1");
+        Files.createDirectories(dead);
+        Files.writeString(dead.resolve(ModuleCache.PTX), "half");
+        FakeBackend b = new FakeBackend("9.0");
+        assertEquals(LoadedModule.Source.COMPILED, load(cache(folder, b), "d128").source());
+        assertEquals(LoadedModule.Source.DISK, load(cache(folder, new FakeBackend("9.0")), "d128").source());
+        assertEquals(1, listEntries(folder).size());
+        // cache verify --repair removes it once it is old enough not to belong to a live writer
+        Files.setLastModifiedTime(dead, java.nio.file.attribute.FileTime.from(java.time.Instant.now().minusSeconds(3600)));
+        CacheContents.GpuFolder g = CacheContents.scan(tmp).get(0);
+        assertEquals("sm_90-T", g.name());
+        assertEquals(1, CacheContents.repair(g));
+        assertTrue(!Files.exists(dead));
+        assertEquals(LoadedModule.Source.DISK, load(cache(folder, new FakeBackend("9.0")), "d128").source());
+    }
+
+    @Test
     void compileErrorsPropagateAndPublishNothing() {
         Path folder = tmp.resolve("g");
         ModuleCache<String> c = cache(folder, new FakeBackend("9.0"));
