@@ -1,6 +1,7 @@
 package io.sageptx.api;
 
 import io.sageptx.cuda.CudaEvent;
+import io.sageptx.cache.CacheDirectory;
 import io.sageptx.cuda.CudaKernel;
 import io.sageptx.cuda.CudaStream;
 import io.sageptx.cuda.DeviceBuffer;
@@ -12,6 +13,12 @@ import io.sageptx.runtime.AttentionKernels;
 import io.sageptx.runtime.Workspace;
 import io.sageptx.spec.Arch;
 import io.sageptx.spec.KernelSpec;
+import io.sageptx.tune.Autotuner;
+import io.sageptx.tune.CandidateSpace;
+import io.sageptx.tune.TuneResult;
+import io.sageptx.tune.Tuning;
+import io.sageptx.tune.TuningDb;
+import io.sageptx.tune.TuningKey;
 import jcuda.driver.CUstream;
 
 /**
@@ -32,10 +39,12 @@ public final class SageAttention implements AutoCloseable {
     private final DeviceContext ctx;
     private final Arch arch;
     private final Workspace workspace;
+    private final String gpu;
 
     private SageAttention(DeviceContext ctx) {
         this.ctx = ctx;
         this.arch = Arch.forDevice(ctx.computeCapabilityMajor(), ctx.computeCapabilityMinor());
+        this.gpu = CacheDirectory.gpuFolderName(ctx.name(), ctx.computeCapabilityMajor(), ctx.computeCapabilityMinor());
         this.workspace = new Workspace(ctx);
     }
 
@@ -67,19 +76,47 @@ public final class SageAttention implements AutoCloseable {
         return arch;
     }
 
-    /** The kernel spec a call runs with: the one it asks for, else the arch's default for its shape. */
+    /**
+     * The kernel spec a call runs with: the one it asks for, else the tuned winner of its
+     * {@link #tuningKey tuning key} (when {@link #autotune} or {@code sageptx autotune} stored one, and
+     * it has the PV variant the call asks for, if any), else the arch's default for its shape. Never
+     * tunes by itself.
+     */
     public KernelSpec specFor(AttentionArgs a) {
+        if (a.spec == null) {
+            KernelSpec tuned = TuningDb.shared().winner(tuningKey(a)).orElse(null);
+            if (tuned != null && tuned.arch() == arch && (a.pv == null || tuned.pv() == a.pv)) return tuned;
+        }
         return specFor(a, arch);
     }
 
-    /** {@link #specFor(AttentionArgs)} for an architecture; needs no GPU. */
+    /** The spec of a call on an architecture when nothing is tuned: the one it asks for, else the default. Needs no GPU. */
     static KernelSpec specFor(AttentionArgs a, Arch arch) {
         if (a.spec != null) return a.spec;
         return a.pv == null ? KernelSpec.preferred(arch, a.headDim, a.causal(), a.inType, a.outType)
                 : KernelSpec.preferred(arch, a.headDim, a.causal(), a.inType, a.outType, a.pv);
     }
 
-    /** Loads (JIT-compiles on first use) the kernels of a spec on this device. */
+    /** The tuning key of a call on this device: GPU, dtypes, head dim, causal, bucket of its lengths. */
+    public TuningKey tuningKey(AttentionArgs a) {
+        return new TuningKey(gpu, a.inType, a.outType, a.headDim, a.causal(), TuningKey.bucket(a.lq, a.lk));
+    }
+
+    /**
+     * Tunes the key of {@code shape} (its pointers are ignored) over the standard candidate space, times
+     * candidates at the key's bucket length with B=4, H=32, and stores the winner, which
+     * {@link #specFor} uses from then on, in this process and others. Takes seconds to minutes.
+     */
+    public TuneResult autotune(AttentionArgs shape) {
+        return autotune(shape, CandidateSpace.standard(), Tuning.Shape.DEFAULT, Autotuner.Progress.NONE);
+    }
+
+    /** {@link #autotune(AttentionArgs)} with a chosen candidate space, timing shape and progress sink. */
+    public TuneResult autotune(AttentionArgs shape, CandidateSpace space, Tuning.Shape timing, Autotuner.Progress progress) {
+        return Tuning.run(this, tuningKey(shape), space, timing, TuningDb.shared(), progress);
+    }
+
+    /** Loads (from the kernel cache, compiling on a miss) the kernels of a spec on this device. */
     public AttentionKernels kernels(KernelSpec spec) {
         if (spec.arch() != arch) {
             throw new IllegalArgumentException("spec targets " + spec.arch().target() + " but " + ctx.name() + " is "
@@ -108,8 +145,14 @@ public final class SageAttention implements AutoCloseable {
      */
     static ScratchLayout checkCall(AttentionArgs a, Arch arch, long workspace, long workspaceBytes,
                                    boolean callerWorkspace) {
+        return checkCall(a, arch, null, workspace, workspaceBytes, callerWorkspace);
+    }
+
+    /** {@link #checkCall} with the spec an instance chose (a tuned winner), or null for the default. */
+    static ScratchLayout checkCall(AttentionArgs a, Arch arch, SageAttention chooser, long workspace, long workspaceBytes,
+                                   boolean callerWorkspace) {
         a.validate();
-        KernelSpec spec = specFor(a, arch);
+        KernelSpec spec = chooser == null ? specFor(a, arch) : chooser.specFor(a);
         if (spec.arch() != arch) {
             throw new IllegalArgumentException("spec targets " + spec.arch().target() + " but the device is "
                     + arch.target() + "; allowed: a spec for " + arch.target());
@@ -140,7 +183,7 @@ public final class SageAttention implements AutoCloseable {
      * between the preprocessing kernels and the fused kernel, so benchmarks can time each part.
      */
     public void forward(AttentionArgs a, CUstream stream, CudaEvent afterPreprocess) {
-        ScratchLayout layout = checkCall(a, arch, 0, 0, false);
+        ScratchLayout layout = checkCall(a, arch, this, 0, 0, false);
         ctx.makeCurrent();
         AttentionKernels kk = kernels(layout.spec());
         CudaStream s = CudaStream.wrap(ctx, stream);
@@ -162,7 +205,7 @@ public final class SageAttention implements AutoCloseable {
      * the simple rule). Calls with different blocks overlap freely on the GPU.
      */
     public void forward(AttentionArgs a, CUstream stream, long workspace, long workspaceBytes) {
-        ScratchLayout layout = checkCall(a, arch, workspace, workspaceBytes, true);
+        ScratchLayout layout = checkCall(a, arch, this, workspace, workspaceBytes, true);
         ctx.makeCurrent();
         AttentionKernels kk = kernels(layout.spec());
         launch(kk, layout, a, CudaStream.wrap(ctx, stream), Workspace.over(ctx, workspace, workspaceBytes, layout), null);

@@ -76,7 +76,10 @@ final class RunCommand implements Callable<Integer> {
         System.out.println("spec: " + spec);
         long t0 = System.nanoTime();
         AttentionKernels kk = att.kernels(spec);
-        System.out.printf("kernels loaded in %.1f ms (driver JIT %.1f ms)%n", (System.nanoTime() - t0) / 1e6, kk.loadMillis());
+        System.out.printf("kernels ready in %.1f ms (%s)%n", (System.nanoTime() - t0) / 1e6, kk.loadedModules().stream()
+                .map(m -> String.format("%s: %s, compile %.1f ms, load %.2f ms", m.metadata().key().family(),
+                        m.source().name().toLowerCase(java.util.Locale.ROOT), m.compileMillis(), m.loadMillis()))
+                .collect(java.util.stream.Collectors.joining("; ")));
         try (DeviceBuffer dq = DeviceBuffer.allocate(ctx, 2L * qn); DeviceBuffer dk = DeviceBuffer.allocate(ctx, 2L * kn);
              DeviceBuffer dv = DeviceBuffer.allocate(ctx, 2L * kn); DeviceBuffer dO = DeviceBuffer.allocate(ctx, 2L * qn);
              DeviceBuffer ro = DeviceBuffer.allocate(ctx, 4L * qn); CudaStream s = CudaStream.create(ctx);

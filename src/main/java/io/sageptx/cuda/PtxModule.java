@@ -33,7 +33,7 @@ import jcuda.driver.JITOptions;
  */
 public final class PtxModule implements AutoCloseable {
 
-    private static final int LOG_BYTES = 256 * 1024;
+    static final int LOG_BYTES = 256 * 1024;
     private static final Pattern LINE_REF = Pattern.compile("line (\\d+)");
 
     private final DeviceContext ctx;
@@ -63,21 +63,11 @@ public final class PtxModule implements AutoCloseable {
         Objects.requireNonNull(ctx, "ctx");
         Objects.requireNonNull(ptx, "ptx");
         String name = nameForErrors == null ? "<unnamed>" : nameForErrors;
-        if (ptx.indexOf('\0') >= 0) {
-            throw new IllegalArgumentException("PTX of module '" + name + "' contains a NUL character at index "
-                    + ptx.indexOf('\0'));
-        }
-        byte[] text = ptx.getBytes(StandardCharsets.UTF_8);
-        byte[] image = Arrays.copyOf(text, text.length + 1); // the driver reads PTX as a NUL-terminated string
-
+        checkNoNul(ptx, name);
+        byte[] image = image(ptx);
         byte[] errorLog = new byte[LOG_BYTES];
         byte[] infoLog = new byte[LOG_BYTES];
-        JITOptions options = new JITOptions();
-        options.putBytes(CUjit_option.CU_JIT_ERROR_LOG_BUFFER, errorLog);
-        options.putInt(CUjit_option.CU_JIT_ERROR_LOG_BUFFER_SIZE_BYTES, LOG_BYTES);
-        options.putBytes(CUjit_option.CU_JIT_INFO_LOG_BUFFER, infoLog);
-        options.putInt(CUjit_option.CU_JIT_INFO_LOG_BUFFER_SIZE_BYTES, LOG_BYTES);
-        options.putInt(CUjit_option.CU_JIT_LOG_VERBOSE, 1);
+        JITOptions options = logOptions(errorLog, infoLog);
 
         ctx.makeCurrent();
         CUmodule module = new CUmodule();
@@ -93,6 +83,27 @@ public final class PtxModule implements AutoCloseable {
             throw new PtxLoadException(r, name, err, info, failureDetail(ctx, ptx, err, info));
         }
         return new PtxModule(ctx, name, module, info, millis);
+    }
+
+    /**
+     * Loads a cubin made for {@code ctx}'s device ({@link CubinLinker}) with {@code cuModuleLoadData}: no
+     * JIT. A cubin for another architecture is refused by the driver ({@code CUDA_ERROR_NO_BINARY_FOR_GPU}
+     * or {@code CUDA_ERROR_INVALID_IMAGE}), reported as a {@link CudaException}.
+     */
+    public static PtxModule loadCubin(DeviceContext ctx, byte[] cubin, String nameForErrors) {
+        Objects.requireNonNull(ctx, "ctx");
+        Objects.requireNonNull(cubin, "cubin");
+        String name = nameForErrors == null ? "<unnamed>" : nameForErrors;
+        if (cubin.length == 0) {
+            throw new IllegalArgumentException("cubin of module '" + name + "' is empty");
+        }
+        ctx.makeCurrent();
+        CUmodule module = new CUmodule();
+        long t0 = System.nanoTime();
+        int r = JCudaDriver.cuModuleLoadData(module, cubin);
+        double millis = (System.nanoTime() - t0) / 1e6;
+        Cuda.check(r, "cuModuleLoadData(cubin of '" + name + "', " + cubin.length + " bytes) on " + ctx);
+        return new PtxModule(ctx, name, module, "", millis);
     }
 
     /** The kernel {@code name} ({@code .entry} name) of this module; cached, so repeated calls return the same object. */
@@ -118,7 +129,7 @@ public final class PtxModule implements AutoCloseable {
         return infoLog;
     }
 
-    /** Wall time of the JIT + load call, in milliseconds. */
+    /** Wall time of the load call (JIT included for PTX; none for a cubin), in milliseconds. */
     public double loadMillis() {
         return loadMillis;
     }
@@ -164,8 +175,33 @@ public final class PtxModule implements AutoCloseable {
         return "PtxModule[" + name + " on cuda:" + ctx.ordinal() + (closed ? ", closed" : "") + "]";
     }
 
+    /** Refuses PTX with a NUL character: the driver reads PTX as a NUL-terminated string. */
+    static void checkNoNul(String ptx, String name) {
+        if (ptx.indexOf('\0') >= 0) {
+            throw new IllegalArgumentException("PTX of module '" + name + "' contains a NUL character at index "
+                    + ptx.indexOf('\0'));
+        }
+    }
+
+    /** The PTX text as UTF-8 bytes with the terminating NUL the driver expects. */
+    static byte[] image(String ptx) {
+        byte[] text = ptx.getBytes(StandardCharsets.UTF_8);
+        return Arrays.copyOf(text, text.length + 1);
+    }
+
+    /** JIT options: error and info log buffers ({@link #LOG_BYTES} each) and a verbose info log. */
+    static JITOptions logOptions(byte[] errorLog, byte[] infoLog) {
+        JITOptions options = new JITOptions();
+        options.putBytes(CUjit_option.CU_JIT_ERROR_LOG_BUFFER, errorLog);
+        options.putInt(CUjit_option.CU_JIT_ERROR_LOG_BUFFER_SIZE_BYTES, errorLog.length);
+        options.putBytes(CUjit_option.CU_JIT_INFO_LOG_BUFFER, infoLog);
+        options.putInt(CUjit_option.CU_JIT_INFO_LOG_BUFFER_SIZE_BYTES, infoLog.length);
+        options.putInt(CUjit_option.CU_JIT_LOG_VERBOSE, 1);
+        return options;
+    }
+
     /** The log text JCuda copied back: up to the filled size the driver reported, and up to the first NUL. */
-    private static String logText(JITOptions options, int bufferOption, int sizeOption, byte[] fallback) {
+    static String logText(JITOptions options, int bufferOption, int sizeOption, byte[] fallback) {
         byte[] buf = options.getBytes(bufferOption);
         if (buf == null) {
             buf = fallback;
@@ -182,7 +218,7 @@ public final class PtxModule implements AutoCloseable {
         return new String(buf, 0, n, StandardCharsets.UTF_8).strip();
     }
 
-    private static String failureDetail(DeviceContext ctx, String ptx, String err, String info) {
+    static String failureDetail(DeviceContext ctx, String ptx, String err, String info) {
         StringBuilder sb = new StringBuilder();
         sb.append("device: ").append(ctx);
         sb.append("\nJIT error log:\n").append(err.isEmpty() ? "(empty)" : err);

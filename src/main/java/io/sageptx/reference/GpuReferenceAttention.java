@@ -1,23 +1,27 @@
 package io.sageptx.reference;
 
+import java.util.List;
 import java.util.Objects;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ConcurrentMap;
 
+import io.sageptx.cache.DeviceKernelCache;
 import io.sageptx.cuda.CudaKernel;
 import io.sageptx.cuda.CudaStream;
 import io.sageptx.cuda.DeviceContext;
 import io.sageptx.cuda.KernelArgs;
-import io.sageptx.cuda.PtxModule;
+import io.sageptx.ptx.PtxVersions;
 import io.sageptx.ptx.ReferenceKernelEmitter;
 import io.sageptx.ptx.ReferenceSpec;
+import io.sageptx.ptx.TemplateRenderer;
 
 /**
  * SagePTX's own FP32 attention on the GPU ({@link ReferenceKernelEmitter}): the reference of the GPU
  * tests and of {@code verify} on shapes too large for the FP64 CPU reference. cuBLAS (JCublas 12.6) is
  * not used: it does not load where only CUDA 13 is installed ({@link #cublasStatus()} says why).
  *
- * <p>Modules are JIT-compiled once per (device, spec) and kept for the life of the JVM.
+ * <p>Modules come from the device's kernel cache on disk (compiled on a miss), once per (device, spec),
+ * and are kept for the life of the JVM.
  */
 public final class GpuReferenceAttention {
 
@@ -89,9 +93,11 @@ public final class GpuReferenceAttention {
 
     /** The kernel of {@code spec} on {@code ctx}'s device, JIT-compiled on first use. */
     static CudaKernel kernel(DeviceContext ctx, ReferenceSpec spec) {
-        return KERNELS.computeIfAbsent(new Key(ctx, spec), key -> PtxModule
-                .load(ctx, ReferenceKernelEmitter.emit(spec), spec.toString())
-                .function(ReferenceKernelEmitter.kernelName(spec)));
+        return KERNELS.computeIfAbsent(new Key(ctx, spec), key -> DeviceKernelCache
+                .load(ctx, DeviceKernelCache.key(ctx, "reference", spec.toString(), List.of("templates/reference.stg"),
+                        ReferenceKernelEmitter.class, ReferenceSpec.class, PtxVersions.class, TemplateRenderer.class),
+                        () -> ReferenceKernelEmitter.emit(spec))
+                .module().function(ReferenceKernelEmitter.kernelName(spec)));
     }
 
     /**

@@ -1,14 +1,13 @@
 package io.sageptx.api;
 
-import java.util.Random;
-
-import io.sageptx.numerics.Half;
+import io.sageptx.numerics.RandomInputs;
 import io.sageptx.spec.DType;
 
 /**
  * Random attention inputs as the method's accuracy figures assume them: Q, V ~ N(0, 1) and
  * K ~ N(0, 1) plus a per-channel bias of 3 * N(0, 1) shared by every token of a head. Values are
- * rounded to the dtype, so the FP64 reference sees exactly what the GPU sees.
+ * rounded to the dtype, so the FP64 reference sees exactly what the GPU sees. (A view of
+ * {@link RandomInputs}, which the autotuner and {@code sageptx verify} use too.)
  */
 public final class AttentionInputs {
     public final int batch;
@@ -33,27 +32,12 @@ public final class AttentionInputs {
         this.lk = lk;
         this.d = d;
         this.type = type;
-        Random r = new Random(seed);
-        q = new float[batch * heads * lq * d];
-        k = new float[batch * kvHeads * lk * d];
-        v = new float[batch * kvHeads * lk * d];
-        for (int i = 0; i < q.length; i++) q[i] = (float) r.nextGaussian();
-        for (int bh = 0; bh < batch * kvHeads; bh++) {
-            float[] bias = new float[d];
-            for (int c = 0; c < d; c++) bias[c] = (float) (3 * r.nextGaussian());
-            for (int t = 0; t < lk; t++) {
-                for (int c = 0; c < d; c++) {
-                    int i = (bh * lk + t) * d + c;
-                    k[i] = (float) r.nextGaussian() + bias[c];
-                    v[i] = (float) r.nextGaussian();
-                }
-            }
-        }
-        q16 = Half.encode(q, type);
-        k16 = Half.encode(k, type);
-        v16 = Half.encode(v, type);
-        System.arraycopy(Half.decode(q16, type), 0, q, 0, q.length);
-        System.arraycopy(Half.decode(k16, type), 0, k, 0, k.length);
-        System.arraycopy(Half.decode(v16, type), 0, v, 0, v.length);
+        RandomInputs in = RandomInputs.generate(seed, batch, heads, kvHeads, lq, lk, d, type);
+        q = in.q();
+        k = in.k();
+        v = in.v();
+        q16 = in.q16();
+        k16 = in.k16();
+        v16 = in.v16();
     }
 }

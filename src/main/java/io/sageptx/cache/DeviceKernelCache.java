@@ -1,0 +1,142 @@
+package io.sageptx.cache;
+
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.function.Consumer;
+import java.util.function.Supplier;
+
+import io.sageptx.cuda.CubinLinkException;
+import io.sageptx.cuda.CubinLinker;
+import io.sageptx.cuda.DeviceContext;
+import io.sageptx.cuda.PtxModule;
+
+/**
+ * The kernel cache of one CUDA device: a {@link ModuleCache} of {@link PtxModule}s in
+ * {@code <root>/kernels/<gpu>/}, compiling with the driver's linker ({@link CubinLinker}) and loading
+ * cubins with {@code cuModuleLoadData}. Any module family goes through {@link #load}: give it a key
+ * that names what was rendered and a supplier of the PTX.
+ *
+ * <pre>{@code
+ * ModuleKey key = DeviceKernelCache.key(ctx, "attention", spec.toString(),
+ *         List.of("templates/attention.stg"), AttentionKernelEmitter.class, AttentionPlan.class);
+ * PtxModule m = DeviceKernelCache.of(ctx).load(key, () -> AttentionKernelEmitter.emit(spec)).module();
+ * }</pre>
+ */
+public final class DeviceKernelCache {
+
+    private record Opened(Path root, ModuleCache<PtxModule> cache) {
+    }
+
+    private static final Map<Integer, Opened> CACHES = new ConcurrentHashMap<>();
+    private static volatile Consumer<String> warnings = System.err::println;
+    private static final java.util.Set<Integer> LINK_WARNED = ConcurrentHashMap.newKeySet();
+
+    private DeviceKernelCache() {
+    }
+
+    /** Where warnings go (default: standard error). */
+    public static void warnings(Consumer<String> sink) {
+        warnings = Objects.requireNonNull(sink, "sink");
+    }
+
+    /** The cache of {@code ctx}'s device under the current {@link CacheDirectory#root()}. */
+    public static ModuleCache<PtxModule> of(DeviceContext ctx) {
+        Path root = CacheDirectory.root();
+        Opened o = CACHES.compute(ctx.ordinal(), (k, old) -> old != null && old.root().equals(root) ? old
+                : new Opened(root, open(ctx, root)));
+        return o.cache();
+    }
+
+    /** The folder of {@code ctx}'s device under {@code root}. */
+    public static Path folder(DeviceContext ctx, Path root) {
+        return CacheDirectory.kernels(root).resolve(CacheDirectory.gpuFolderName(ctx.name(),
+                ctx.computeCapabilityMajor(), ctx.computeCapabilityMinor()));
+    }
+
+    private static ModuleCache<PtxModule> open(DeviceContext ctx, Path root) {
+        return new ModuleCache<>(folder(ctx, root), computeCapability(ctx), backend(ctx), m -> warnings.accept(m));
+    }
+
+    /** The CUDA backend of a device: the driver's linker to compile, {@code cuModuleLoadData} to load. */
+    public static CubinBackend<PtxModule> backend(DeviceContext ctx) {
+        return new CubinBackend<>() {
+            @Override
+            public Compiled compile(String ptx, String name) {
+                byte[] binary;
+                double ms;
+                try {
+                    CubinLinker.Result r = CubinLinker.link(ctx, ptx, name);
+                    binary = r.cubin();
+                    ms = r.millis();
+                } catch (CubinLinkException e) {
+                    // valid PTX the linker refuses: cache the PTX image itself (cuModuleLoadData JITs it)
+                    if (LINK_WARNED.add(ctx.ordinal())) {
+                        warnings.accept("sageptx cache: the driver's linker failed (" + e.getMessage().lines().findFirst()
+                                .orElse("") + "); caching PTX images instead of cubins on cuda:" + ctx.ordinal());
+                    }
+                    long t0 = System.nanoTime();
+                    binary = (ptx + "\0").getBytes(java.nio.charset.StandardCharsets.UTF_8);
+                    ms = (System.nanoTime() - t0) / 1e6;
+                }
+                return new Compiled(binary, statsFromFunctions(ctx, binary, ptx, name), ms);
+            }
+
+            @Override
+            public PtxModule load(byte[] cubin, String name) {
+                return PtxModule.loadCubin(ctx, cubin, name);
+            }
+        };
+    }
+
+    private static final java.util.regex.Pattern ENTRY = java.util.regex.Pattern.compile("\\.entry\\s+([A-Za-z_$][\\w$]*)");
+
+    /**
+     * The compiler's per-kernel report, in ptxas's verbose format, built from the loaded functions'
+     * attributes (registers, local bytes per thread as the stack frame, static shared memory) of every
+     * {@code .entry} of the PTX. Spills show as local bytes; their store/load byte counts are not
+     * available that way (reported as 0).
+     */
+    static String statsFromFunctions(DeviceContext ctx, byte[] cubin, String ptx, String name) {
+        StringBuilder sb = new StringBuilder();
+        try (PtxModule m = PtxModule.loadCubin(ctx, cubin, name)) {
+            java.util.regex.Matcher e = ENTRY.matcher(ptx);
+            while (e.find()) {
+                io.sageptx.cuda.CudaKernel k = m.function(e.group(1));
+                sb.append("ptxas info    : Function properties for ").append(e.group(1)).append('\n')
+                        .append("    ").append(k.localBytes()).append(" bytes stack frame, 0 bytes spill stores, 0 bytes spill loads\n")
+                        .append("ptxas info    : Used ").append(k.numRegs()).append(" registers, ").append(k.staticSharedBytes())
+                        .append(" bytes smem\n");
+            }
+        }
+        return sb.toString();
+    }
+
+    /** e.g. {@code 9.0}. */
+    public static String computeCapability(DeviceContext ctx) {
+        return ctx.computeCapabilityMajor() + "." + ctx.computeCapabilityMinor();
+    }
+
+    /**
+     * The key of a module rendered on {@code ctx}'s device.
+     *
+     * @param family     what kind of module (free text, e.g. {@code attention})
+     * @param specText   the spec's text form: everything the rendering depends on
+     * @param templates  the template resources it is rendered from (their content is hashed)
+     * @param generators the classes whose code builds the model (their class files are hashed)
+     */
+    public static ModuleKey key(DeviceContext ctx, String family, String specText, List<String> templates,
+                                Class<?>... generators) {
+        return new ModuleKey(family,
+                ModuleKey.GENERATOR_VERSION + "+" + SourceFingerprint.ofResources(SourceFingerprint.classFiles(generators))
+                        .substring(0, 16),
+                SourceFingerprint.ofResources(templates), specText, computeCapability(ctx), ctx.driverVersion());
+    }
+
+    /** Shorthand: {@code of(ctx).load(key, ptx)}. */
+    public static LoadedModule<PtxModule> load(DeviceContext ctx, ModuleKey key, Supplier<String> ptx) {
+        return of(ctx).load(key, ptx);
+    }
+}

@@ -1,0 +1,55 @@
+package io.sageptx.tune;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.util.HashSet;
+import java.util.List;
+
+import org.junit.jupiter.api.Test;
+
+import io.sageptx.spec.Arch;
+import io.sageptx.spec.DType;
+import io.sageptx.spec.KernelSpec;
+import io.sageptx.spec.PvVariant;
+
+class CandidateSpaceTest {
+
+    static final TuningKey KEY = new TuningKey("g", DType.BF16, DType.BF16, 64, true, 2048);
+
+    @Test
+    void hopperGetsEveryTileVariantAndGranularityWithTheDefaultFirst() {
+        List<KernelSpec> c = CandidateSpace.standard().enumerate(Arch.SM90, KEY);
+        assertEquals(27, c.size()); // 3 PV x 3 tiles x 3 granularities
+        assertEquals(KernelSpec.defaults(Arch.SM90, 64, true, DType.BF16, DType.BF16), c.get(0));
+        assertEquals(27, new HashSet<>(c).size());
+        assertTrue(c.stream().allMatch(s -> s.headDim() == 64 && s.causal() && s.inType() == DType.BF16));
+    }
+
+    @Test
+    void ampereHasNoFp8Candidates() {
+        List<KernelSpec> c = CandidateSpace.standard().enumerate(Arch.SM80, KEY);
+        assertEquals(9, c.size());
+        assertTrue(c.stream().allMatch(s -> s.pv() == PvVariant.FP16));
+        assertEquals(List.of(PvVariant.FP16), CandidateSpace.pvVariants(Arch.SM80));
+    }
+
+    @Test
+    void newSourcesAddCandidatesAfterTheExistingOnesAndForeignOnesAreDropped() {
+        KernelSpec extra = KernelSpec.defaults(Arch.SM90, 64, true, DType.BF16, DType.BF16).withTiles(64, 4);
+        KernelSpec wrongKey = KernelSpec.defaults(Arch.SM90, 128, true, DType.BF16, DType.BF16);
+        CandidateSpace s = CandidateSpace.defaultOnly().with((arch, key) -> List.of(extra, wrongKey, extra));
+        List<KernelSpec> c = s.enumerate(Arch.SM90, KEY);
+        assertEquals(List.of(KernelSpec.defaults(Arch.SM90, 64, true, DType.BF16, DType.BF16), extra), c);
+        assertEquals(1, CandidateSpace.defaultOnly().enumerate(Arch.SM89, KEY).size());
+    }
+
+    @Test
+    void everyStandardCandidateRoundTripsThroughTheCodec() {
+        for (Arch a : Arch.values()) {
+            for (KernelSpec s : CandidateSpace.standard().enumerate(a, KEY)) {
+                assertEquals(s, SpecCodec.decode(SpecCodec.encode(s)));
+            }
+        }
+    }
+}
