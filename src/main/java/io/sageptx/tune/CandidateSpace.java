@@ -8,6 +8,7 @@ import java.util.Set;
 
 import io.sageptx.spec.Arch;
 import io.sageptx.spec.KernelSpec;
+import io.sageptx.spec.MmaKind;
 import io.sageptx.spec.PvVariant;
 import io.sageptx.spec.QuantGranularity;
 
@@ -48,15 +49,33 @@ public final class CandidateSpace {
         return out;
     };
 
+    /**
+     * The Hopper wgmma kernel (sm_90, head dims {@link KernelSpec#WGMMA_HEAD_DIMS}): both FP8 accumulator
+     * variants x whole-warpgroup tiles (64 rows / 4 warps, 128 / 8) x the three quantization granularities.
+     */
+    public static final Source WGMMA = (arch, key) -> {
+        List<KernelSpec> out = new ArrayList<>();
+        if (arch != Arch.SM90 || !KernelSpec.WGMMA_HEAD_DIMS.contains(key.headDim())) return out;
+        KernelSpec base = KernelSpec.defaults(arch, key.headDim(), key.causal(), key.inType(), key.outType());
+        for (PvVariant pv : new PvVariant[] {PvVariant.FP8_F32ACC, PvVariant.FP8_F16ACC}) {
+            for (int[] t : new int[][] {{128, 8}, {64, 4}}) {
+                for (QuantGranularity q : QuantGranularity.values()) {
+                    out.add(base.withPv(pv).withTiles(t[0], t[1]).withQuant(q).withMma(MmaKind.WGMMA));
+                }
+            }
+        }
+        return out;
+    };
+
     private final List<Source> sources;
 
     private CandidateSpace(List<Source> sources) {
         this.sources = List.copyOf(sources);
     }
 
-    /** Today's space: {@link #MMA_SYNC}. */
+    /** Today's space: {@link #MMA_SYNC} and, on sm_90, {@link #WGMMA}. */
     public static CandidateSpace standard() {
-        return new CandidateSpace(List.of(MMA_SYNC));
+        return new CandidateSpace(List.of(MMA_SYNC, WGMMA));
     }
 
     /** Only the default spec (for a quick tuning that just records a verified default). */
@@ -74,7 +93,7 @@ public final class CandidateSpace {
     /** The candidates in the order they are tried: the default first, duplicates removed. */
     public List<KernelSpec> enumerate(Arch arch, TuningKey key) {
         Set<KernelSpec> out = new LinkedHashSet<>();
-        out.add(KernelSpec.defaults(arch, key.headDim(), key.causal(), key.inType(), key.outType()));
+        out.add(KernelSpec.preferred(arch, key.headDim(), key.causal(), key.inType(), key.outType()));
         for (Source s : sources) {
             for (KernelSpec k : s.candidates(arch, key)) {
                 if (k.arch() == arch && k.headDim() == key.headDim() && k.causal() == key.causal()

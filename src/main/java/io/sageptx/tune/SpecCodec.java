@@ -6,6 +6,7 @@ import java.util.Map;
 import io.sageptx.spec.Arch;
 import io.sageptx.spec.DType;
 import io.sageptx.spec.KernelSpec;
+import io.sageptx.spec.MmaKind;
 import io.sageptx.spec.PvVariant;
 import io.sageptx.spec.QuantGranularity;
 
@@ -18,7 +19,7 @@ public final class SpecCodec {
     public static String encode(KernelSpec s) {
         return "d=" + s.headDim() + ",q=" + s.blockQ() + ",k=" + s.blockK() + ",w=" + s.warps() + ",causal=" + s.causal()
                 + ",pv=" + s.pv().id() + ",quant=" + s.quant().id() + ",in=" + s.inType().shortName() + ",out="
-                + s.outType().shortName() + ",arch=" + s.arch().target();
+                + s.outType().shortName() + ",arch=" + s.arch().target() + ",mma=" + s.mma().id();
     }
 
     /** Parses {@link #encode} output; throws IllegalArgumentException naming what is wrong. */
@@ -32,7 +33,8 @@ public final class SpecCodec {
         try {
             return new KernelSpec(num(f, "d"), num(f, "q"), num(f, "k"), num(f, "w"), bool(f, "causal"),
                     PvVariant.parse(get(f, "pv")), QuantGranularity.parse(get(f, "quant")), DType.parse(get(f, "in")),
-                    DType.parse(get(f, "out")), Arch.parse(get(f, "arch")));
+                    DType.parse(get(f, "out")), Arch.parse(get(f, "arch")),
+                    f.containsKey("mma") ? MmaKind.parse(f.get("mma")) : MmaKind.SYNC); // no mma: written before wgmma
         } catch (NumberFormatException e) {
             throw new IllegalArgumentException("spec '" + text + "': " + e.getMessage());
         }

@@ -10,6 +10,7 @@ import java.util.stream.Stream;
 
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.Arguments;
 import org.junit.jupiter.params.provider.MethodSource;
@@ -31,6 +32,7 @@ import io.sageptx.testing.GpuTest;
  * varlen batches. Outputs and LSE are poisoned with NaN first. Prints one table row per case.
  */
 @GpuTest
+@Tag("sanitize-memcheck")
 class SageAttentionModesGpuTest {
 
     private static final List<String> TABLE = new ArrayList<>();

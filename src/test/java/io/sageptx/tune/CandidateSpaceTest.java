@@ -20,9 +20,9 @@ class CandidateSpaceTest {
     @Test
     void hopperGetsEveryTileVariantAndGranularityWithTheDefaultFirst() {
         List<KernelSpec> c = CandidateSpace.standard().enumerate(Arch.SM90, KEY);
-        assertEquals(27, c.size()); // 3 PV x 3 tiles x 3 granularities
-        assertEquals(KernelSpec.defaults(Arch.SM90, 64, true, DType.BF16, DType.BF16), c.get(0));
-        assertEquals(27, new HashSet<>(c).size());
+        assertEquals(27 + 12, c.size()); // mma.sync: 3 PV x 3 tiles x 3 granularities; wgmma: 2 PV x 2 tiles x 3
+        assertEquals(KernelSpec.preferred(Arch.SM90, 64, true, DType.BF16, DType.BF16), c.get(0));
+        assertEquals(39, new HashSet<>(c).size());
         assertTrue(c.stream().allMatch(s -> s.headDim() == 64 && s.causal() && s.inType() == DType.BF16));
     }
 
@@ -40,7 +40,7 @@ class CandidateSpaceTest {
         KernelSpec wrongKey = KernelSpec.defaults(Arch.SM90, 128, true, DType.BF16, DType.BF16);
         CandidateSpace s = CandidateSpace.defaultOnly().with((arch, key) -> List.of(extra, wrongKey, extra));
         List<KernelSpec> c = s.enumerate(Arch.SM90, KEY);
-        assertEquals(List.of(KernelSpec.defaults(Arch.SM90, 64, true, DType.BF16, DType.BF16), extra), c);
+        assertEquals(List.of(KernelSpec.preferred(Arch.SM90, 64, true, DType.BF16, DType.BF16), extra), c);
         assertEquals(1, CandidateSpace.defaultOnly().enumerate(Arch.SM89, KEY).size());
     }
 
