@@ -46,6 +46,35 @@ public final class AttentionBenchmark implements AutoCloseable {
         this.runs = runs;
     }
 
+    /**
+     * Keeps the GPU busy for about {@code millis} with one spec's calls on {@code shape}, so that the first
+     * timed point does not run at idle clocks (seen on the H100: the first point of a run came out at
+     * half the speed of the same point measured later).
+     */
+    public void warmClocks(Shape shape, KernelSpec spec, double millis) {
+        long elems = shape.qElements();
+        List<DeviceBuffer> buffers = new ArrayList<>();
+        try {
+            long[] t = new long[4];
+            for (int i = 0; i < 4; i++) {
+                DeviceBuffer b = alloc(buffers, elems * shape.dtype().bytes());
+                RandomFill.fill(b, elems, shape.dtype(), seed++, 1.0f, stream);
+                t[i] = b.address();
+            }
+            AttentionArgs a = AttentionArgs.builder().q(t[0]).k(t[1]).v(t[2]).o(t[3]).batch(shape.batch())
+                    .heads(shape.heads()).seqLen(shape.seqLen()).headDim(shape.headDim()).dtype(shape.dtype())
+                    .causal(shape.causal()).spec(spec).build();
+            long end = System.nanoTime() + (long) (millis * 1e6);
+            while (System.nanoTime() < end) {
+                for (int i = 0; i < 10; i++) attention.forward(a, stream.handle());
+                stream.synchronize();
+            }
+        } finally {
+            stream.synchronize();
+            buffers.forEach(DeviceBuffer::close);
+        }
+    }
+
     /** Benchmarks each spec on the same fresh inputs of {@code shape}. */
     public List<BenchResult> run(Shape shape, List<KernelSpec> specs, List<String> labels) {
         long elems = shape.qElements();

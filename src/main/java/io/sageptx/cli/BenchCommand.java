@@ -83,6 +83,9 @@ final class BenchCommand implements Callable<Integer> {
              AttentionBenchmark bench = new AttentionBenchmark(att, warmup, runs)) {
             List<String> labels = variants.equals(List.of("all")) ? Variants.all(att.arch()) : variants;
             System.out.println(att.context());
+            int d0 = headDims.get(0);
+            bench.warmClocks(new AttentionBenchmark.Shape(batch, heads, d0, 4096, false, dt),
+                    Variants.spec(labels.get(0), att.arch(), d0, false, dt), 1000);
             System.out.println(header());
             for (int d : headDims) {
                 for (boolean c : causals) {

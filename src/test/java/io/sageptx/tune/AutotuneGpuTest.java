@@ -35,9 +35,10 @@ class AutotuneGpuTest {
         try (SageAttention att = SageAttention.onDevice(0)) {
             AttentionArgs shape = AttentionArgs.builder().batch(1).heads(8).seqLen(1024).headDim(64).dtype(DType.FP16).build();
             TuningKey key = att.tuningKey(shape);
-            KernelSpec def = KernelSpec.defaults(att.arch(), 64, false, DType.FP16, DType.FP16);
+            KernelSpec def = KernelSpec.preferred(att.arch(), 64, false, DType.FP16, DType.FP16);
             assertEquals(def, att.specFor(shape), "nothing tuned yet: the default");
-            List<KernelSpec> extra = List.of(def.withQuant(QuantGranularity.PER_WARP), def.withTiles(128, 4));
+            List<KernelSpec> extra = List.of(def.withQuant(QuantGranularity.PER_WARP),
+                    KernelSpec.defaults(att.arch(), 64, false, DType.FP16, DType.FP16).withTiles(64, 4));
             CandidateSpace small = CandidateSpace.defaultOnly().with((a, k) -> extra);
             TuneResult r = att.autotune(shape, small, new Tuning.Shape(1, 8, 1024, 1, 5),
                     (d, n, w) -> System.out.println("  [" + d + "/" + n + "] " + w));
