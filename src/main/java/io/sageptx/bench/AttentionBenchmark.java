@@ -122,8 +122,8 @@ public final class AttentionBenchmark implements AutoCloseable {
         attention.kernels(spec); // JIT outside the timed region
         // warm-up: at least `warmup` calls and at least MIN_WARMUP_MS of GPU work, so that clocks that
         // dropped while the host compiled or allocated are back up before the timed calls
-        long end = System.nanoTime() + MIN_WARMUP_MS * 1_000_000L;
-        for (int w = 0; w < warmup || System.nanoTime() < end; w++) {
+        long warmEnd = System.nanoTime() + MIN_WARMUP_MS * 1_000_000L;
+        for (int w = 0; w < warmup || System.nanoTime() < warmEnd; w++) {
             attention.forward(args[w % args.length], stream.handle());
             if (w % 8 == 7) stream.synchronize();
         }
