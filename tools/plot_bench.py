@@ -30,7 +30,7 @@ def main():
         for s in series:
             ys = [float(r[s]) if r[s] not in ("", "nan") else math.nan for r in pts]
             style = "--" if s in ("FA2", "cuDNN") else "-"
-            ax.plot(ns, ys, style, marker="o", label=s if s not in ("FA2", "cuDNN") else f"PyTorch {s}")
+            ax.plot(ns, ys, style, marker="o", label=f"PyTorch {s}" if s in ("FA2", "cuDNN") else f"SagePTX {s}")
         ax.set_xscale("log", base=2)
         ax.set_xticks(ns, [f"{n // 1024}k" for n in ns])
         ax.set_title(f"D={d}, causal={causal}")
