@@ -14,16 +14,9 @@ import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.Arguments;
 import org.junit.jupiter.params.provider.MethodSource;
 
-import io.sageptx.cuda.CudaStream;
-import io.sageptx.cuda.DeviceBuffer;
-import io.sageptx.cuda.DeviceContext;
-import io.sageptx.numerics.AttentionReference;
 import io.sageptx.numerics.ErrorStats;
-import io.sageptx.numerics.Half;
-import io.sageptx.ptx.ReferenceSpec;
 import io.sageptx.reference.GpuReferenceAttention;
 import io.sageptx.spec.DType;
-import io.sageptx.spec.KernelSpec;
 import io.sageptx.spec.PvVariant;
 import io.sageptx.testing.GpuTest;
 
@@ -35,9 +28,6 @@ import io.sageptx.testing.GpuTest;
  */
 @GpuTest
 class SageAttentionGpuTest {
-
-    /** Above this many score entries per head the FP32 GPU reference replaces the FP64 CPU one. */
-    private static final long CPU_REFERENCE_LIMIT = 1100L * 1100L;
 
     private static final List<String> TABLE = new ArrayList<>();
     private static SageAttention attention;
@@ -85,77 +75,22 @@ class SageAttentionGpuTest {
     @ParameterizedTest(name = "{0} D={1} causal={2} {3}->{4} Lq={5} Lk={6}")
     @MethodSource("grid")
     void matchesReference(PvVariant pv, int d, boolean causal, DType in, DType out, int lq, int lk) {
-        int batch = 1;
-        int heads = 2;
-        AttentionInputs x = new AttentionInputs(31L * lq + lk + d + pv.ordinal() * 7L + (causal ? 1 : 0), batch, heads,
-                heads, lq, lk, d, in);
-        float scale = (float) (1.0 / Math.sqrt(d));
-        DeviceContext ctx = attention.context();
-        int qn = x.q.length;
-        int kn = x.k.length;
-        try (DeviceBuffer dq = DeviceBuffer.allocate(ctx, 2L * qn);
-             DeviceBuffer dk = DeviceBuffer.allocate(ctx, 2L * kn);
-             DeviceBuffer dv = DeviceBuffer.allocate(ctx, 2L * kn);
-             DeviceBuffer dO = DeviceBuffer.allocate(ctx, 2L * qn);
-             DeviceBuffer dl = DeviceBuffer.allocate(ctx, 4L * batch * heads * lq);
-             CudaStream s = CudaStream.create(ctx)) {
-            dq.copyFrom(x.q16);
-            dk.copyFrom(x.k16);
-            dv.copyFrom(x.v16);
-            dO.fill16((short) 0xFFFF);   // NaN in fp16 and bf16
-            dl.fill32(0x7FFFFFFF);        // NaN
-            AttentionArgs a = AttentionArgs.builder().q(dq.address()).k(dk.address()).v(dv.address()).o(dO.address())
-                    .lse(dl.address()).batch(batch).heads(heads).lq(lq).lk(lk).headDim(d).inType(in).outType(out)
-                    .causal(causal).smScale(scale).pv(pv).build();
-            attention.forward(a, s.handle());
-            s.synchronize();
-            short[] o16 = new short[qn];
-            dO.copyTo(o16);
-            float[] o = Half.decode(o16, out);
-            float[] lse = new float[batch * heads * lq];
-            dl.copyTo(lse);
-
-            double[] ref;
-            double[] refLse;
-            String refName;
-            if ((long) lq * lk <= CPU_REFERENCE_LIMIT) {
-                AttentionReference.Result r = AttentionReference.compute(x.q, x.k, x.v, batch, heads, heads, lq, lk, d,
-                        scale, causal);
-                ref = r.o();
-                refLse = r.lse();
-                refName = "FP64 CPU";
-            } else {
-                try (DeviceBuffer ro = DeviceBuffer.allocate(ctx, 4L * qn);
-                     DeviceBuffer rl = DeviceBuffer.allocate(ctx, 4L * batch * heads * lq)) {
-                    GpuReferenceAttention.run(ctx, s, new ReferenceSpec(d, causal, in, attention.arch()), dq.address(),
-                            dk.address(), dv.address(), ro.address(), rl.address(), batch, heads, heads, lq, lk, scale);
-                    s.synchronize();
-                    float[] f = new float[qn];
-                    ro.copyTo(f);
-                    float[] fl = new float[batch * heads * lq];
-                    rl.copyTo(fl);
-                    ref = toDouble(f);
-                    refLse = toDouble(fl);
-                }
-                refName = "FP32 GPU";
-            }
-            ErrorStats e = ErrorStats.of(o, ref);
-            double lseErr = 0;
-            for (int i = 0; i < lse.length; i++) lseErr = Math.max(lseErr, Math.abs(lse[i] - refLse[i]));
-            if (Double.isNaN(lseErr) || hasNaN(lse)) lseErr = Double.NaN;
-            synchronized (TABLE) {
-                TABLE.add(String.format("| %d | %s | %s | %s/%s | %d | %d | %s | %.6f | %.5f | %.4f | %.4f |", d, causal, pv.id(),
-                        in.shortName(), out.shortName(), lq, lk, refName, e.cosine(), e.relL1(), e.maxAbs(), lseErr));
-            }
-            assertEquals(0, e.nonFinite(), "NaN/Inf or unwritten outputs: " + e);
-            if (pv.isFp8()) {
-                assertTrue(e.cosine() >= 0.999, "cosine " + e);
-                assertTrue(e.relL1() <= 0.045, "relative L1 " + e);
-            } else {
-                assertTrue(e.relL1() <= 0.015, "relative L1 " + e);
-            }
-            assertTrue(lseErr <= 0.1, "LSE max abs error " + lseErr);
+        AttentionInputs x = new AttentionInputs(31L * lq + lk + d + pv.ordinal() * 7L + (causal ? 1 : 0), 1, 2, 2, lq, lk,
+                d, in);
+        AccuracyProbe.Result r = AccuracyProbe.run(attention, x, out, causal, b -> b.pv(pv));
+        ErrorStats e = r.error();
+        synchronized (TABLE) {
+            TABLE.add(String.format("| %d | %s | %s | %s/%s | %d | %d | %s | %.6f | %.5f | %.4f | %.4f |", d, causal, pv.id(),
+                    in.shortName(), out.shortName(), lq, lk, r.reference(), e.cosine(), e.relL1(), e.maxAbs(), r.lseMaxErr()));
         }
+        assertEquals(0, e.nonFinite(), "NaN/Inf or unwritten outputs: " + e);
+        if (pv.isFp8()) {
+            assertTrue(e.cosine() >= 0.999, "cosine " + e);
+            assertTrue(e.relL1() <= 0.045, "relative L1 " + e);
+        } else {
+            assertTrue(e.relL1() <= 0.015, "relative L1 " + e);
+        }
+        assertTrue(r.lseMaxErr() <= 0.1, "LSE max abs error " + r.lseMaxErr());
     }
 
     @Test
@@ -168,14 +103,5 @@ class SageAttentionGpuTest {
         assertTrue(java.util.Arrays.equals(first.lse(), second.lse()));
     }
 
-    private static boolean hasNaN(float[] a) {
-        for (float f : a) if (Float.isNaN(f)) return true;
-        return false;
-    }
 
-    private static double[] toDouble(float[] f) {
-        double[] d = new double[f.length];
-        for (int i = 0; i < f.length; i++) d[i] = f[i];
-        return d;
-    }
 }

@@ -15,14 +15,7 @@ import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.Arguments;
 import org.junit.jupiter.params.provider.MethodSource;
 
-import io.sageptx.cuda.CudaStream;
-import io.sageptx.cuda.DeviceBuffer;
-import io.sageptx.cuda.DeviceContext;
-import io.sageptx.numerics.AttentionReference;
 import io.sageptx.numerics.ErrorStats;
-import io.sageptx.numerics.Half;
-import io.sageptx.ptx.ReferenceSpec;
-import io.sageptx.reference.GpuReferenceAttention;
 import io.sageptx.spec.Arch;
 import io.sageptx.spec.DType;
 import io.sageptx.spec.KernelSpec;
@@ -41,7 +34,6 @@ import io.sageptx.testing.GpuTest;
 @Tag("sanitize-memcheck")
 class WgmmaGpuTest {
 
-    private static final long CPU_REFERENCE_LIMIT = 1100L * 1100L;
     private static final List<String> TABLE = new ArrayList<>();
     private static SageAttention attention;
 
@@ -74,81 +66,25 @@ class WgmmaGpuTest {
         }
         // under compute-sanitizer (tools/sanitize sets sageptx.grid) the shapes checked by the FP64 CPU reference
         boolean sanitizer = !System.getProperty("sageptx.grid", "").isEmpty();
-        return out.stream().filter(a -> !sanitizer || (int) a.get()[7] * (long) (int) a.get()[8] <= CPU_REFERENCE_LIMIT);
+        return out.stream().filter(a -> !sanitizer || (int) a.get()[7] * (long) (int) a.get()[8] <= AccuracyProbe.CPU_REFERENCE_LIMIT);
     }
 
     @ParameterizedTest(name = "{0} D={1} causal={2} {3}->{4} H={5}/{6} Lq={7} Lk={8}")
     @MethodSource("grid")
     void matchesReference(PvVariant pv, int d, boolean causal, DType in, DType out, int heads, int kvHeads, int lq, int lk) {
         assumeTrue(attention.arch() == Arch.SM90, "wgmma runs on sm_90 only");
-        int batch = 2;
         KernelSpec spec = KernelSpec.defaults(Arch.SM90, d, causal, in, out).withPv(pv).withMma(MmaKind.WGMMA);
-        AttentionInputs x = new AttentionInputs(97L * lq + lk + d + pv.ordinal() + heads, batch, heads, kvHeads, lq, lk, d, in);
-        float scale = (float) (1.0 / Math.sqrt(d));
-        DeviceContext ctx = attention.context();
-        int qn = x.q.length;
-        int kn = x.k.length;
-        try (DeviceBuffer dq = DeviceBuffer.allocate(ctx, 2L * qn);
-             DeviceBuffer dk = DeviceBuffer.allocate(ctx, 2L * kn);
-             DeviceBuffer dv = DeviceBuffer.allocate(ctx, 2L * kn);
-             DeviceBuffer dO = DeviceBuffer.allocate(ctx, 2L * qn);
-             DeviceBuffer dl = DeviceBuffer.allocate(ctx, 4L * batch * heads * lq);
-             CudaStream s = CudaStream.create(ctx)) {
-            dq.copyFrom(x.q16);
-            dk.copyFrom(x.k16);
-            dv.copyFrom(x.v16);
-            dO.fill16((short) 0xFFFF);
-            dl.fill32(0x7FFFFFFF);
-            AttentionArgs a = AttentionArgs.builder().q(dq.address()).k(dk.address()).v(dv.address()).o(dO.address())
-                    .lse(dl.address()).batch(batch).heads(heads).kvHeads(kvHeads).lq(lq).lk(lk).headDim(d).inType(in)
-                    .outType(out).causal(causal).smScale(scale).spec(spec).build();
-            attention.forward(a, s.handle());
-            s.synchronize();
-            short[] o16 = new short[qn];
-            dO.copyTo(o16);
-            float[] o = Half.decode(o16, out);
-            float[] lse = new float[batch * heads * lq];
-            dl.copyTo(lse);
-            double[] ref;
-            double[] refLse;
-            String refName;
-            if ((long) lq * lk <= CPU_REFERENCE_LIMIT) {
-                AttentionReference.Result r = AttentionReference.compute(x.q, x.k, x.v, batch, heads, kvHeads, lq, lk, d,
-                        scale, causal);
-                ref = r.o();
-                refLse = r.lse();
-                refName = "FP64 CPU";
-            } else {
-                try (DeviceBuffer ro = DeviceBuffer.allocate(ctx, 4L * qn);
-                     DeviceBuffer rl = DeviceBuffer.allocate(ctx, 4L * batch * heads * lq)) {
-                    GpuReferenceAttention.run(ctx, s, new ReferenceSpec(d, causal, in, attention.arch()), dq.address(),
-                            dk.address(), dv.address(), ro.address(), rl.address(), batch, heads, kvHeads, lq, lk, scale);
-                    s.synchronize();
-                    float[] f = new float[qn];
-                    ro.copyTo(f);
-                    float[] fl = new float[batch * heads * lq];
-                    rl.copyTo(fl);
-                    ref = new double[qn];
-                    for (int i = 0; i < qn; i++) ref[i] = f[i];
-                    refLse = new double[fl.length];
-                    for (int i = 0; i < fl.length; i++) refLse[i] = fl[i];
-                }
-                refName = "FP32 GPU";
-            }
-            ErrorStats e = ErrorStats.of(o, ref);
-            double lseErr = 0;
-            for (int i = 0; i < lse.length; i++) {
-                double err = Math.abs(lse[i] - refLse[i]);
-                lseErr = Double.isNaN(err) ? Double.NaN : Math.max(lseErr, err);
-            }
-            synchronized (TABLE) {
-                TABLE.add(String.format("| %d | %s | %s | %s/%s | %d/%d | %d | %d | %s | %.6f | %.5f | %.4f |", d, causal,
-                        pv.id(), in.shortName(), out.shortName(), heads, kvHeads, lq, lk, refName, e.cosine(), e.relL1(), lseErr));
-            }
-            assertEquals(0, e.nonFinite(), "NaN/Inf or unwritten outputs: " + e);
-            assertTrue(e.cosine() >= 0.999, "cosine " + e);
-            assertTrue(e.relL1() <= 0.045, "relative L1 " + e);
-            assertTrue(lseErr <= 0.1, "LSE max abs error " + lseErr);
+        AttentionInputs x = new AttentionInputs(97L * lq + lk + d + pv.ordinal() + heads, 2, heads, kvHeads, lq, lk, d, in);
+        AccuracyProbe.Result r = AccuracyProbe.run(attention, x, out, causal, b -> b.spec(spec));
+        ErrorStats e = r.error();
+        synchronized (TABLE) {
+            TABLE.add(String.format("| %d | %s | %s | %s/%s | %d/%d | %d | %d | %s | %.6f | %.5f | %.4f |", d, causal,
+                    pv.id(), in.shortName(), out.shortName(), heads, kvHeads, lq, lk, r.reference(), e.cosine(), e.relL1(),
+                    r.lseMaxErr()));
         }
+        assertEquals(0, e.nonFinite(), "NaN/Inf or unwritten outputs: " + e);
+        assertTrue(e.cosine() >= 0.999, "cosine " + e);
+        assertTrue(e.relL1() <= 0.045, "relative L1 " + e);
+        assertTrue(r.lseMaxErr() <= 0.1, "LSE max abs error " + r.lseMaxErr());
     }
 }
