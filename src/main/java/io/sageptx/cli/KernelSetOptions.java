@@ -71,7 +71,7 @@ public final class KernelSetOptions {
         if (!tunedOnly) {
             for (int d : dims) {
                 for (DType t : types) {
-                    for (boolean c : causal) out.add(KernelSpec.defaults(arch, d, c, t, t));
+                    for (boolean c : causal) out.add(KernelSpec.preferred(arch, d, c, t, t));
                 }
             }
         }
