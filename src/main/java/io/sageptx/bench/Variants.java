@@ -17,6 +17,8 @@ public final class Variants {
 
     public static final String DEFAULT = "default";
     public static final String WGMMA_PREFIX = "wgmma-";
+    /** The autotuned winner of each shape's key (resolved by the caller through SageAttention.specFor). */
+    public static final String TUNED = "tuned";
 
     private Variants() {
     }

@@ -10,6 +10,7 @@ import java.util.List;
 import java.util.Locale;
 import java.util.concurrent.Callable;
 
+import io.sageptx.api.AttentionArgs;
 import io.sageptx.api.SageAttention;
 import io.sageptx.bench.AttentionBenchmark;
 import io.sageptx.bench.BenchResult;
@@ -49,7 +50,8 @@ final class BenchCommand implements Callable<Integer> {
     String dtype;
 
     @Option(names = "--variants", split = ",", defaultValue = "all",
-            description = "kernel variants: all, default, or PV variants such as fp8-f16acc,fp16 (default ${DEFAULT-VALUE})")
+            description = "kernel variants: all, default, tuned (the autotuned winner of each shape's key, else the default), "
+                    + "or PV variants such as fp8-f16acc,fp16, wgmma-fp8-f32acc (default ${DEFAULT-VALUE})")
     List<String> variants;
 
     @Option(names = "--runs", defaultValue = "20", description = "timed calls per point; the median is kept (default ${DEFAULT-VALUE})")
@@ -85,13 +87,16 @@ final class BenchCommand implements Callable<Integer> {
             System.out.println(att.context());
             int d0 = headDims.get(0);
             bench.warmClocks(new AttentionBenchmark.Shape(batch, heads, d0, 4096, false, dt),
-                    Variants.spec(labels.get(0), att.arch(), d0, false, dt), 1000);
+                    Variants.spec(Variants.DEFAULT, att.arch(), d0, false, dt), 1000);
             System.out.println(header());
             for (int d : headDims) {
                 for (boolean c : causals) {
                     for (int n : ns) {
                         List<KernelSpec> specs = new ArrayList<>();
-                        for (String l : labels) specs.add(Variants.spec(l, att.arch(), d, c, dt));
+                        for (String l : labels) {
+                            specs.add(l.equals(Variants.TUNED) ? att.specFor(AttentionArgs.builder().batch(batch).heads(heads)
+                                    .seqLen(n).headDim(d).dtype(dt).causal(c).build()) : Variants.spec(l, att.arch(), d, c, dt));
+                        }
                         for (BenchResult r : bench.run(new AttentionBenchmark.Shape(batch, heads, d, n, c, dt), specs, labels)) {
                             System.out.println(row(r));
                             all.add(r);
