@@ -23,7 +23,7 @@ import io.sageptx.spec.UnsupportedDeviceException;
  * context, made current on its thread), its stream, and device tensors it allocated with cuMemAlloc;
  * SagePTX runs on them with no copies. Shows grouped-query attention with several heads and the LSE, a
  * caller-supplied workspace, JCuda pointers, a ring-attention style split of the keys merged by LSE,
- * and the errors a bad call gets. Build and run: {@code tools/example build && tools/example run}.
+ * a varlen batch packed with cu_seqlens, and the errors a bad call gets. Build and run: {@code tools/example build && tools/example run}.
  */
 public final class EmbeddingExample {
 
@@ -82,8 +82,19 @@ public final class EmbeddingExample {
             CUdeviceptr mo = alloc(2L * q.length), ml = alloc(4L * b * h * l);
             merge.merge(mb.out(mo, ml).build(), stream);
 
-            // TODO(issue5 part 1): a varlen batch: sequences of lengths {1, 7, 64, 1000} packed into one
-            // tensor with cu_seqlens offsets, once AttentionArgs takes them (branch issue5).
+            // ---- a varlen batch: sequences of lengths {1, 7, 64, 1000} packed along the tokens, [total, H, D]
+            // (FlashAttention's layout), with int32 cu_seqlens offsets on the device; causal, top-left
+            int[] lens = {1, 7, 64, 1000};
+            int[] cu = new int[lens.length + 1];
+            for (int i = 0; i < lens.length; i++) cu[i + 1] = cu[i] + lens[i];
+            int total = cu[lens.length], maxLen = 1000;
+            float[] vq = gaussian(rnd, total * h * d, 0), vk = gaussian(rnd, total * hkv * d, 1), vv = gaussian(rnd, total * hkv * d, 0);
+            short[] vq16 = Half.encode(vq, t), vk16 = Half.encode(vk, t), vv16 = Half.encode(vv, t);
+            CUdeviceptr pq = upload(vq16), pk = upload(vk16), pv = upload(vv16), pO = alloc(2L * vq.length);
+            CUdeviceptr dCu = alloc(4L * cu.length);
+            check(JCudaDriver.cuMemcpyHtoD(dCu, Pointer.to(cu), 4L * cu.length), "cuMemcpyHtoD");
+            att.forward(AttentionArgs.builder().q(pq).k(pk).v(pv).o(pO).batch(lens.length).heads(h).kvHeads(hkv)
+                    .headDim(d).dtype(t).varlen(address(dCu), address(dCu), maxLen, maxLen).causal(true).build(), stream);
 
             check(JCudaDriver.cuStreamSynchronize(stream), "cuStreamSynchronize");
             short[] o16 = new short[q.length];
@@ -98,6 +109,19 @@ public final class EmbeddingExample {
                     AttentionReference.compute(qf, kf, vf, b, h, hkv, l, l, d, scale, false).o());
             System.out.println("causal GQA " + b + "x" + h + "/" + hkv + "x" + l + "x" + d + " vs FP64: " + causal);
             System.out.println("2 key halves merged by LSE vs FP64 over all keys: " + ring);
+            short[] pO16 = new short[vq.length];
+            check(JCudaDriver.cuMemcpyDtoH(Pointer.to(pO16), pO, 2L * vq.length), "cuMemcpyDtoH");
+            float[] po32 = Half.decode(pO16, t), pq32 = Half.decode(vq16, t), pk32 = Half.decode(vk16, t), pv32 = Half.decode(vv16, t);
+            double worstVarlen = 0;
+            boolean varlenFinite = true;
+            for (int i = 0; i < lens.length; i++) {   // each sequence against FP64, in [1, H, L, D] order
+                double[] ref = AttentionReference.compute(heads(pq32, cu[i], lens[i], h, d), heads(pk32, cu[i], lens[i], hkv, d),
+                        heads(pv32, cu[i], lens[i], hkv, d), 1, h, hkv, lens[i], lens[i], d, scale, true).o();
+                ErrorStats e = ErrorStats.of(heads(po32, cu[i], lens[i], h, d), ref);
+                worstVarlen = Math.max(worstVarlen, e.relL1());
+                varlenFinite &= e.nonFinite() == 0;
+                System.out.println("varlen sequence " + i + " (length " + lens[i] + ") vs FP64: " + e);
+            }
 
             // ---- errors: refused before anything is launched, naming the argument
             try {
@@ -108,10 +132,12 @@ public final class EmbeddingExample {
             } catch (IllegalArgumentException e) {
                 System.out.println("bad call refused: " + e.getMessage());
             }
-            for (CUdeviceptr p : new CUdeviceptr[] {ws, ko[0], ko[1], vo[0], vo[1], po[0], po[1], pl[0], pl[1], mo, ml}) {
+            for (CUdeviceptr p : new CUdeviceptr[] {ws, ko[0], ko[1], vo[0], vo[1], po[0], po[1], pl[0], pl[1], mo, ml,
+                    pq, pk, pv, pO, dCu}) {
                 check(JCudaDriver.cuMemFree(p), "cuMemFree");
             }
-            boolean ok = causal.relL1() <= 0.045 && ring.relL1() <= 0.045 && causal.nonFinite() == 0 && ring.nonFinite() == 0;
+            boolean ok = causal.relL1() <= 0.045 && ring.relL1() <= 0.045 && causal.nonFinite() == 0 && ring.nonFinite() == 0
+                    && worstVarlen <= 0.045 && varlenFinite;
             System.out.println(ok ? "example OK" : "example FAILED");
             if (!ok) System.exit(1);
         } finally {
@@ -145,6 +171,17 @@ public final class EmbeddingExample {
 
     static void copy(CUdeviceptr p, short[] a) {
         check(JCudaDriver.cuMemcpyHtoD(p, Pointer.to(a), 2L * a.length), "cuMemcpyHtoD");
+    }
+
+    /** Tokens [start, start + len) of a packed [total][heads][d] tensor, as [heads][len][d]. */
+    static float[] heads(float[] packed, int start, int len, int heads, int d) {
+        float[] out = new float[heads * len * d];
+        for (int tok = 0; tok < len; tok++) {
+            for (int hh = 0; hh < heads; hh++) {
+                System.arraycopy(packed, ((start + tok) * heads + hh) * d, out, (hh * len + tok) * d, d);
+            }
+        }
+        return out;
     }
 
     /** Keys [from, to) of every head of a [heads][l][d] tensor. */

@@ -1,6 +1,5 @@
 package io.sageptx.api;
 
-import java.util.Objects;
 import io.sageptx.cuda.DeviceBuffer;
 import io.sageptx.spec.DType;
 import io.sageptx.spec.KernelSpec;
@@ -275,7 +274,11 @@ public final class AttentionArgs {
             return this;
         }
         /** Layout of Q, K, V and O where no explicit strides are given (default BHLD; ignored for varlen). */
-        public Builder layout(TensorLayout l) { this.layout = Objects.requireNonNull(l, "layout"); return this; }
+        public Builder layout(TensorLayout l) {
+            if (l == null) throw new IllegalArgumentException("layout is null; allowed: BHLD, BLHD");
+            this.layout = l;
+            return this;
+        }
         /** Element strides of Q (batch, head, token); the head dim is contiguous. */
         public Builder qStrides(long batch, long head, long token) { this.qStrides = new Strides(batch, head, token); return this; }
         public Builder kStrides(long batch, long head, long token) { this.kStrides = new Strides(batch, head, token); return this; }

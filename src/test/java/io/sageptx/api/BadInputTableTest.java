@@ -164,12 +164,21 @@ class BadInputTableTest {
             b.part(0x40000, 0x41000).build().validate();
         }, "part[40] is the output"));
 
-        // ---- issue 5 part 1 (shapes and modes, branch issue5): the lead adds these after merging
-        // TODO(issue5 part 1): strides that break contiguity of the last dim (stride of D != 1)
-        // TODO(issue5 part 1): strides that make rows of Q/K/V/O unaligned to 16 bytes
-        // TODO(issue5 part 1): causal top-left with Lq != Lk (where that mode stays ambiguous)
-        // TODO(issue5 part 1): cu_seqlens null / not increasing / last entry != total tokens / batch mismatch
-        // TODO(issue5 part 1): layout NHD with a head stride that overlaps rows
+        // ---- shapes and modes: strides, causal alignment, varlen (the last dim is contiguous by construction:
+        // strides are given for batch, head and token only)
+        t.add(bad("q token stride not 16-byte", attention(b -> b.qStrides(8L * 128 * 128, 128L * 128, 100)), "qStrides"));
+        t.add(bad("k stride negative", attention(b -> b.kStrides(-2L * 128 * 128, 128L * 128, 128)), "kStrides"));
+        t.add(bad("v head stride not 16-byte", attention(b -> b.vStrides(2L * 128 * 128, 12, 256)), "vStrides"));
+        t.add(bad("o rows overlap", attention(b -> b.oStrides(8L * 128 * 128, 128L * 128, 64)), "overlap"));
+        t.add(bad("o stride odd", attention(b -> b.oStrides(8L * 128 * 129, 128L * 129, 129)), "oStrides"));
+        t.add(bad("causal(true) with lq != lk", attention(b -> b.lq(100).causal(true)), "ambiguous"));
+        t.add(bad("causal mode null", attention(b -> b.causal((CausalMode) null)), "causal mode"));
+        t.add(bad("layout null", attention(b -> b.layout(null)), "layout"));
+        t.add(bad("varlen without cu_seqlens_q", attention(b -> b.varlen(0, 0x60000, 128, 128)), "cu_seqlens"));
+        t.add(bad("varlen cu_seqlens unaligned", attention(b -> b.varlen(0x60002, 0x60000, 128, 128)), "4-byte aligned"));
+        t.add(bad("varlen causal(true), different cu_seqlens", attention(b -> b.varlen(0x60000, 0x70000, 128, 128)
+                .causal(true)), "ambiguous"));
+        t.add(bad("varlen max_seqlen_q 0", attention(b -> b.varlen(0x60000, 0x60000, 0, 128)), "lq = 0"));
         return t;
     }
 
