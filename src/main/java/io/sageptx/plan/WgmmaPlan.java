@@ -28,8 +28,8 @@ public final class WgmmaPlan {
         if (spec.mma() != MmaKind.WGMMA) throw new IllegalArgumentException("not a wgmma spec: " + spec);
         int d = spec.headDim();
         int nt = spec.threads();
-        this.q = new SwizzledTile(spec.blockQ(), d, nt);
-        this.k = new SwizzledTile(spec.blockK(), d, nt);
+        this.q = new SwizzledTile(spec.blockQ(), spec.paddedHeadDim(), nt);
+        this.k = new SwizzledTile(spec.blockK(), spec.paddedHeadDim(), nt);
         this.v = new SwizzledTile(d, spec.blockK(), nt);
         this.kStage0 = align(q.bytes());
         this.kStage1 = kStage0 + align(k.bytes());
@@ -56,7 +56,7 @@ public final class WgmmaPlan {
 
     /** Bytes from one warpgroup's 64 Q rows to the next's. */
     public int qWarpgroupBytes() {
-        return 64 * q.rowBytes();
+        return q.subTileBytes();
     }
 
     public int kStage(int s) {

@@ -23,8 +23,9 @@ import java.util.Objects;
 public record KernelSpec(int headDim, int blockQ, int blockK, int warps, boolean causal, PvVariant pv,
                          QuantGranularity quant, DType inType, DType outType, Arch arch, MmaKind mma) {
 
-    /** Head dims the wgmma kernel supports: K rows of 64 or 128 bytes fill one 64- or 128-byte swizzle atom. */
-    public static final List<Integer> WGMMA_HEAD_DIMS = List.of(64, 128);
+
+    /** Head dims where sm_90 runs the wgmma kernel by default: those measured on the H100. */
+    public static final List<Integer> WGMMA_DEFAULT_HEAD_DIMS = List.of(64, 128);
 
     /** A mma.sync spec. */
     public KernelSpec(int headDim, int blockQ, int blockK, int warps, boolean causal, PvVariant pv,
@@ -35,6 +36,12 @@ public record KernelSpec(int headDim, int blockQ, int blockK, int warps, boolean
     /** Every multiple of 16 from 32 to 256: each one gets its own kernel (Q/K are zero-padded to 32 in D). */
     public static final List<Integer> HEAD_DIMS = java.util.stream.IntStream.rangeClosed(2, 16)
             .map(i -> 16 * i).boxed().toList();
+
+    /**
+     * Head dims the wgmma kernel supports: all of them (Q/K rows, padded to a multiple of 32 bytes, are
+     * split into 128-, 64- and 32-byte swizzled columns).
+     */
+    public static final List<Integer> WGMMA_HEAD_DIMS = HEAD_DIMS;
     /** Keys per block: 64, or 32 for the FP16 PV variant (FP8 PV needs two k32 steps per block). */
     public static final List<Integer> BLOCK_KS = List.of(32, 64);
     public static final List<Integer> WARPS = List.of(4, 8);
@@ -89,14 +96,14 @@ public record KernelSpec(int headDim, int blockQ, int blockK, int warps, boolean
      * mma.sync {@link #defaults}.
      */
     public static KernelSpec preferred(Arch arch, int headDim, boolean causal, DType inType, DType outType) {
-        boolean wgmma = arch == Arch.SM90 && WGMMA_HEAD_DIMS.contains(headDim);
+        boolean wgmma = arch == Arch.SM90 && WGMMA_DEFAULT_HEAD_DIMS.contains(headDim);
         return preferred(arch, headDim, causal, inType, outType, wgmma ? PvVariant.FP8_F32ACC : arch.defaultPv());
     }
 
     /** What the library runs for a given PV variant: wgmma on sm_90 when the variant is FP8 and the head dim fits. */
     public static KernelSpec preferred(Arch arch, int headDim, boolean causal, DType inType, DType outType, PvVariant pv) {
         KernelSpec s = defaults(arch, headDim, causal, inType, outType).withPv(pv);
-        boolean wgmma = arch == Arch.SM90 && pv.isFp8() && WGMMA_HEAD_DIMS.contains(headDim);
+        boolean wgmma = arch == Arch.SM90 && pv.isFp8() && WGMMA_DEFAULT_HEAD_DIMS.contains(headDim);
         return wgmma ? s.withMma(MmaKind.WGMMA) : s;
     }
 

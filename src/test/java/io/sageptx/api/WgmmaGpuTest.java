@@ -53,7 +53,7 @@ class WgmmaGpuTest {
     static Stream<Arguments> grid() {
         List<Arguments> out = new ArrayList<>();
         for (PvVariant pv : new PvVariant[] {PvVariant.FP8_F32ACC, PvVariant.FP8_F16ACC}) {
-            for (int d : KernelSpec.WGMMA_HEAD_DIMS) {
+            for (int d : KernelSpec.WGMMA_DEFAULT_HEAD_DIMS) {
                 for (boolean causal : new boolean[] {false, true}) {
                     for (int n : new int[] {1, 17, 64, 1000, 4096}) out.add(Arguments.of(pv, d, causal, DType.FP16, DType.FP16, 2, 2, n, n));
                     out.add(Arguments.of(pv, d, causal, DType.BF16, DType.BF16, 2, 2, 777, 777));
@@ -62,6 +62,13 @@ class WgmmaGpuTest {
                 out.add(Arguments.of(pv, d, false, DType.FP16, DType.FP16, 2, 2, 17, 300));
                 out.add(Arguments.of(pv, d, false, DType.FP16, DType.FP16, 2, 2, 1000, 77));
                 out.add(Arguments.of(pv, d, false, DType.BF16, DType.FP16, 2, 2, 2500, 4099));
+            }
+            // every other head dim: the multi-column tiles (128/64/32-byte swizzle), ragged lengths
+            for (int d : KernelSpec.WGMMA_HEAD_DIMS) {
+                if (KernelSpec.WGMMA_DEFAULT_HEAD_DIMS.contains(d)) continue;
+                out.add(Arguments.of(pv, d, false, DType.FP16, DType.FP16, 2, 2, 333, 333));
+                out.add(Arguments.of(pv, d, true, DType.BF16, DType.BF16, 4, 2, 333, 333));
+                out.add(Arguments.of(pv, d, false, DType.FP16, DType.FP16, 2, 1, 100, 300));
             }
         }
         // under compute-sanitizer (tools/sanitize sets sageptx.grid) the shapes checked by the FP64 CPU reference
