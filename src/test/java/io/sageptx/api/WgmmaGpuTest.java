@@ -53,7 +53,7 @@ class WgmmaGpuTest {
     static Stream<Arguments> grid() {
         List<Arguments> out = new ArrayList<>();
         for (PvVariant pv : new PvVariant[] {PvVariant.FP8_F32ACC, PvVariant.FP8_F16ACC}) {
-            for (int d : KernelSpec.WGMMA_DEFAULT_HEAD_DIMS) {
+            for (int d : new int[] {64, 128}) {
                 for (boolean causal : new boolean[] {false, true}) {
                     for (int n : new int[] {1, 17, 64, 1000, 4096}) out.add(Arguments.of(pv, d, causal, DType.FP16, DType.FP16, 2, 2, n, n));
                     out.add(Arguments.of(pv, d, causal, DType.BF16, DType.BF16, 2, 2, 777, 777));
@@ -65,7 +65,7 @@ class WgmmaGpuTest {
             }
             // every other head dim: the multi-column tiles (128/64/32-byte swizzle), ragged lengths
             for (int d : KernelSpec.WGMMA_HEAD_DIMS) {
-                if (KernelSpec.WGMMA_DEFAULT_HEAD_DIMS.contains(d)) continue;
+                if (d == 64 || d == 128) continue;
                 out.add(Arguments.of(pv, d, false, DType.FP16, DType.FP16, 2, 2, 333, 333));
                 out.add(Arguments.of(pv, d, true, DType.BF16, DType.BF16, 4, 2, 333, 333));
                 out.add(Arguments.of(pv, d, false, DType.FP16, DType.FP16, 2, 1, 100, 300));
