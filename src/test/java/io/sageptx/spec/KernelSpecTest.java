@@ -365,4 +365,22 @@ class KernelSpecTest {
         assertTrue(PvVariant.FP8_F32ACC.isFp8());
         assertTrue(!PvVariant.FP16.isFp8());
     }
+
+    @Test
+    void preferredIsTheWgmmaFp8KernelOnSm90AndTheMmaSyncDefaultElsewhere() {
+        for (int d : KernelSpec.HEAD_DIMS) {
+            KernelSpec h = KernelSpec.preferred(Arch.SM90, d, true, DType.BF16, DType.FP16);
+            assertEquals(MmaKind.WGMMA, h.mma());
+            assertEquals(PvVariant.FP8_F32ACC, h.pv());
+            assertEquals(d, h.headDim());
+            assertEquals(MmaKind.SYNC, KernelSpec.preferred(Arch.SM90, d, true, DType.BF16, DType.FP16, PvVariant.FP16).mma());
+            assertEquals(MmaKind.WGMMA,
+                    KernelSpec.preferred(Arch.SM90, d, false, DType.FP16, DType.FP16, PvVariant.FP8_F16ACC).mma());
+            for (Arch a : new Arch[] {Arch.SM80, Arch.SM89, Arch.SM120}) {
+                KernelSpec s = KernelSpec.preferred(a, d, false, DType.FP16, DType.FP16);
+                assertEquals(KernelSpec.defaults(a, d, false, DType.FP16, DType.FP16), s);
+                assertEquals(MmaKind.SYNC, s.mma());
+            }
+        }
+    }
 }
