@@ -8,14 +8,12 @@ import jcuda.driver.CUresult;
 import jcuda.driver.JCudaDriver;
 
 /** A timing-capable CUDA event of one {@link DeviceContext}, for ordering and for GPU-side timing. */
-public final class CudaEvent implements AutoCloseable {
+public final class CudaEvent extends DeviceResource {
 
-    private final DeviceContext ctx;
     private final CUevent event;
-    private volatile boolean closed;
 
     private CudaEvent(DeviceContext ctx, CUevent event) {
-        this.ctx = ctx;
+        super(ctx);
         this.event = event;
     }
 
@@ -83,26 +81,15 @@ public final class CudaEvent implements AutoCloseable {
         return event;
     }
 
-    public DeviceContext context() {
-        return ctx;
-    }
-
-    /** Destroys the event. Idempotent. */
+    /** Destroys the event (on the first {@link #close()}). */
     @Override
-    public void close() {
-        synchronized (this) {
-            if (closed) {
-                return;
-            }
-            closed = true;
-        }
+    void release() {
         ctx.makeCurrent();
         Cuda.check(JCudaDriver.cuEventDestroy(event), "cuEventDestroy on cuda:" + ctx.ordinal());
     }
 
-    private void ensureOpen() {
-        if (closed) {
-            throw new IllegalStateException("CudaEvent is closed (cuda:" + ctx.ordinal() + ")");
-        }
+    @Override
+    public String toString() {
+        return "event of cuda:" + ctx.ordinal();
     }
 }

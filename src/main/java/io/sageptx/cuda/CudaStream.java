@@ -12,19 +12,17 @@ import jcuda.driver.JCudaDriver;
  * not implicitly ordered with the legacy default stream) or the legacy default (null) stream
  * ({@link #defaultStream}).
  */
-public final class CudaStream implements AutoCloseable {
+public final class CudaStream extends DeviceResource {
 
     /** The null stream handle (the legacy default stream of the current context). */
     static final CUstream NULL_STREAM = new CUstream();
 
-    private final DeviceContext ctx;
     private final CUstream stream;
     private final boolean isDefault;
     private final boolean owned;
-    private volatile boolean closed;
 
     private CudaStream(DeviceContext ctx, CUstream stream, boolean isDefault, boolean owned) {
-        this.ctx = ctx;
+        super(ctx);
         this.stream = stream;
         this.isDefault = isDefault;
         this.owned = owned;
@@ -79,23 +77,14 @@ public final class CudaStream implements AutoCloseable {
         return stream;
     }
 
-    public DeviceContext context() {
-        return ctx;
-    }
 
     public boolean isDefault() {
         return isDefault;
     }
 
-    /** Destroys the stream (cuStreamDestroy; queued work still completes). Idempotent. */
+    /** Destroys an owned stream on the first {@link #close()} (cuStreamDestroy; queued work still completes). */
     @Override
-    public void close() {
-        synchronized (this) {
-            if (closed) {
-                return;
-            }
-            closed = true;
-        }
+    void release() {
         if (owned) {
             ctx.makeCurrent();
             Cuda.check(JCudaDriver.cuStreamDestroy(stream), "cuStreamDestroy(" + stream + ") on cuda:" + ctx.ordinal());
@@ -105,11 +94,5 @@ public final class CudaStream implements AutoCloseable {
     @Override
     public String toString() {
         return (isDefault ? "default stream" : "stream " + stream) + " of cuda:" + ctx.ordinal();
-    }
-
-    private void ensureOpen() {
-        if (closed) {
-            throw new IllegalStateException("CudaStream is closed: " + this);
-        }
     }
 }

@@ -22,7 +22,7 @@ import jcuda.driver.JCudaDriver;
  * it does not wait for kernels on non-blocking streams: synchronize the stream that wrote the buffer
  * first.
  */
-public final class DeviceBuffer implements AutoCloseable {
+public final class DeviceBuffer extends DeviceResource {
 
     /** A CUdeviceptr whose address can be read (the native value is protected in JCuda). */
     private static final class Ptr extends CUdeviceptr {
@@ -48,14 +48,12 @@ public final class DeviceBuffer implements AutoCloseable {
     /** cuMemAlloc calls made by {@link #allocate}, process-wide (tests use it to prove a hot path allocates nothing). */
     private static final AtomicLong ALLOCATIONS = new AtomicLong();
 
-    private final DeviceContext ctx;
     private final Ptr ptr;
     private final long bytes;
     private final boolean owned;
-    private volatile boolean closed;
 
     private DeviceBuffer(DeviceContext ctx, Ptr ptr, long bytes, boolean owned) {
-        this.ctx = ctx;
+        super(ctx);
         this.ptr = ptr;
         this.bytes = bytes;
         this.owned = owned;
@@ -123,18 +121,12 @@ public final class DeviceBuffer implements AutoCloseable {
         return bytes;
     }
 
-    public DeviceContext context() {
-        return ctx;
-    }
 
     /** Whether {@link #close()} frees the memory. */
     public boolean isOwner() {
         return owned;
     }
 
-    public boolean isClosed() {
-        return closed;
-    }
 
     // ---- host -> device ----
 
@@ -228,15 +220,9 @@ public final class DeviceBuffer implements AutoCloseable {
         }
     }
 
-    /** Frees the memory (cuMemFree) if owned. Idempotent; a later use throws IllegalStateException. */
+    /** Frees owned memory on the first {@link #close()} (cuMemFree); a later use throws IllegalStateException. */
     @Override
-    public void close() {
-        synchronized (this) {
-            if (closed) {
-                return;
-            }
-            closed = true;
-        }
+    void release() {
         if (owned && bytes > 0) {
             ctx.makeCurrent();
             Cuda.check(JCudaDriver.cuMemFree(ptr), "cuMemFree(0x" + Long.toHexString(ptr.address()) + ", "
@@ -247,7 +233,7 @@ public final class DeviceBuffer implements AutoCloseable {
     @Override
     public String toString() {
         return "DeviceBuffer[0x" + Long.toHexString(ptr.address()) + ", " + bytes + " bytes, cuda:" + ctx.ordinal()
-                + (owned ? "" : ", view") + (closed ? ", closed" : "") + "]";
+                + (owned ? "" : ", view") + (isClosed() ? ", closed" : "") + "]";
     }
 
     // ---- internals ----
@@ -308,11 +294,5 @@ public final class DeviceBuffer implements AutoCloseable {
     private void syncLegacyStream(String after) {
         Cuda.check(JCudaDriver.cuStreamSynchronize(new CUstream()),
                 "cuStreamSynchronize(default stream) after " + after + " on cuda:" + ctx.ordinal());
-    }
-
-    private void ensureOpen() {
-        if (closed) {
-            throw new IllegalStateException("DeviceBuffer is closed: " + this);
-        }
     }
 }

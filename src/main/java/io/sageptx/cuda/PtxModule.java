@@ -31,21 +31,19 @@ import jcuda.driver.JITOptions;
  * The driver compiles for the device's arch-specific target (e.g. {@code sm_90a} on an H100), so
  * {@code .target sm_90a} PTX loads there.
  */
-public final class PtxModule implements AutoCloseable {
+public final class PtxModule extends DeviceResource {
 
     static final int LOG_BYTES = 256 * 1024;
     private static final Pattern LINE_REF = Pattern.compile("line (\\d+)");
 
-    private final DeviceContext ctx;
     private final String name;
     private final CUmodule module;
     private final String infoLog;
     private final double loadMillis;
     private final ConcurrentMap<String, CudaKernel> kernels = new ConcurrentHashMap<>();
-    private volatile boolean closed;
 
     private PtxModule(DeviceContext ctx, String name, CUmodule module, String infoLog, double loadMillis) {
-        this.ctx = ctx;
+        super(ctx);
         this.name = name;
         this.module = module;
         this.infoLog = infoLog;
@@ -138,41 +136,23 @@ public final class PtxModule implements AutoCloseable {
         return name;
     }
 
-    public DeviceContext context() {
-        return ctx;
-    }
 
     public CUmodule handle() {
         ensureOpen();
         return module;
     }
 
-    public boolean isClosed() {
-        return closed;
-    }
 
-    /** Unloads the module (cuModuleUnload); its kernels become unusable. Idempotent. */
+    /** Unloads the module on the first {@link #close()} (cuModuleUnload); its kernels become unusable. */
     @Override
-    public void close() {
-        synchronized (this) {
-            if (closed) {
-                return;
-            }
-            closed = true;
-        }
+    void release() {
         ctx.makeCurrent();
         Cuda.check(JCudaDriver.cuModuleUnload(module), "cuModuleUnload('" + name + "')");
     }
 
-    void ensureOpen() {
-        if (closed) {
-            throw new IllegalStateException("PTX module '" + name + "' is closed");
-        }
-    }
-
     @Override
     public String toString() {
-        return "PtxModule[" + name + " on cuda:" + ctx.ordinal() + (closed ? ", closed" : "") + "]";
+        return "PtxModule[" + name + " on cuda:" + ctx.ordinal() + (isClosed() ? ", closed" : "") + "]";
     }
 
     /** Refuses PTX with a NUL character: the driver reads PTX as a NUL-terminated string. */
