@@ -37,7 +37,6 @@ public final class AttentionKernels {
     private static final Map<Key, AttentionKernels> LOADED = new ConcurrentHashMap<>();
 
     private final KernelSpec spec;
-    private final AttentionPlan plan;
     private final int smemBytes;
     private final CudaKernel attention;
     private final CudaKernel kvStats;
@@ -49,9 +48,7 @@ public final class AttentionKernels {
 
     private AttentionKernels(DeviceContext ctx, KernelSpec spec) {
         this.spec = spec;
-        this.plan = new AttentionPlan(spec);
-        boolean wgmma = spec.mma() == MmaKind.WGMMA;
-        this.smemBytes = wgmma ? new WgmmaPlan(spec).smemBytes() : plan.smemBytes();
+        this.smemBytes = spec.mma() == MmaKind.WGMMA ? new WgmmaPlan(spec).smemBytes() : new AttentionPlan(spec).smemBytes();
         String isa = PtxVersions.isa(spec);
         PtxVersions.requireDriver(ctx.driverVersion(), isa, ctx.name(), "kernel " + spec);
         ctx.makeCurrent();
@@ -99,9 +96,6 @@ public final class AttentionKernels {
         return spec;
     }
 
-    public AttentionPlan plan() {
-        return plan;
-    }
 
     /** Dynamic shared memory of one CTA of the fused kernel. */
     public int smemBytes() {

@@ -82,7 +82,7 @@ public final class GpuCandidateRunner implements CandidateRunner, AutoCloseable 
     public Resources prepare(KernelSpec spec) {
         AttentionKernels kk = att.kernels(spec);
         CudaKernel a = kk.attention();
-        return new Resources(a.numRegs(), a.localBytes(), a.staticSharedBytes() + kk.plan().smemBytes(), spec.threads(),
+        return new Resources(a.numRegs(), a.localBytes(), a.staticSharedBytes() + kk.smemBytes(), spec.threads(),
                 maxSharedBytes(), ctx.attribute(CUdevice_attribute.CU_DEVICE_ATTRIBUTE_MAX_REGISTERS_PER_BLOCK));
     }
 
