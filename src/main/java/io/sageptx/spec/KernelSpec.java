@@ -33,19 +33,6 @@ public record KernelSpec(int headDim, int blockQ, int blockK, int warps, boolean
     public static final List<Integer> HEAD_DIMS = java.util.stream.IntStream.rangeClosed(2, 16)
             .map(i -> 16 * i).boxed().toList();
 
-    /**
-     * Head dims the wgmma kernel supports: all of them (Q/K rows, padded to a multiple of 32 bytes, are
-     * split into 128-, 64- and 32-byte swizzled columns).
-     */
-    public static final List<Integer> WGMMA_HEAD_DIMS = HEAD_DIMS;
-
-    /**
-     * Head dims where sm_90 runs the wgmma kernel by default: all of them. Measured on the H100 at N=16k,
-     * non-causal, end to end: D=48 351, 64 475, 80 512, 96 605, 128 700, 176 565, 256 702 TFLOP/s, against
-     * 174, 229, 234, 260, 302, 280, 230 for the mma.sync INT8 + FP16 PV kernel.
-     */
-    public static final List<Integer> WGMMA_DEFAULT_HEAD_DIMS = HEAD_DIMS;
-
     /** Keys per block: 64, or 32 for the FP16 PV variant (FP8 PV needs two k32 steps per block). */
     public static final List<Integer> BLOCK_KS = List.of(32, 64);
     public static final List<Integer> WARPS = List.of(4, 8);
@@ -73,7 +60,6 @@ public record KernelSpec(int headDim, int blockQ, int blockK, int warps, boolean
             require(pv.isFp8(), "pv", pv.id(), "fp8-f16acc or fp8-f32acc with wgmma (its PV reads FP8 V^T from shared memory)");
             require(warps % 4 == 0 && blockQ == warps * 16, "blockQ", blockQ,
                     "warps * 16 with wgmma (whole warpgroups of 64 rows; warps a multiple of 4)");
-            require(WGMMA_HEAD_DIMS.contains(headDim), "headDim", headDim, WGMMA_HEAD_DIMS + " with wgmma");
         }
     }
 
@@ -95,20 +81,19 @@ public record KernelSpec(int headDim, int blockQ, int blockK, int warps, boolean
 
     /**
      * What the library runs when nothing is tuned. On sm_90 that is the wgmma kernel with FP8 PV and FP32
-     * accumulators (head dims {@link #WGMMA_DEFAULT_HEAD_DIMS}): measured on the H100 at N=16k, D=128, 700
-     * TFLOP/s end to end against 302 for the mma.sync INT8 + FP16 PV kernel. Elsewhere the mma.sync
-     * {@link #defaults}.
+     * accumulators, at every head dim: measured on the H100 at N=16k, non-causal, end to end: D=48 351,
+     * 64 475, 80 512, 96 605, 128 700, 176 565, 256 702 TFLOP/s, against 174, 229, 234, 260, 302, 280, 230
+     * for the mma.sync INT8 + FP16 PV kernel. Elsewhere the mma.sync {@link #defaults}.
      */
     public static KernelSpec preferred(Arch arch, int headDim, boolean causal, DType inType, DType outType) {
-        boolean wgmma = arch == Arch.SM90 && WGMMA_DEFAULT_HEAD_DIMS.contains(headDim);
-        return preferred(arch, headDim, causal, inType, outType, wgmma ? PvVariant.FP8_F32ACC : arch.defaultPv());
+        return preferred(arch, headDim, causal, inType, outType,
+                arch == Arch.SM90 ? PvVariant.FP8_F32ACC : arch.defaultPv());
     }
 
-    /** What the library runs for a given PV variant: wgmma on sm_90 when the variant is FP8 and the head dim fits. */
+    /** What the library runs for a given PV variant: the wgmma kernel on sm_90 when the variant is FP8. */
     public static KernelSpec preferred(Arch arch, int headDim, boolean causal, DType inType, DType outType, PvVariant pv) {
         KernelSpec s = defaults(arch, headDim, causal, inType, outType).withPv(pv);
-        boolean wgmma = arch == Arch.SM90 && pv.isFp8() && WGMMA_DEFAULT_HEAD_DIMS.contains(headDim);
-        return wgmma ? s.withMma(MmaKind.WGMMA) : s;
+        return arch == Arch.SM90 && pv.isFp8() ? s.withMma(MmaKind.WGMMA) : s;
     }
 
     /**

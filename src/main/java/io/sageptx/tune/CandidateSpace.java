@@ -50,12 +50,12 @@ public final class CandidateSpace {
     };
 
     /**
-     * The Hopper wgmma kernel (sm_90, head dims {@link KernelSpec#WGMMA_HEAD_DIMS}): both FP8 accumulator
+     * The Hopper wgmma kernel (sm_90, every head dim): both FP8 accumulator
      * variants x whole-warpgroup tiles (64 rows / 4 warps, 128 / 8) x the three quantization granularities.
      */
     public static final Source WGMMA = (arch, key) -> {
         List<KernelSpec> out = new ArrayList<>();
-        if (arch != Arch.SM90 || !KernelSpec.WGMMA_HEAD_DIMS.contains(key.headDim())) return out;
+        if (arch != Arch.SM90) return out;
         KernelSpec base = KernelSpec.defaults(arch, key.headDim(), key.causal(), key.inType(), key.outType());
         for (PvVariant pv : new PvVariant[] {PvVariant.FP8_F32ACC, PvVariant.FP8_F16ACC}) {
             for (int[] t : new int[][] {{128, 8}, {64, 4}}) {

@@ -64,7 +64,7 @@ class WgmmaGpuTest {
                 out.add(Arguments.of(pv, d, false, DType.BF16, DType.FP16, 2, 2, 2500, 4099));
             }
             // every other head dim: the multi-column tiles (128/64/32-byte swizzle), ragged lengths
-            for (int d : KernelSpec.WGMMA_HEAD_DIMS) {
+            for (int d : KernelSpec.HEAD_DIMS) {
                 if (d == 64 || d == 128) continue;
                 out.add(Arguments.of(pv, d, false, DType.FP16, DType.FP16, 2, 2, 333, 333));
                 out.add(Arguments.of(pv, d, true, DType.BF16, DType.BF16, 4, 2, 333, 333));

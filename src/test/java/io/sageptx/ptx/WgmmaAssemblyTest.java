@@ -31,7 +31,7 @@ class WgmmaAssemblyTest {
     static List<KernelSpec> specs() {
         List<KernelSpec> out = new ArrayList<>();
         for (PvVariant pv : new PvVariant[] {PvVariant.FP8_F16ACC, PvVariant.FP8_F32ACC}) {
-            for (int d : KernelSpec.WGMMA_HEAD_DIMS) {
+            for (int d : KernelSpec.HEAD_DIMS) {
                 for (boolean causal : new boolean[] {false, true}) {
                     for (DType t : DType.values()) {
                         KernelSpec s = KernelSpec.defaults(Arch.SM90, d, causal, t, t).withPv(pv).withMma(MmaKind.WGMMA);
