@@ -53,18 +53,9 @@ public final class AttentionBenchmark implements AutoCloseable {
      * half the speed of the same point measured later).
      */
     public void warmClocks(Shape shape, KernelSpec spec, double millis) {
-        long elems = shape.qElements();
         List<DeviceBuffer> buffers = new ArrayList<>();
         try {
-            long[] t = new long[4];
-            for (int i = 0; i < 4; i++) {
-                DeviceBuffer b = alloc(buffers, elems * shape.dtype().bytes());
-                RandomFill.fill(b, elems, shape.dtype(), seed++, 1.0f, stream);
-                t[i] = b.address();
-            }
-            AttentionArgs a = AttentionArgs.builder().q(t[0]).k(t[1]).v(t[2]).o(t[3]).batch(shape.batch())
-                    .heads(shape.heads()).seqLen(shape.seqLen()).headDim(shape.headDim()).dtype(shape.dtype())
-                    .causal(shape.causal()).spec(spec).build();
+            AttentionArgs a = call(shape, inputSet(shape, buffers), spec);
             long end = System.nanoTime() + (long) (millis * 1e6);
             while (System.nanoTime() < end) {
                 for (int i = 0; i < 10; i++) attention.forward(a, stream.handle());
@@ -85,16 +76,7 @@ public final class AttentionBenchmark implements AutoCloseable {
         List<BenchResult> out = new ArrayList<>();
         try {
             long[][] tensors = new long[sets][];
-            for (int s = 0; s < sets; s++) {
-                DeviceBuffer q = alloc(buffers, elems * shape.dtype().bytes());
-                DeviceBuffer k = alloc(buffers, elems * shape.dtype().bytes());
-                DeviceBuffer v = alloc(buffers, elems * shape.dtype().bytes());
-                DeviceBuffer o = alloc(buffers, elems * shape.dtype().bytes());
-                RandomFill.fill(q, elems, shape.dtype(), seed++, 1.0f, stream);
-                RandomFill.fill(k, elems, shape.dtype(), seed++, 1.0f, stream);
-                RandomFill.fill(v, elems, shape.dtype(), seed++, 1.0f, stream);
-                tensors[s] = new long[] {q.address(), k.address(), v.address(), o.address()};
-            }
+            for (int s = 0; s < sets; s++) tensors[s] = inputSet(shape, buffers);
             for (int i = 0; i < specs.size(); i++) {
                 out.add(time(shape, tensors, specs.get(i), labels.get(i)));
             }
@@ -105,20 +87,29 @@ public final class AttentionBenchmark implements AutoCloseable {
         }
     }
 
-    private DeviceBuffer alloc(List<DeviceBuffer> buffers, long bytes) {
-        DeviceBuffer b = DeviceBuffer.allocate(ctx, bytes);
-        buffers.add(b);
-        return b;
+    /** Q, K, V (fresh random values) and O of {@code shape}, added to {@code buffers}; their addresses. */
+    private long[] inputSet(Shape shape, List<DeviceBuffer> buffers) {
+        long elems = shape.qElements();
+        long[] t = new long[4];
+        for (int i = 0; i < 4; i++) {
+            DeviceBuffer b = DeviceBuffer.allocate(ctx, elems * shape.dtype().bytes());
+            buffers.add(b);
+            if (i < 3) RandomFill.fill(b, elems, shape.dtype(), seed++, 1.0f, stream);
+            t[i] = b.address();
+        }
+        return t;
+    }
+
+    /** The call of {@code shape} on the tensors {@code t} (Q, K, V, O) with {@code spec}. */
+    private static AttentionArgs call(Shape shape, long[] t, KernelSpec spec) {
+        return AttentionArgs.builder().q(t[0]).k(t[1]).v(t[2]).o(t[3]).batch(shape.batch()).heads(shape.heads())
+                .seqLen(shape.seqLen()).headDim(shape.headDim()).dtype(shape.dtype()).causal(shape.causal())
+                .spec(spec).build();
     }
 
     private BenchResult time(Shape shape, long[][] sets, KernelSpec spec, String label) {
         AttentionArgs[] args = new AttentionArgs[sets.length];
-        for (int s = 0; s < sets.length; s++) {
-            long[] t = sets[s];
-            args[s] = AttentionArgs.builder().q(t[0]).k(t[1]).v(t[2]).o(t[3]).batch(shape.batch()).heads(shape.heads())
-                    .seqLen(shape.seqLen()).headDim(shape.headDim()).dtype(shape.dtype()).causal(shape.causal())
-                    .spec(spec).build();
-        }
+        for (int s = 0; s < sets.length; s++) args[s] = call(shape, sets[s], spec);
         attention.kernels(spec); // JIT outside the timed region
         // warm-up: at least `warmup` calls and at least MIN_WARMUP_MS of GPU work, so that clocks that
         // dropped while the host compiled or allocated are back up before the timed calls
