@@ -1,0 +1,140 @@
+package io.sageptx.golden;
+
+import java.nio.charset.StandardCharsets;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.util.ArrayList;
+import java.util.HexFormat;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.function.Supplier;
+
+import io.sageptx.ptx.AttentionKernelEmitter;
+import io.sageptx.ptx.LseMergeEmitter;
+import io.sageptx.ptx.MergeSpec;
+import io.sageptx.ptx.PreprocessEmitter;
+import io.sageptx.ptx.RandomFillEmitter;
+import io.sageptx.ptx.ReferenceKernelEmitter;
+import io.sageptx.ptx.ReferenceSpec;
+import io.sageptx.spec.Arch;
+import io.sageptx.spec.DType;
+import io.sageptx.spec.KernelSpec;
+import io.sageptx.spec.MmaKind;
+import io.sageptx.spec.PvVariant;
+import io.sageptx.spec.QuantGranularity;
+
+/**
+ * Every module the generator emits over the spec grid of the ptxas tests (every arch, head dim, causal
+ * mode, dtype, PV variant, MMA kind, tile and granularity), by a label that depends only on the spec's
+ * fields. {@code GoldenModulesTest} compares their SHA-256 with the hashes recorded before the
+ * kernel-families restructuring.
+ */
+final class GoldenModules {
+
+    private GoldenModules() {
+    }
+
+    /** label -> PTX supplier, in a fixed order. */
+    static Map<String, Supplier<String>> all() {
+        Map<String, Supplier<String>> out = new LinkedHashMap<>();
+        for (KernelSpec s : attentionSpecs()) {
+            out.putIfAbsent("attention " + label(s), () -> AttentionKernelEmitter.emit(s));
+            out.putIfAbsent("preprocess " + label(s), () -> PreprocessEmitter.emit(s));
+        }
+        for (Arch arch : Arch.values()) {
+            for (DType t : DType.values()) {
+                for (int d = 32; d <= 256; d += 16) merge(out, new MergeSpec(d, d == 128 ? 3 : 2, t, arch));
+                merge(out, new MergeSpec(8, 1, t, arch));
+                merge(out, new MergeSpec(40, 5, t, arch));
+                merge(out, new MergeSpec(256, MergeSpec.MAX_PARTS, t, arch));
+                for (int d : new int[] {32, 40, 48, 64, 128, 256}) {
+                    for (boolean causal : new boolean[] {false, true}) {
+                        ReferenceSpec r = new ReferenceSpec(d, causal, t, arch);
+                        out.putIfAbsent("reference d" + d + (causal ? " causal" : "") + " " + t.shortName() + " "
+                                + arch.target(), () -> ReferenceKernelEmitter.emit(r));
+                    }
+                }
+                out.putIfAbsent("random " + t.shortName() + " " + arch.target(), () -> RandomFillEmitter.emit(t, arch));
+            }
+        }
+        return out;
+    }
+
+    private static void merge(Map<String, Supplier<String>> out, MergeSpec m) {
+        out.putIfAbsent("merge d" + m.headDim() + " p" + m.parts() + " " + m.dtype().shortName() + " " + m.arch().target(),
+                () -> LseMergeEmitter.emit(m));
+    }
+
+    /** A spec's label from its fields alone (stable across changes of KernelSpec's text forms). */
+    static String label(KernelSpec s) {
+        return "d" + s.headDim() + " q" + s.blockQ() + " k" + s.blockK() + " w" + s.warps()
+                + (s.causal() ? " causal" : " full") + " pv=" + s.pv().id() + " quant=" + s.quant().id()
+                + " in=" + s.inType().shortName() + " out=" + s.outType().shortName() + " " + s.arch().target()
+                + " " + s.mma().id();
+    }
+
+    static List<KernelSpec> attentionSpecs() {
+        List<KernelSpec> out = new ArrayList<>();
+        for (Arch arch : Arch.values()) {
+            List<PvVariant> pvs = new ArrayList<>();
+            for (PvVariant pv : PvVariant.values()) if (!pv.isFp8() || arch.hasFp8Mma()) pvs.add(pv);
+            for (int d : KernelSpec.HEAD_DIMS) {
+                boolean core = d == 64 || d == 128;
+                for (boolean causal : new boolean[] {false, true}) {
+                    for (DType t : DType.values()) {
+                        KernelSpec base = KernelSpec.defaults(arch, d, causal, t, t);
+                        out.add(base);
+                        if (core) for (PvVariant pv : pvs) out.add(base.withPv(pv));
+                    }
+                }
+                if (core) {
+                    out.add(KernelSpec.defaults(arch, d, d == 128, DType.FP16, DType.BF16));
+                    out.add(KernelSpec.defaults(arch, d, d == 64, DType.BF16, DType.FP16));
+                    for (QuantGranularity q : QuantGranularity.values()) {
+                        out.add(KernelSpec.defaults(arch, d, false, DType.FP16, DType.FP16).withQuant(q));
+                        out.add(KernelSpec.defaults(arch, d, true, DType.BF16, DType.BF16).withQuant(q));
+                    }
+                    for (PvVariant pv : pvs) {
+                        out.add(KernelSpec.defaults(arch, d, false, DType.FP16, DType.FP16).withPv(pv).withTiles(64, 4));
+                    }
+                    out.add(KernelSpec.defaults(arch, d, true, DType.BF16, DType.BF16).withTiles(64, 4));
+                    out.add(KernelSpec.defaults(arch, d, true, DType.FP16, DType.BF16).withTiles(64, 4)
+                            .withQuant(QuantGranularity.PER_BLOCK));
+                }
+                if (arch == Arch.SM90) {
+                    for (PvVariant pv : new PvVariant[] {PvVariant.FP8_F16ACC, PvVariant.FP8_F32ACC}) {
+                        for (boolean causal : new boolean[] {false, true}) {
+                            for (DType t : DType.values()) {
+                                KernelSpec w = KernelSpec.defaults(arch, d, causal, t, t).withPv(pv).withMma(MmaKind.WGMMA);
+                                out.add(w);
+                                out.add(w.withTiles(64, 4));
+                            }
+                        }
+                        for (QuantGranularity q : QuantGranularity.values()) {
+                            out.add(KernelSpec.defaults(arch, d, false, DType.FP16, DType.BF16).withPv(pv)
+                                    .withMma(MmaKind.WGMMA).withQuant(q));
+                        }
+                    }
+                }
+            }
+        }
+        out.add(KernelSpec.defaults(Arch.SM89, 64, false, DType.FP16, DType.BF16).withPv(PvVariant.FP8_F32ACC));
+        out.add(KernelSpec.defaults(Arch.SM89, 128, true, DType.BF16, DType.FP16).withPv(PvVariant.FP16));
+        out.add(KernelSpec.defaults(Arch.SM120, 128, false, DType.BF16, DType.FP16).withPv(PvVariant.FP8_F32ACC)
+                .withQuant(QuantGranularity.PER_WARP));
+        out.add(KernelSpec.defaults(Arch.SM90, 128, true, DType.FP16, DType.FP16).withPv(PvVariant.FP8_F16ACC)
+                .withQuant(QuantGranularity.PER_BLOCK));
+        out.add(KernelSpec.defaults(Arch.SM89, 128, false, DType.BF16, DType.BF16).withPv(PvVariant.FP8_F32ACC)
+                .withQuant(QuantGranularity.PER_WARP).withTiles(64, 4));
+        return out;
+    }
+
+    static String sha256(String text) {
+        try {
+            return HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(text.getBytes(StandardCharsets.UTF_8)));
+        } catch (NoSuchAlgorithmException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+}
