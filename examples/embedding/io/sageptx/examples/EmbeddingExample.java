@@ -8,9 +8,9 @@ import jcuda.driver.CUstream;
 import jcuda.driver.CUstream_flags;
 import jcuda.driver.JCudaDriver;
 
-import io.sageptx.api.AttentionArgs;
+import io.sageptx.call.AttentionArgs;
 import io.sageptx.api.LseMerge;
-import io.sageptx.api.MergeArgs;
+import io.sageptx.call.MergeArgs;
 import io.sageptx.api.SageAttention;
 import io.sageptx.numerics.AttentionReference;
 import io.sageptx.numerics.ErrorStats;

@@ -1,14 +1,13 @@
 package io.sageptx.api;
 
-import java.util.Map;
-import java.util.concurrent.ConcurrentHashMap;
+import io.sageptx.call.MergeArgs;
 
-import io.sageptx.cuda.CudaKernel;
 import io.sageptx.cuda.DeviceContext;
-import io.sageptx.cuda.KernelArgs;
-import io.sageptx.cuda.PtxModule;
-import io.sageptx.ptx.LseMergeEmitter;
-import io.sageptx.ptx.MergeSpec;
+import io.sageptx.kernel.Args;
+import io.sageptx.kernel.KernelLoader;
+import io.sageptx.kernels.merge.MergeKernels;
+import io.sageptx.kernels.merge.LseMergeEmitter;
+import io.sageptx.kernels.merge.MergeSpec;
 import io.sageptx.ptx.PtxVersions;
 import io.sageptx.spec.Arch;
 import jcuda.driver.CUstream;
@@ -18,7 +17,8 @@ import jcuda.driver.CUstream;
  * one call over all keys: what ring attention and sequence-parallel attention need after each device
  * has attended to its share of the keys. Generated kernels ({@link LseMergeEmitter}), one launch per
  * {@value MergeSpec#MAX_PARTS} parts, queued on the caller's stream with no host synchronization and no
- * allocation. Thread-safe; the kernels are loaded once per (device, head dim, part count, dtype).
+ * allocation. Thread-safe; the kernels are loaded once per (device, head dim, part count, dtype) through
+ * {@link KernelLoader} (the disk cache).
  *
  * <pre>{@code
  * LseMerge merge = LseMerge.onDevice(0);
@@ -27,11 +27,6 @@ import jcuda.driver.CUstream;
  * }</pre>
  */
 public final class LseMerge {
-
-    private record Key(int device, MergeSpec spec) {
-    }
-
-    private static final Map<Key, CudaKernel> KERNELS = new ConcurrentHashMap<>();
 
     private final DeviceContext ctx;
     private final Arch arch;
@@ -70,30 +65,31 @@ public final class LseMerge {
     public void merge(MergeArgs a, CUstream stream) {
         a.validate();
         ctx.makeCurrent();
-        int bytes = a.dtype.bytes();
+        int bytes = a.dtype().bytes();
+        long[] partO = a.partO();
+        long[] partLse = a.partLse();
+        MergeKernels.Grid grid = new MergeKernels.Grid(a.seqLen(), a.heads(), a.batch());
         int done = 0;
         while (done < a.parts()) {
             boolean first = done == 0;
             int take = Math.min(a.parts() - done, first ? MergeSpec.MAX_PARTS : MergeSpec.MAX_PARTS - 1);
             int count = first ? take : take + 1;
-            CudaKernel k = kernel(new MergeSpec(a.headDim, count, a.dtype, arch));
-            KernelArgs args = new KernelArgs().ptr(a.outO).ptr(a.outLse);
-            if (!first) args.ptr(a.outO).ptr(a.outLse);
-            for (int n = done; n < done + take; n++) args.ptr(a.partO[n]).ptr(a.partLse[n]);
-            args.i32(a.seqLen).i32(a.heads).i64(a.strideB * bytes).i64(a.strideH * bytes).i64(a.strideL * bytes);
-            int grid = (a.seqLen + LseMergeEmitter.WARPS - 1) / LseMergeEmitter.WARPS;
-            k.launch(grid, a.heads, a.batch, LseMergeEmitter.THREADS, 1, 1, 0, stream, args);
+            MergeSpec spec = new MergeSpec(a.headDim(), count, a.dtype(), arch);
+            Args args = new Args().ptr("p_out_o", a.outO()).ptr("p_out_lse", a.outLse());
+            int slot = 0;
+            if (!first) { // the output so far is part 0 of this launch
+                args.ptr("p_o0", a.outO()).ptr("p_lse0", a.outLse());
+                slot = 1;
+            }
+            for (int n = done; n < done + take; n++, slot++) args.ptr("p_o" + slot, partO[n]).ptr("p_lse" + slot, partLse[n]);
+            args.u32("p_l", a.seqLen()).u32("p_h", a.heads()).u64("p_sb", a.strideB() * bytes)
+                    .u64("p_sh", a.strideH() * bytes).u64("p_sl", a.strideL() * bytes);
+            KernelLoader.kernel(ctx, MergeKernels.module(spec), MergeKernels.kernel(spec)).launch(grid, args, stream);
             done += take;
         }
     }
 
     public DeviceContext context() {
         return ctx;
-    }
-
-    private CudaKernel kernel(MergeSpec spec) {
-        return KERNELS.computeIfAbsent(new Key(ctx.ordinal(), spec), key -> PtxModule
-                .load(ctx, LseMergeEmitter.emit(spec), spec.toString())
-                .function(LseMergeEmitter.kernelName(spec)));
     }
 }

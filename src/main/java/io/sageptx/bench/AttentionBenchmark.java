@@ -4,7 +4,7 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 
-import io.sageptx.api.AttentionArgs;
+import io.sageptx.call.AttentionArgs;
 import io.sageptx.api.SageAttention;
 import io.sageptx.cuda.CudaEvent;
 import io.sageptx.cuda.CudaStream;

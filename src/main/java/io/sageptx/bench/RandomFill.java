@@ -1,25 +1,18 @@
 package io.sageptx.bench;
 
-import java.util.Map;
-import java.util.concurrent.ConcurrentHashMap;
 
-import io.sageptx.cuda.CudaKernel;
 import io.sageptx.cuda.CudaStream;
 import io.sageptx.cuda.DeviceBuffer;
 import io.sageptx.cuda.DeviceContext;
-import io.sageptx.cuda.KernelArgs;
-import io.sageptx.cuda.PtxModule;
-import io.sageptx.ptx.RandomFillEmitter;
+import io.sageptx.kernel.Args;
+import io.sageptx.kernel.KernelLoader;
+import io.sageptx.kernels.random.RandomFillKernels;
+import io.sageptx.kernels.random.RandomFillEmitter;
 import io.sageptx.spec.Arch;
 import io.sageptx.spec.DType;
 
 /** Fills device buffers with fresh pseudo-random 16-bit floats on the GPU (no host copies of large inputs). */
 public final class RandomFill {
-
-    private record Key(int device, DType type) {
-    }
-
-    private static final Map<Key, CudaKernel> KERNELS = new ConcurrentHashMap<>();
 
     private RandomFill() {
     }
@@ -36,15 +29,12 @@ public final class RandomFill {
             throw new IllegalArgumentException(elements + " " + type.shortName() + " values do not fit " + buf);
         }
         DeviceContext ctx = buf.context();
-        CudaKernel k = KERNELS.computeIfAbsent(new Key(ctx.ordinal(), type), key -> {
-            Arch arch = Arch.forDevice(ctx.computeCapabilityMajor(), ctx.computeCapabilityMinor());
-            return PtxModule.load(ctx, RandomFillEmitter.emit(type, arch), "random fill " + type.shortName())
-                    .function(RandomFillEmitter.kernelName(type));
-        });
+        Arch arch = Arch.forDevice(ctx.computeCapabilityMajor(), ctx.computeCapabilityMinor());
         long chunks = elements / 8;
         int blocks = (int) Math.max(1, Math.min(ctx.multiprocessorCount() * 8L,
                 (chunks + RandomFillEmitter.THREADS - 1) / RandomFillEmitter.THREADS));
-        k.launch(blocks, 1, 1, RandomFillEmitter.THREADS, 1, 1, 0, stream.handle(),
-                new KernelArgs().ptr(buf.address()).i64(chunks).i32(seed).f32(scale));
+        KernelLoader.kernel(ctx, RandomFillKernels.module(type, arch), RandomFillKernels.kernel(type)).launch(
+                new RandomFillKernels.Grid(blocks), new Args().ptr("p_out", buf.address()).u64("p_chunks", chunks)
+                        .u32("p_seed", seed).f32("p_scale", scale), stream.handle());
     }
 }

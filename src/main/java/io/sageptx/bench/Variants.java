@@ -1,5 +1,6 @@
 package io.sageptx.bench;
 
+import io.sageptx.kernels.attention.AttentionFamilies;
 import java.util.ArrayList;
 import java.util.List;
 
@@ -41,12 +42,12 @@ public final class Variants {
     /** The spec of a label for one shape; unknown labels are refused with the list of known ones. */
     public static KernelSpec spec(String label, Arch arch, int headDim, boolean causal, DType dtype) {
         KernelSpec base = KernelSpec.defaults(arch, headDim, causal, dtype, dtype);
-        if (label.equals(DEFAULT)) return KernelSpec.preferred(arch, headDim, causal, dtype, dtype);
+        if (label.equals(DEFAULT)) return AttentionFamilies.preferred(arch, headDim, causal, dtype, dtype);
         boolean wgmma = label.startsWith(WGMMA_PREFIX) && arch == Arch.SM90;
         String pvId = wgmma ? label.substring(WGMMA_PREFIX.length()) : label;
         for (PvVariant pv : PvVariant.values()) {
             if (pv.id().equals(pvId) && all(arch).contains(label)) {
-                return wgmma ? base.withPv(pv).withMma(MmaKind.WGMMA) : base.withPv(pv);
+                return wgmma ? base.toBuilder().pv(pv).mma(MmaKind.WGMMA).build() : base.toBuilder().pv(pv).build();
             }
         }
         throw new IllegalArgumentException("variant '" + label + "' is unknown; known on " + arch.target() + ": "

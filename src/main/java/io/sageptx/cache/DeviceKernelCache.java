@@ -1,7 +1,6 @@
 package io.sageptx.cache;
 
 import java.nio.file.Path;
-import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 import java.util.concurrent.ConcurrentHashMap;
@@ -19,11 +18,7 @@ import io.sageptx.cuda.PtxModule;
  * cubins with {@code cuModuleLoadData}. Any module family goes through {@link #load}: give it a key
  * that names what was rendered and a supplier of the PTX.
  *
- * <pre>{@code
- * ModuleKey key = DeviceKernelCache.key(ctx, "attention", spec.toString(),
- *         List.of("templates/attention.stg"), AttentionKernelEmitter.class, AttentionPlan.class);
- * PtxModule m = DeviceKernelCache.of(ctx).load(key, () -> AttentionKernelEmitter.emit(spec)).module();
- * }</pre>
+ * <p>Modules are loaded through {@code io.sageptx.kernel.KernelLoader}, which derives their keys.
  */
 public final class DeviceKernelCache {
 
@@ -122,17 +117,13 @@ public final class DeviceKernelCache {
     /**
      * The key of a module rendered on {@code ctx}'s device.
      *
-     * @param family     what kind of module (free text, e.g. {@code attention})
-     * @param specText   the spec's text form: everything the rendering depends on
-     * @param templates  the template resources it is rendered from (their content is hashed)
-     * @param generators the classes whose code builds the model (their class files are hashed)
+     * @param family    what kind of module (free text, e.g. {@code attention})
+     * @param specText  the canonical text of what the module is generated for
+     * @param generator the generator version and the hash of its class files
+     * @param templates the hash of its templates
      */
-    public static ModuleKey key(DeviceContext ctx, String family, String specText, List<String> templates,
-                                Class<?>... generators) {
-        return new ModuleKey(family,
-                ModuleKey.GENERATOR_VERSION + "+" + SourceFingerprint.ofResources(SourceFingerprint.classFiles(generators))
-                        .substring(0, 16),
-                SourceFingerprint.ofResources(templates), specText, computeCapability(ctx), ctx.driverVersion());
+    public static ModuleKey key(DeviceContext ctx, String family, String specText, String generator, String templates) {
+        return new ModuleKey(family, generator, templates, specText, computeCapability(ctx), ctx.driverVersion());
     }
 
     /** Shorthand: {@code of(ctx).load(key, ptx)}. */

@@ -19,7 +19,7 @@ public final class Digests {
         return sha256(text.getBytes(StandardCharsets.UTF_8));
     }
 
-    static MessageDigest newSha256() {
+    public static MessageDigest newSha256() {
         try {
             return MessageDigest.getInstance("SHA-256");
         } catch (NoSuchAlgorithmException e) {

@@ -10,7 +10,7 @@ import java.util.List;
 import java.util.Locale;
 import java.util.concurrent.Callable;
 
-import io.sageptx.api.AttentionArgs;
+import io.sageptx.call.AttentionArgs;
 import io.sageptx.api.SageAttention;
 import io.sageptx.bench.AttentionBenchmark;
 import io.sageptx.bench.BenchResult;

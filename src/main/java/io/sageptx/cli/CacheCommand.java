@@ -11,7 +11,7 @@ import io.sageptx.cache.CacheContents;
 import io.sageptx.cache.CacheDirectory;
 import io.sageptx.cache.EntryMetadata;
 import io.sageptx.cache.KernelStats;
-import io.sageptx.tune.TuningDb;
+import io.sageptx.runtime.TuningDb;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;

@@ -5,8 +5,8 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.concurrent.Callable;
 
-import io.sageptx.ptx.AttentionKernelEmitter;
-import io.sageptx.ptx.PreprocessEmitter;
+import io.sageptx.kernels.attention.AttentionModules;
+import io.sageptx.kernels.preprocess.PreprocessKernels;
 import io.sageptx.spec.Arch;
 import io.sageptx.spec.KernelSpec;
 import picocli.CommandLine.Command;
@@ -17,7 +17,10 @@ import picocli.CommandLine.Option;
         description = "Print or write the PTX of a kernel spec (no GPU needed).")
 final class EmitPtxCommand implements Callable<Integer> {
 
-    @Option(names = "--arch", defaultValue = "sm_89", description = "target: sm_80, sm_89, sm_90 or sm_120 (default ${DEFAULT-VALUE})")
+    @Option(names = "--arch", defaultValue = "sm_89",
+            description = "the GPU architecture: sm_80, sm_86, sm_89, sm_90 (or sm_90a), sm_100, sm_120, ... or a compute "
+                    + "capability such as 8.6; devices without a target of their own get the portable PTX they run "
+                    + "(default ${DEFAULT-VALUE})")
     String arch;
 
     @Option(names = "--module", defaultValue = "attention",
@@ -32,10 +35,17 @@ final class EmitPtxCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
-        KernelSpec spec = options.spec(Arch.parse(arch));
+        Arch.DeviceTarget target;
+        try {
+            target = Arch.resolve(arch);
+        } catch (IllegalArgumentException e) {
+            throw new IllegalArgumentException("--arch " + arch + ": " + e.getMessage().replaceFirst("^arch: ", ""), e);
+        }
+        if (target.portable()) System.err.println("note: " + target.note());
+        KernelSpec spec = options.spec(target.arch());
         String ptx = switch (module) {
-            case "attention" -> AttentionKernelEmitter.emit(spec);
-            case "preprocess" -> PreprocessEmitter.emit(spec);
+            case "attention" -> AttentionModules.module(spec).ptx().get();
+            case "preprocess" -> PreprocessKernels.module(spec).ptx().get();
             default -> throw new IllegalArgumentException("--module: '" + module + "' is not one of attention, preprocess");
         };
         if (output == null) {

@@ -11,7 +11,7 @@ import io.sageptx.cache.CacheDirectory;
 import io.sageptx.cuda.Cuda;
 import io.sageptx.cuda.DeviceContext;
 import io.sageptx.spec.Arch;
-import io.sageptx.tune.TuningDb;
+import io.sageptx.runtime.TuningDb;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 

@@ -1,5 +1,6 @@
 package io.sageptx.cli;
 
+import io.sageptx.kernels.attention.AttentionFamilies;
 import java.util.ArrayList;
 import java.util.LinkedHashSet;
 import java.util.List;
@@ -10,7 +11,7 @@ import io.sageptx.cuda.DeviceContext;
 import io.sageptx.spec.Arch;
 import io.sageptx.spec.DType;
 import io.sageptx.spec.KernelSpec;
-import io.sageptx.tune.TuningDb;
+import io.sageptx.runtime.TuningDb;
 import picocli.CommandLine.Option;
 
 /**
@@ -71,7 +72,7 @@ public final class KernelSetOptions {
         if (!tunedOnly) {
             for (int d : dims) {
                 for (DType t : types) {
-                    for (boolean c : causal) out.add(KernelSpec.preferred(arch, d, c, t, t));
+                    for (boolean c : causal) out.add(AttentionFamilies.preferred(arch, d, c, t, t));
                 }
             }
         }

@@ -3,7 +3,7 @@ package io.sageptx.cli;
 import java.util.Random;
 import java.util.concurrent.Callable;
 
-import io.sageptx.api.AttentionArgs;
+import io.sageptx.call.AttentionArgs;
 import io.sageptx.api.SageAttention;
 import io.sageptx.cuda.CudaEvent;
 import io.sageptx.cuda.CudaStream;
@@ -12,7 +12,7 @@ import io.sageptx.cuda.DeviceContext;
 import io.sageptx.numerics.AttentionReference;
 import io.sageptx.numerics.ErrorStats;
 import io.sageptx.numerics.Half;
-import io.sageptx.ptx.ReferenceSpec;
+import io.sageptx.kernels.reference.ReferenceSpec;
 import io.sageptx.reference.GpuReferenceAttention;
 import io.sageptx.runtime.AttentionKernels;
 import io.sageptx.spec.DType;

@@ -1,5 +1,6 @@
 package io.sageptx.cli;
 
+import io.sageptx.kernels.attention.AttentionFamilies;
 import io.sageptx.spec.Arch;
 import io.sageptx.spec.DType;
 import io.sageptx.spec.KernelSpec;
@@ -47,12 +48,11 @@ public final class SpecOptions {
     }
 
     KernelSpec spec(Arch arch) {
-        KernelSpec s = pv == null ? KernelSpec.preferred(arch, headDim, causal, in(), out())
-                : KernelSpec.preferred(arch, headDim, causal, in(), out(), PvVariant.parse(pv));
-        if (mma != null) s = s.withMma(MmaKind.parse(mma));
-        s = s.withQuant(QuantGranularity.parse(quant));
+        KernelSpec s = AttentionFamilies.preferred(arch, headDim, causal, in(), out(), pv == null ? null : PvVariant.parse(pv));
+        if (mma != null) s = s.toBuilder().mma(MmaKind.parse(mma)).build();
+        s = s.toBuilder().quant(QuantGranularity.parse(quant)).build();
         if (blockQ != null || warps != null) {
-            s = s.withTiles(blockQ == null ? s.blockQ() : blockQ, warps == null ? s.warps() : warps);
+            s = s.toBuilder().tiles(blockQ == null ? s.blockQ() : blockQ, warps == null ? s.warps() : warps).build();
         }
         return s;
     }

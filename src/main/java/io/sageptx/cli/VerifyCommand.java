@@ -3,7 +3,7 @@ package io.sageptx.cli;
 import java.util.Locale;
 import java.util.concurrent.Callable;
 
-import io.sageptx.api.AttentionArgs;
+import io.sageptx.call.AttentionArgs;
 import io.sageptx.api.SageAttention;
 import io.sageptx.cache.CacheDirectory;
 import io.sageptx.cuda.DeviceContext;
@@ -11,7 +11,7 @@ import io.sageptx.numerics.AttentionReference;
 import io.sageptx.numerics.Half;
 import io.sageptx.numerics.RandomInputs;
 import io.sageptx.spec.KernelSpec;
-import io.sageptx.tune.AccuracyBar;
+import io.sageptx.numerics.AccuracyBar;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;

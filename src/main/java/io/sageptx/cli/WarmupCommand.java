@@ -9,7 +9,9 @@ import io.sageptx.cache.CacheDirectory;
 import io.sageptx.cache.DeviceKernelCache;
 import io.sageptx.cache.LoadedModule;
 import io.sageptx.cache.ModuleCache;
-import io.sageptx.cache.ModuleRequest;
+import io.sageptx.cache.ModuleKey;
+import io.sageptx.kernel.KernelLoader;
+import io.sageptx.kernel.ModuleDef;
 import io.sageptx.cuda.DeviceContext;
 import io.sageptx.cuda.PtxModule;
 import io.sageptx.runtime.AttentionKernels;
@@ -45,16 +47,17 @@ final class WarmupCommand implements Callable<Integer> {
             List<KernelSpec> specs = set.specs(ctx, gpu);
             System.out.println("cuda:" + dev + " " + ctx.name() + ": " + specs.size() + " kernel specs, folder " + mc.folder());
             for (KernelSpec spec : specs) {
-                for (ModuleRequest r : AttentionKernels.modules(ctx, spec)) {
-                    LoadedModule<PtxModule> first = mc.load(r.key(), r.ptx());
-                    LoadedModule<PtxModule> again = mc.load(r.key(), r.ptx());
+                for (ModuleDef r : AttentionKernels.modules(spec)) {
+                    ModuleKey key = KernelLoader.key(ctx, r);
+                    LoadedModule<PtxModule> first = mc.load(key, r.ptx());
+                    LoadedModule<PtxModule> again = mc.load(key, r.ptx());
                     first.module().close();
                     again.module().close();
                     modules++;
                     if (first.source() == LoadedModule.Source.COMPILED) compiled++;
                     cold += first.totalMillis();
                     warm += again.loadMillis();
-                    t.row("cuda:" + dev, spec, r.label(), first.source().name().toLowerCase(Locale.ROOT),
+                    t.row("cuda:" + dev, spec, r.family(), first.source().name().toLowerCase(Locale.ROOT),
                             f(first.compileMillis()), f(first.loadMillis()), f(again.loadMillis()),
                             first.metadata().maxRegisters(), first.metadata().kernels().stream()
                                     .mapToInt(k -> k.stackFrame()).max().orElse(0));

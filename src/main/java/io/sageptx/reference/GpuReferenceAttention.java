@@ -1,34 +1,26 @@
 package io.sageptx.reference;
 
-import java.util.List;
 import java.util.Objects;
-import java.util.concurrent.ConcurrentHashMap;
-import java.util.concurrent.ConcurrentMap;
 
-import io.sageptx.cache.DeviceKernelCache;
 import io.sageptx.cuda.CudaKernel;
 import io.sageptx.cuda.CudaStream;
 import io.sageptx.cuda.DeviceContext;
-import io.sageptx.cuda.KernelArgs;
-import io.sageptx.ptx.PtxVersions;
-import io.sageptx.ptx.ReferenceKernelEmitter;
-import io.sageptx.ptx.ReferenceSpec;
-import io.sageptx.ptx.TemplateRenderer;
+import io.sageptx.kernel.Args;
+import io.sageptx.kernel.KernelLoader;
+import io.sageptx.kernels.reference.ReferenceKernels;
+import io.sageptx.kernels.reference.ReferenceKernelEmitter;
+import io.sageptx.kernels.reference.ReferenceSpec;
 
 /**
  * SagePTX's own FP32 attention on the GPU ({@link ReferenceKernelEmitter}): the reference of the GPU
  * tests and of {@code verify} on shapes too large for the FP64 CPU reference. cuBLAS (JCublas 12.6) is
  * not used: it does not load where only CUDA 13 is installed ({@link #cublasStatus()} says why).
  *
- * <p>Modules come from the device's kernel cache on disk (compiled on a miss), once per (device, spec),
- * and are kept for the life of the JVM.
+ * <p>Modules come through {@link KernelLoader} (the device's kernel cache on disk, compiled on a miss),
+ * once per (device, spec), and are kept for the life of the JVM.
  */
 public final class GpuReferenceAttention {
 
-    private record Key(DeviceContext ctx, ReferenceSpec spec) {
-    }
-
-    private static final ConcurrentMap<Key, CudaKernel> KERNELS = new ConcurrentHashMap<>();
     private static volatile String cublasStatus;
 
     private GpuReferenceAttention() {
@@ -82,22 +74,16 @@ public final class GpuReferenceAttention {
             throw new IllegalArgumentException("reference attention: " + spec + " targets " + spec.arch().target()
                     + ", newer than " + ctx);
         }
-        CudaKernel kernel = kernel(ctx, spec);
-        int warps = ReferenceKernelEmitter.WARPS_PER_CTA;
-        int gridX = (int) (((long) lq + warps - 1) / warps);
-        KernelArgs args = new KernelArgs().ptr(q).ptr(k).ptr(v).ptr(oF32).ptr(lseF32OrZero)
-                .i32(lq).i32(lk).i32(heads).i32(heads / kvHeads).f32(smScale);
-        kernel.launch(gridX, heads, batch, ReferenceKernelEmitter.THREADS, 1, 1, 0,
-                stream == null ? null : stream.handle(), args);
+        KernelLoader.kernel(ctx, ReferenceKernels.module(spec), ReferenceKernels.kernel(spec)).launch(
+                new ReferenceKernels.Grid(lq, heads, batch), new Args().ptr("p_q", q).ptr("p_k", k).ptr("p_v", v)
+                        .ptr("p_o", oF32).ptr("p_lse", lseF32OrZero).u32("p_lq", lq).u32("p_lk", lk).u32("p_h", heads)
+                        .u32("p_group", heads / kvHeads).f32("p_scale", smScale),
+                stream == null ? null : stream.handle());
     }
 
-    /** The kernel of {@code spec} on {@code ctx}'s device, JIT-compiled on first use. */
+    /** The kernel of {@code spec} on {@code ctx}'s device, loaded through the kernel cache on first use. */
     static CudaKernel kernel(DeviceContext ctx, ReferenceSpec spec) {
-        return KERNELS.computeIfAbsent(new Key(ctx, spec), key -> DeviceKernelCache
-                .load(ctx, DeviceKernelCache.key(ctx, "reference", spec.toString(), List.of("templates/reference.stg"),
-                        ReferenceKernelEmitter.class, ReferenceSpec.class, PtxVersions.class, TemplateRenderer.class),
-                        () -> ReferenceKernelEmitter.emit(spec))
-                .module().function(ReferenceKernelEmitter.kernelName(spec)));
+        return KernelLoader.kernel(ctx, ReferenceKernels.module(spec), ReferenceKernels.kernel(spec)).function();
     }
 
     /**

@@ -8,7 +8,7 @@ import io.sageptx.cuda.CudaException;
 import io.sageptx.cuda.CudaStream;
 import io.sageptx.cuda.DeviceBuffer;
 import io.sageptx.cuda.DeviceContext;
-import io.sageptx.plan.ScratchLayout;
+import io.sageptx.kernels.attention.ScratchLayout;
 import jcuda.driver.JCudaDriver;
 
 /**

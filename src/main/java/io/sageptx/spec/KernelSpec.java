@@ -2,10 +2,14 @@ package io.sageptx.spec;
 
 import java.util.List;
 import java.util.Objects;
+import java.util.stream.IntStream;
 
 /**
  * Everything that changes the generated attention kernel. Validated on construction: an impossible
- * combination is refused with an {@link IllegalArgumentException} naming the field and what is allowed.
+ * combination is refused with an {@link IllegalArgumentException} naming the field and what is allowed
+ * (the checks of the main-loop instructions are {@link MmaKind#check}'s). Build one with
+ * {@link #builder} or derive one from another with {@link #toBuilder()}; its text forms (the canonical
+ * line, the PTX kernel name, the short label) all come from {@link SpecCodec}.
  *
  * @param headDim   D, the head dimension (32..256 in steps of 16)
  * @param blockQ    query rows per CTA
@@ -18,20 +22,13 @@ import java.util.Objects;
  * @param inType    dtype of Q, K, V
  * @param outType   dtype of O
  * @param arch      target architecture
- * @param mma       the main loop's tensor-core instructions: mma.sync, or wgmma on sm_90
+ * @param mma       the main loop's tensor-core instructions (the kernel family): mma.sync, or wgmma on sm_90
  */
 public record KernelSpec(int headDim, int blockQ, int blockK, int warps, boolean causal, PvVariant pv,
                          QuantGranularity quant, DType inType, DType outType, Arch arch, MmaKind mma) {
 
-    /** A mma.sync spec. */
-    public KernelSpec(int headDim, int blockQ, int blockK, int warps, boolean causal, PvVariant pv,
-                      QuantGranularity quant, DType inType, DType outType, Arch arch) {
-        this(headDim, blockQ, blockK, warps, causal, pv, quant, inType, outType, arch, MmaKind.SYNC);
-    }
-
     /** Every multiple of 16 from 32 to 256: each one gets its own kernel (Q/K are zero-padded to 32 in D). */
-    public static final List<Integer> HEAD_DIMS = java.util.stream.IntStream.rangeClosed(2, 16)
-            .map(i -> 16 * i).boxed().toList();
+    public static final List<Integer> HEAD_DIMS = IntStream.rangeClosed(2, 16).map(i -> 16 * i).boxed().toList();
 
     /** Keys per block: 64, or 32 for the FP16 PV variant (FP8 PV needs two k32 steps per block). */
     public static final List<Integer> BLOCK_KS = List.of(32, 64);
@@ -51,27 +48,22 @@ public record KernelSpec(int headDim, int blockQ, int blockK, int warps, boolean
         require(WARPS.contains(warps), "warps", warps, WARPS.toString());
         require(blockQ > 0 && blockQ % warps == 0 && WARP_ROWS.contains(blockQ / warps), "blockQ", blockQ,
                 "warps * 16 or warps * 32 (" + warps * 16 + " or " + warps * 32 + " with " + warps + " warps)");
-        require(pv != PvVariant.FP8_F16ACC || arch.hasFp8Mma(), "pv", pv.id(),
+        require(!pv.isFp8() || arch.hasFp8Mma(), "pv", pv.id(),
                 "fp16 on " + arch.target() + " (FP8 mma.sync needs sm_89 or newer)");
-        require(pv != PvVariant.FP8_F32ACC || arch.hasFp8Mma(), "pv", pv.id(),
-                "fp16 on " + arch.target() + " (FP8 mma.sync needs sm_89 or newer)");
-        if (mma == MmaKind.WGMMA) {
-            require(arch == Arch.SM90, "mma", mma.id(), "sync on " + arch.target() + " (wgmma is sm_90a only)");
-            require(pv.isFp8(), "pv", pv.id(), "fp8-f16acc or fp8-f32acc with wgmma (its PV reads FP8 V^T from shared memory)");
-            require(warps % 4 == 0 && blockQ == warps * 16, "blockQ", blockQ,
-                    "warps * 16 with wgmma (whole warpgroups of 64 rows; warps a multiple of 4)");
-        }
+        mma.check(headDim, blockQ, warps, pv, arch);
     }
 
-    private static void require(boolean ok, String field, Object value, String allowed) {
+    /** Refuses a field value with the field's name and what is allowed. */
+    static void require(boolean ok, String field, Object value, String allowed) {
         if (!ok) {
             throw new IllegalArgumentException("KernelSpec." + field + " = " + value + " is not allowed; allowed: " + allowed);
         }
     }
 
     /**
-     * The mma.sync spec for an architecture and call shape with the arch's default PV variant: the base that
-     * the other specs are derived from (see {@link #preferred} for what the library runs).
+     * The base spec of an architecture and call shape: the mma.sync kernel with the arch's default PV
+     * variant, 128 query rows on 8 warps, per-thread scales. What the library runs by default is the
+     * attention family registry's choice ({@code AttentionFamilies.preferred}).
      */
     public static KernelSpec defaults(Arch arch, int headDim, boolean causal, DType inType, DType outType) {
         PvVariant pv = arch.defaultPv();
@@ -79,21 +71,14 @@ public record KernelSpec(int headDim, int blockQ, int blockK, int warps, boolean
                 inType, outType, arch, MmaKind.SYNC);
     }
 
-    /**
-     * What the library runs when nothing is tuned. On sm_90 that is the wgmma kernel with FP8 PV and FP32
-     * accumulators, at every head dim: measured on the H100 at N=16k, non-causal, end to end: D=48 351,
-     * 64 475, 80 512, 96 605, 128 700, 176 565, 256 702 TFLOP/s, against 174, 229, 234, 260, 302, 280, 230
-     * for the mma.sync INT8 + FP16 PV kernel. Elsewhere the mma.sync {@link #defaults}.
-     */
-    public static KernelSpec preferred(Arch arch, int headDim, boolean causal, DType inType, DType outType) {
-        return preferred(arch, headDim, causal, inType, outType,
-                arch == Arch.SM90 ? PvVariant.FP8_F32ACC : arch.defaultPv());
+    /** A builder that starts from {@link #defaults} for fp16 in and out, not causal. */
+    public static Builder builder(Arch arch, int headDim) {
+        return defaults(arch, headDim, false, DType.FP16, DType.FP16).toBuilder();
     }
 
-    /** What the library runs for a given PV variant: the wgmma kernel on sm_90 when the variant is FP8. */
-    public static KernelSpec preferred(Arch arch, int headDim, boolean causal, DType inType, DType outType, PvVariant pv) {
-        KernelSpec s = defaults(arch, headDim, causal, inType, outType).withPv(pv);
-        return arch == Arch.SM90 && pv.isFp8() ? s.withMma(MmaKind.WGMMA) : s;
+    /** A builder that starts from this spec. */
+    public Builder toBuilder() {
+        return new Builder(this);
     }
 
     /**
@@ -102,37 +87,6 @@ public record KernelSpec(int headDim, int blockQ, int blockK, int warps, boolean
      */
     public static int defaultBlockK(PvVariant pv, int headDim) {
         return !pv.isFp8() && headDim > 192 ? 32 : 64;
-    }
-
-    /** The same spec with another PV variant; a default block length follows the variant's default. */
-    public KernelSpec withPv(PvVariant p) {
-        int bk = blockK == defaultBlockK(pv, headDim) ? defaultBlockK(p, headDim) : blockK;
-        return new KernelSpec(headDim, blockQ, bk, warps, causal, p, quant, inType, outType, arch, mma);
-    }
-
-    public KernelSpec withQuant(QuantGranularity q) {
-        return new KernelSpec(headDim, blockQ, blockK, warps, causal, pv, q, inType, outType, arch, mma);
-    }
-
-    public KernelSpec withTiles(int bq, int w) {
-        return new KernelSpec(headDim, bq, blockK, w, causal, pv, quant, inType, outType, arch, mma);
-    }
-
-    public KernelSpec withCausal(boolean c) {
-        return new KernelSpec(headDim, blockQ, blockK, warps, c, pv, quant, inType, outType, arch, mma);
-    }
-
-    public KernelSpec withTypes(DType in, DType out) {
-        return new KernelSpec(headDim, blockQ, blockK, warps, causal, pv, quant, in, out, arch, mma);
-    }
-
-    /** The same spec with the given main-loop instructions (wgmma needs whole warpgroups: see the checks). */
-    public KernelSpec withMma(MmaKind m) {
-        return new KernelSpec(headDim, blockQ, blockK, warps, causal, pv, quant, inType, outType, arch, m);
-    }
-
-    public KernelSpec withArch(Arch a) {
-        return new KernelSpec(headDim, blockQ, blockK, warps, causal, pv, quant, inType, outType, a, mma);
     }
 
     public int threads() {
@@ -164,18 +118,102 @@ public record KernelSpec(int headDim, int blockQ, int blockK, int warps, boolean
         return pv.vMax(blockK);
     }
 
-    /** A name for the kernel that is a valid PTX identifier and unique per spec. */
+    /** The PTX kernel name ({@link SpecCodec#kernelName}): a valid identifier, unique per spec. */
     public String kernelName() {
-        return "sage_attn_d" + headDim + "_q" + blockQ + "_k" + blockK + "_w" + warps + (causal ? "_causal" : "_full")
-                + "_" + pv.id().replace("-", "") + "_" + quant.id() + "_" + inType.shortName() + "_" + outType.shortName()
-                + "_" + arch.target() + (mma == MmaKind.WGMMA ? "a_wgmma" : "");
+        return SpecCodec.kernelName(this);
     }
 
-    /** Short text form used in caches, logs and the CLI. */
+    /** The short label of logs and the CLI ({@link SpecCodec#label}). */
     @Override
     public String toString() {
-        return "d" + headDim + " q" + blockQ + " k" + blockK + " w" + warps + (causal ? " causal" : " full") + " pv="
-                + pv.id() + " quant=" + quant.id() + " in=" + inType.shortName() + " out=" + outType.shortName() + " "
-                + arch.target() + (mma == MmaKind.WGMMA ? " wgmma" : "");
+        return SpecCodec.label(this);
+    }
+
+    /**
+     * Builds a {@link KernelSpec} field by field; {@link #build()} validates. Setting the PV variant also
+     * moves a default block length to the new variant's default ({@link KernelSpec#defaultBlockK}).
+     */
+    public static final class Builder {
+        private int headDim;
+        private int blockQ;
+        private int blockK;
+        private int warps;
+        private boolean causal;
+        private PvVariant pv;
+        private QuantGranularity quant;
+        private DType inType;
+        private DType outType;
+        private Arch arch;
+        private MmaKind mma;
+
+        private Builder(KernelSpec s) {
+            headDim = s.headDim;
+            blockQ = s.blockQ;
+            blockK = s.blockK;
+            warps = s.warps;
+            causal = s.causal;
+            pv = s.pv;
+            quant = s.quant;
+            inType = s.inType;
+            outType = s.outType;
+            arch = s.arch;
+            mma = s.mma;
+        }
+
+        public Builder headDim(int d) {
+            headDim = d;
+            return this;
+        }
+
+        /** Query rows per CTA and warps per CTA together (they constrain each other). */
+        public Builder tiles(int rows, int warpCount) {
+            blockQ = rows;
+            warps = warpCount;
+            return this;
+        }
+
+        public Builder blockK(int keys) {
+            blockK = keys;
+            return this;
+        }
+
+        public Builder causal(boolean c) {
+            causal = c;
+            return this;
+        }
+
+        /** The PV variant; a block length at the old variant's default follows to the new one's. */
+        public Builder pv(PvVariant p) {
+            Objects.requireNonNull(p, "pv");
+            if (blockK == defaultBlockK(pv, headDim)) blockK = defaultBlockK(p, headDim);
+            pv = p;
+            return this;
+        }
+
+        public Builder quant(QuantGranularity q) {
+            quant = q;
+            return this;
+        }
+
+        /** Input and output dtypes. */
+        public Builder types(DType in, DType out) {
+            inType = in;
+            outType = out;
+            return this;
+        }
+
+        public Builder arch(Arch a) {
+            arch = a;
+            return this;
+        }
+
+        public Builder mma(MmaKind m) {
+            mma = m;
+            return this;
+        }
+
+        public KernelSpec build() {
+            return new KernelSpec(headDim, blockQ, blockK, warps, causal, pv, quant, inType, outType, arch, mma);
+        }
     }
 }

@@ -3,24 +3,59 @@ package io.sageptx.spec;
 import java.util.Arrays;
 import java.util.stream.Collectors;
 
-/** Which tensor-core instructions the fused kernel's main loop uses. */
+/**
+ * Which tensor-core instructions the fused kernel's main loop uses: the attention kernel family of a
+ * spec. Each constant carries the spec checks its family needs; the family itself (plan, emitter,
+ * template) is registered under it in {@code io.sageptx.kernels.attention.AttentionFamilies}.
+ */
 public enum MmaKind {
     /** Warp-level {@code mma.sync} (sm_80 and newer): the SageAttention2++ design. */
-    SYNC("sync"),
+    SYNC("sync", "", "") {
+        @Override
+        void check(int headDim, int blockQ, int warps, PvVariant pv, Arch arch) {
+            // every arch, PV variant and tile KernelSpec itself accepts
+        }
+    },
     /**
      * Warpgroup-level {@code wgmma.mma_async} (sm_90a, Hopper only): INT8 QK and FP8 PV with K and V read by
      * the tensor cores straight from swizzled shared memory; Hopper's fast path, where FP8 mma.sync is emulated.
      */
-    WGMMA("wgmma");
+    WGMMA("wgmma", "a_wgmma", " wgmma") {
+        @Override
+        void check(int headDim, int blockQ, int warps, PvVariant pv, Arch arch) {
+            KernelSpec.require(arch == Arch.SM90, "mma", id(), "sync on " + arch.target() + " (wgmma is sm_90a only)");
+            KernelSpec.require(pv.isFp8(), "pv", pv.id(),
+                    "fp8-f16acc or fp8-f32acc with wgmma (its PV reads FP8 V^T from shared memory)");
+            KernelSpec.require(warps % 4 == 0 && blockQ == warps * 16, "blockQ", blockQ,
+                    "warps * 16 with wgmma (whole warpgroups of 64 rows; warps a multiple of 4)");
+        }
+    };
 
     private final String id;
+    private final String nameSuffix;
+    private final String labelSuffix;
 
-    MmaKind(String id) {
+    MmaKind(String id, String nameSuffix, String labelSuffix) {
         this.id = id;
+        this.nameSuffix = nameSuffix;
+        this.labelSuffix = labelSuffix;
     }
+
+    /** Refuses the spec fields this family cannot run, naming the field (called by KernelSpec's constructor). */
+    abstract void check(int headDim, int blockQ, int warps, PvVariant pv, Arch arch);
 
     public String id() {
         return id;
+    }
+
+    /** What the PTX kernel name appends after the arch's target ({@link SpecCodec#kernelName}). */
+    String nameSuffix() {
+        return nameSuffix;
+    }
+
+    /** What the short label appends ({@link SpecCodec#label}). */
+    String labelSuffix() {
+        return labelSuffix;
     }
 
     public static MmaKind parse(String text) {

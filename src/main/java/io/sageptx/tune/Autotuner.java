@@ -1,5 +1,8 @@
 package io.sageptx.tune;
 
+import io.sageptx.kernels.attention.AttentionFamilies;
+import io.sageptx.numerics.AccuracyBar;
+import io.sageptx.runtime.TuningKey;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
@@ -91,7 +94,7 @@ public final class Autotuner {
         } catch (RuntimeException e) {
             return result(spec, CandidateResult.Status.FAILED, "probe: " + firstLine(e), res, null, null);
         }
-        String bad = AccuracyBar.forPv(spec.pv()).failure(acc);
+        String bad = AttentionFamilies.of(spec).accuracyBar(spec).failure(acc);
         if (bad != null) {
             return result(spec, CandidateResult.Status.INACCURATE, bad, res, acc, null);
         }

@@ -1,5 +1,6 @@
 package io.sageptx.tune;
 
+import io.sageptx.numerics.AccuracyBar;
 import io.sageptx.spec.KernelSpec;
 
 /**

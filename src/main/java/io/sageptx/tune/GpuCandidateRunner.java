@@ -2,8 +2,7 @@ package io.sageptx.tune;
 
 import java.util.Random;
 
-import io.sageptx.api.AttentionArgs;
-import io.sageptx.api.SageAttention;
+import io.sageptx.call.AttentionArgs;
 import io.sageptx.cuda.CudaEvent;
 import io.sageptx.cuda.CudaKernel;
 import io.sageptx.cuda.CudaStream;
@@ -12,8 +11,11 @@ import io.sageptx.cuda.DeviceContext;
 import io.sageptx.numerics.AttentionReference;
 import io.sageptx.numerics.Half;
 import io.sageptx.numerics.RandomInputs;
-import io.sageptx.plan.AttentionPlan;
+import io.sageptx.kernels.attention.AttentionFamilies;
+import io.sageptx.numerics.AccuracyBar;
 import io.sageptx.runtime.AttentionKernels;
+import io.sageptx.runtime.AttentionRunner;
+import io.sageptx.runtime.TuningKey;
 import io.sageptx.spec.KernelSpec;
 import jcuda.driver.CUdevice_attribute;
 
@@ -28,7 +30,7 @@ public final class GpuCandidateRunner implements CandidateRunner, AutoCloseable 
     /** Tokens of the accuracy probe (Lq = Lk). */
     public static final int PROBE_LEN = 320;
 
-    private final SageAttention att;
+    private final AttentionRunner att;
     private final DeviceContext ctx;
     private final TuningKey key;
     private final int batch;
@@ -51,7 +53,7 @@ public final class GpuCandidateRunner implements CandidateRunner, AutoCloseable 
      * @param heads heads of the timing shape
      * @param seq   Lq = Lk of the timing shape (usually the key's bucket)
      */
-    public GpuCandidateRunner(SageAttention att, TuningKey key, int batch, int heads, int seq, int warmup, int reps) {
+    public GpuCandidateRunner(AttentionRunner att, TuningKey key, int batch, int heads, int seq, int warmup, int reps) {
         if (batch < 1 || heads < 1 || seq < 1 || warmup < 0 || reps < 1) {
             throw new IllegalArgumentException("tuning shape batch=" + batch + " heads=" + heads + " seq=" + seq
                     + " warmup=" + warmup + " reps=" + reps + ": all must be >= 1 (warmup >= 0)");
@@ -70,7 +72,7 @@ public final class GpuCandidateRunner implements CandidateRunner, AutoCloseable 
 
     @Override
     public int sharedBytesBeforeCompile(KernelSpec spec) {
-        return new AttentionPlan(spec).smemBytes();
+        return AttentionFamilies.of(spec).smemBytes(spec);
     }
 
     @Override
@@ -81,7 +83,7 @@ public final class GpuCandidateRunner implements CandidateRunner, AutoCloseable 
     @Override
     public Resources prepare(KernelSpec spec) {
         AttentionKernels kk = att.kernels(spec);
-        CudaKernel a = kk.attention();
+        CudaKernel a = kk.attention().function();
         return new Resources(a.numRegs(), a.localBytes(), a.staticSharedBytes() + kk.smemBytes(), spec.threads(),
                 maxSharedBytes(), ctx.attribute(CUdevice_attribute.CU_DEVICE_ATTRIBUTE_MAX_REGISTERS_PER_BLOCK));
     }
@@ -90,7 +92,7 @@ public final class GpuCandidateRunner implements CandidateRunner, AutoCloseable 
     public AccuracyBar.Accuracy probe(KernelSpec spec) {
         AttentionArgs shape = AttentionArgs.builder().batch(1).heads(2).kvHeads(2).seqLen(PROBE_LEN).headDim(spec.headDim())
                 .inType(spec.inType()).outType(spec.outType()).causal(spec.causal()).spec(spec).build();
-        SageAttention.HostResult r = att.forwardHost(shape, probe.q16(), probe.k16(), probe.v16(), true);
+        AttentionRunner.HostResult r = att.forwardHost(shape, probe.q16(), probe.k16(), probe.v16(), true);
         return AccuracyBar.Accuracy.of(Half.decode(r.o(), spec.outType()), r.lse(), reference);
     }
 
@@ -100,13 +102,13 @@ public final class GpuCandidateRunner implements CandidateRunner, AutoCloseable 
         AttentionArgs a = AttentionArgs.builder().q(q.address()).k(k.address()).v(v.address()).o(o.address())
                 .batch(batch).heads(heads).seqLen(seq).headDim(spec.headDim()).inType(spec.inType())
                 .outType(spec.outType()).causal(spec.causal()).spec(spec).build();
-        for (int i = 0; i < warmup; i++) att.forward(a, stream.handle());
+        for (int i = 0; i < warmup; i++) att.forward(a, stream.handle(), null);
         CudaEvent[] ev = new CudaEvent[reps + 1];
         try {
             for (int i = 0; i <= reps; i++) ev[i] = CudaEvent.create(ctx);
             ev[0].record(stream);
             for (int i = 0; i < reps; i++) {
-                att.forward(a, stream.handle());
+                att.forward(a, stream.handle(), null);
                 ev[i + 1].record(stream);
             }
             stream.synchronize();

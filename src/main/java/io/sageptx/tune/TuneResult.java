@@ -1,5 +1,6 @@
 package io.sageptx.tune;
 
+import io.sageptx.runtime.TuningKey;
 import java.util.List;
 import java.util.Optional;
 

@@ -2,7 +2,9 @@ package io.sageptx.tune;
 
 import java.util.List;
 
-import io.sageptx.api.SageAttention;
+import io.sageptx.runtime.AttentionRunner;
+import io.sageptx.runtime.TuningDb;
+import io.sageptx.runtime.TuningKey;
 import io.sageptx.spec.KernelSpec;
 
 /** Tunes one key on one device and stores the winner in the {@link TuningDb}. */
@@ -29,10 +31,10 @@ public final class Tuning {
     }
 
     /**
-     * Tunes {@code key} over {@code space} on {@code att}'s device and stores the winner (when one
+     * Tunes {@code key} over {@code space} on the device of {@code att} and stores the winner (when one
      * candidate passed) in {@code db}.
      */
-    public static TuneResult run(SageAttention att, TuningKey key, CandidateSpace space, Shape shape, TuningDb db,
+    public static TuneResult run(AttentionRunner att, TuningKey key, CandidateSpace space, Shape shape, TuningDb db,
                                  Autotuner.Progress progress) {
         List<KernelSpec> candidates = space.enumerate(att.arch(), key);
         TuneResult r;

@@ -1,5 +1,6 @@
 package io.sageptx.api;
 
+import io.sageptx.call.AttentionArgs;
 import java.util.function.UnaryOperator;
 
 import io.sageptx.cuda.CudaStream;
@@ -8,7 +9,7 @@ import io.sageptx.cuda.DeviceContext;
 import io.sageptx.numerics.AttentionReference;
 import io.sageptx.numerics.ErrorStats;
 import io.sageptx.numerics.Half;
-import io.sageptx.ptx.ReferenceSpec;
+import io.sageptx.kernels.reference.ReferenceSpec;
 import io.sageptx.reference.GpuReferenceAttention;
 import io.sageptx.spec.DType;
 

@@ -5,6 +5,10 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.sageptx.call.AttentionArgs;
+import io.sageptx.call.CausalMode;
+import io.sageptx.call.Strides;
+import io.sageptx.call.TensorLayout;
 import org.junit.jupiter.api.Test;
 
 import io.sageptx.spec.Arch;
@@ -119,7 +123,7 @@ class AttentionArgsModesTest {
     void aSpecMustMatchTheCausalMode() {
         KernelSpec full = KernelSpec.defaults(Arch.SM90, 80, false, DType.FP16, DType.FP16);
         refused(base().causal(CausalMode.BOTTOM_RIGHT).spec(full), "does not match", "BOTTOM_RIGHT");
-        KernelSpec causal = full.withCausal(true);
+        KernelSpec causal = full.toBuilder().causal(true).build();
         assertTrue(base().causal(CausalMode.BOTTOM_RIGHT).spec(causal).build().validate().causal());
     }
 

@@ -6,6 +6,9 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.DynamicTest.dynamicTest;
 
+import io.sageptx.call.AttentionArgs;
+import io.sageptx.call.CausalMode;
+import io.sageptx.call.MergeArgs;
 import java.util.ArrayList;
 import java.util.LinkedHashSet;
 import java.util.List;
@@ -125,9 +128,9 @@ class BadInputTableTest {
         t.add(bad("inType null", attention(b -> b.inType(null)), "inType is null"));
         t.add(bad("dtype fp32 (text)", () -> DType.parse("fp32"), "dtype: 'fp32'"));
         // ---- specs and variants
-        t.add(bad("spec for another head dim", attention(b -> b.spec(sm90.withTiles(128, 8)).headDim(64)), "spec"));
-        t.add(bad("spec for other dtypes", attention(b -> b.spec(sm90.withTypes(DType.BF16, DType.BF16))), "spec"));
-        t.add(bad("spec causal, call not", attention(b -> b.spec(sm90.withCausal(true))), "spec"));
+        t.add(bad("spec for another head dim", attention(b -> b.spec(sm90.toBuilder().tiles(128, 8).build()).headDim(64)), "spec"));
+        t.add(bad("spec for other dtypes", attention(b -> b.spec(sm90.toBuilder().types(DType.BF16, DType.BF16).build())), "spec"));
+        t.add(bad("spec causal, call not", attention(b -> b.spec(sm90.toBuilder().causal(true).build())), "spec"));
         t.add(bad("spec for the wrong arch", attention(b -> b.spec(sm89)), "spec targets sm_89"));
         t.add(bad("FP8 PV on sm_80", attentionOn(Arch.SM80, b -> b.pv(PvVariant.FP8_F16ACC)), "pv"));
         // ---- caller workspace

@@ -6,6 +6,8 @@ import static org.junit.jupiter.api.Assertions.assertSame;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.sageptx.call.AttentionArgs;
+import io.sageptx.call.MergeArgs;
 import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.Test;
 

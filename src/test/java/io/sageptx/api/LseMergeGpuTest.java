@@ -3,6 +3,8 @@ package io.sageptx.api;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.sageptx.call.AttentionArgs;
+import io.sageptx.call.MergeArgs;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;

@@ -2,10 +2,11 @@ package io.sageptx.api;
 
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.sageptx.call.AttentionArgs;
 import org.junit.jupiter.api.Test;
 
 import io.sageptx.numerics.QuantizedAttentionModel;
-import io.sageptx.plan.ScratchLayout;
+import io.sageptx.kernels.attention.ScratchLayout;
 import io.sageptx.runtime.Workspace;
 import io.sageptx.spec.DType;
 import io.sageptx.spec.KernelSpec;

@@ -3,6 +3,10 @@ package io.sageptx.api;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.sageptx.call.AttentionArgs;
+import io.sageptx.call.CausalMode;
+import io.sageptx.call.Strides;
+import io.sageptx.call.TensorLayout;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.stream.IntStream;

@@ -80,7 +80,7 @@ class WgmmaGpuTest {
     @MethodSource("grid")
     void matchesReference(PvVariant pv, int d, boolean causal, DType in, DType out, int heads, int kvHeads, int lq, int lk) {
         assumeTrue(attention.arch() == Arch.SM90, "wgmma runs on sm_90 only");
-        KernelSpec spec = KernelSpec.defaults(Arch.SM90, d, causal, in, out).withPv(pv).withMma(MmaKind.WGMMA);
+        KernelSpec spec = KernelSpec.defaults(Arch.SM90, d, causal, in, out).toBuilder().pv(pv).mma(MmaKind.WGMMA).build();
         AttentionInputs x = new AttentionInputs(97L * lq + lk + d + pv.ordinal() + heads, 2, heads, kvHeads, lq, lk, d, in);
         AccuracyProbe.Result r = AccuracyProbe.run(attention, x, out, causal, b -> b.spec(spec));
         ErrorStats e = r.error();

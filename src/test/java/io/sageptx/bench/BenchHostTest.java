@@ -6,7 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import org.junit.jupiter.api.Test;
 
-import io.sageptx.ptx.RandomFillEmitter;
+import io.sageptx.kernels.random.RandomFillEmitter;
 import io.sageptx.spec.Arch;
 import io.sageptx.spec.DType;
 import io.sageptx.spec.KernelSpec;
@@ -32,8 +32,8 @@ class BenchHostTest {
         AttentionBenchmark.Shape s = new AttentionBenchmark.Shape(2, 4, 64, 1024, false, DType.FP16);
         KernelSpec fp8 = KernelSpec.defaults(Arch.SM89, 64, false, DType.FP16, DType.FP16);
         double e = 2.0 * 4 * 1024 * 64;
-        assertEquals(3 * e * 3, AttentionBenchmark.preprocessBytes(s, fp8.withPv(PvVariant.FP8_F32ACC)));
-        assertEquals(2 * e * 3, AttentionBenchmark.preprocessBytes(s, fp8.withPv(PvVariant.FP16)));
+        assertEquals(3 * e * 3, AttentionBenchmark.preprocessBytes(s, fp8.toBuilder().pv(PvVariant.FP8_F32ACC).build()));
+        assertEquals(2 * e * 3, AttentionBenchmark.preprocessBytes(s, fp8.toBuilder().pv(PvVariant.FP16).build()));
     }
 
     @Test

@@ -14,7 +14,9 @@ import java.util.Locale;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
-import io.sageptx.api.AttentionArgs;
+import io.sageptx.kernel.KernelLoader;
+import io.sageptx.kernel.ModuleDef;
+import io.sageptx.call.AttentionArgs;
 import io.sageptx.api.SageAttention;
 import io.sageptx.cuda.CubinLinker;
 import io.sageptx.cuda.CudaKernel;
@@ -30,7 +32,7 @@ import io.sageptx.spec.DType;
 import io.sageptx.spec.KernelSpec;
 import io.sageptx.spec.QuantGranularity;
 import io.sageptx.testing.GpuTest;
-import io.sageptx.tune.AccuracyBar;
+import io.sageptx.numerics.AccuracyBar;
 
 /**
  * The kernel cache on a GPU: a cold load compiles with cuLink and publishes the cubin; a second cache
@@ -72,8 +74,8 @@ class KernelCacheGpuTest {
         ModuleCache<PtxModule> cold = new ModuleCache<>(folder, cc, DeviceKernelCache.backend(ctx), warnings::add);
         ModuleCache<PtxModule> warm = new ModuleCache<>(folder, cc, noJit(ctx), warnings::add);
         System.out.println("device: " + ctx + "; cache folder " + folder);
-        for (ModuleRequest r : AttentionKernels.modules(ctx, spec)) {
-            LoadedModule<PtxModule> a = cold.load(r.key(), r.ptx());
+        for (ModuleDef r : AttentionKernels.modules(spec)) {
+            LoadedModule<PtxModule> a = cold.load(KernelLoader.key(ctx, r), r.ptx());
             assertEquals(LoadedModule.Source.COMPILED, a.source());
             assertFalse(a.metadata().kernels().isEmpty(), "the JIT info log named the kernels");
             for (KernelStats k : a.metadata().kernels()) {
@@ -81,13 +83,13 @@ class KernelCacheGpuTest {
                 assertEquals(f.numRegs(), k.registers(), "registers of " + k.name() + " from the log vs the loaded function");
                 System.out.println("  " + k);
             }
-            LoadedModule<PtxModule> b = warm.load(r.key(), r.ptx());
+            LoadedModule<PtxModule> b = warm.load(KernelLoader.key(ctx, r), r.ptx());
             assertEquals(LoadedModule.Source.DISK, b.source());
             for (KernelStats k : a.metadata().kernels()) {
                 assertEquals(k.registers(), b.module().function(k.name()).numRegs());
             }
             System.out.printf(Locale.ROOT, "%s %s: cold = cuLink compile %.1f ms + cuModuleLoadData %.2f ms (cubin %d B); "
-                            + "warm = cuModuleLoadData from disk %.2f ms%n", r.label(), spec, a.compileMillis(),
+                            + "warm = cuModuleLoadData from disk %.2f ms%n", r.family(), spec, a.compileMillis(),
                     a.loadMillis(), a.metadata().cubinBytes(), b.loadMillis());
             a.module().close();
             b.module().close();
@@ -100,12 +102,11 @@ class KernelCacheGpuTest {
         DeviceContext ctx = DeviceContext.of(0);
         Arch arch = Arch.forDevice(ctx.computeCapabilityMajor(), ctx.computeCapabilityMinor());
         // a spec no other test uses, so that AttentionKernels' in-process memo does not have it yet
-        KernelSpec spec = KernelSpec.defaults(arch, 64, true, DType.BF16, DType.BF16).withTiles(64, 4)
-                .withQuant(QuantGranularity.PER_BLOCK);
+        KernelSpec spec = KernelSpec.defaults(arch, 64, true, DType.BF16, DType.BF16).toBuilder().tiles(64, 4).quant(QuantGranularity.PER_BLOCK).build();
         Path folder = DeviceKernelCache.folder(ctx, tmp);
         ModuleCache<PtxModule> fill = new ModuleCache<>(folder, DeviceKernelCache.computeCapability(ctx),
                 DeviceKernelCache.backend(ctx), warnings::add);
-        for (ModuleRequest r : AttentionKernels.modules(ctx, spec)) fill.load(r.key(), r.ptx()).module().close();
+        for (ModuleDef r : AttentionKernels.modules(spec)) fill.load(KernelLoader.key(ctx, r), r.ptx()).module().close();
         CacheDirectory.override(tmp);
         try (SageAttention att = SageAttention.onDevice(0)) {
             AttentionKernels kk = att.kernels(spec);

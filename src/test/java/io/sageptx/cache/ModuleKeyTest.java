@@ -11,8 +11,8 @@ import java.util.Set;
 
 import org.junit.jupiter.api.Test;
 
-import io.sageptx.ptx.AttentionKernelEmitter;
-import io.sageptx.ptx.PreprocessEmitter;
+import io.sageptx.kernels.mmasync.MmaSyncEmitter;
+import io.sageptx.kernels.preprocess.PreprocessEmitter;
 
 class ModuleKeyTest {
 
@@ -40,17 +40,6 @@ class ModuleKeyTest {
     @Test
     void multiLineFieldsAreRefused() {
         assertThrows(IllegalArgumentException.class, () -> new ModuleKey("a\nb", "g", "t", "s", "9.0", 1));
-    }
-
-    @Test
-    void fingerprintsHashContent() {
-        String att = SourceFingerprint.ofResources(List.of("templates/attention.stg"));
-        String pre = SourceFingerprint.ofResources(List.of("templates/preprocess.stg"));
-        assertNotEquals(att, pre);
-        assertEquals(att, SourceFingerprint.ofResources(List.of("templates/attention.stg")));
-        String code = SourceFingerprint.ofResources(SourceFingerprint.classFiles(AttentionKernelEmitter.class));
-        assertNotEquals(code, SourceFingerprint.ofResources(SourceFingerprint.classFiles(PreprocessEmitter.class)));
-        assertThrows(IllegalStateException.class, () -> SourceFingerprint.ofResources(List.of("templates/none.stg")));
     }
 
     @Test

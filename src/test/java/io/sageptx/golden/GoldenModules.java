@@ -10,13 +10,13 @@ import java.util.List;
 import java.util.Map;
 import java.util.function.Supplier;
 
-import io.sageptx.ptx.AttentionKernelEmitter;
-import io.sageptx.ptx.LseMergeEmitter;
-import io.sageptx.ptx.MergeSpec;
-import io.sageptx.ptx.PreprocessEmitter;
-import io.sageptx.ptx.RandomFillEmitter;
-import io.sageptx.ptx.ReferenceKernelEmitter;
-import io.sageptx.ptx.ReferenceSpec;
+import io.sageptx.kernels.attention.AttentionModules;
+import io.sageptx.kernels.merge.LseMergeEmitter;
+import io.sageptx.kernels.merge.MergeSpec;
+import io.sageptx.kernels.preprocess.PreprocessKernels;
+import io.sageptx.kernels.random.RandomFillEmitter;
+import io.sageptx.kernels.reference.ReferenceKernelEmitter;
+import io.sageptx.kernels.reference.ReferenceSpec;
 import io.sageptx.spec.Arch;
 import io.sageptx.spec.DType;
 import io.sageptx.spec.KernelSpec;
@@ -39,8 +39,8 @@ final class GoldenModules {
     static Map<String, Supplier<String>> all() {
         Map<String, Supplier<String>> out = new LinkedHashMap<>();
         for (KernelSpec s : attentionSpecs()) {
-            out.putIfAbsent("attention " + label(s), () -> AttentionKernelEmitter.emit(s));
-            out.putIfAbsent("preprocess " + label(s), () -> PreprocessEmitter.emit(s));
+            out.putIfAbsent("attention " + label(s), () -> AttentionModules.module(s).ptx().get());
+            out.putIfAbsent("preprocess " + label(s), () -> PreprocessKernels.module(s).ptx().get());
         }
         for (Arch arch : Arch.values()) {
             for (DType t : DType.values()) {
@@ -85,48 +85,43 @@ final class GoldenModules {
                     for (DType t : DType.values()) {
                         KernelSpec base = KernelSpec.defaults(arch, d, causal, t, t);
                         out.add(base);
-                        if (core) for (PvVariant pv : pvs) out.add(base.withPv(pv));
+                        if (core) for (PvVariant pv : pvs) out.add(base.toBuilder().pv(pv).build());
                     }
                 }
                 if (core) {
                     out.add(KernelSpec.defaults(arch, d, d == 128, DType.FP16, DType.BF16));
                     out.add(KernelSpec.defaults(arch, d, d == 64, DType.BF16, DType.FP16));
                     for (QuantGranularity q : QuantGranularity.values()) {
-                        out.add(KernelSpec.defaults(arch, d, false, DType.FP16, DType.FP16).withQuant(q));
-                        out.add(KernelSpec.defaults(arch, d, true, DType.BF16, DType.BF16).withQuant(q));
+                        out.add(KernelSpec.defaults(arch, d, false, DType.FP16, DType.FP16).toBuilder().quant(q).build());
+                        out.add(KernelSpec.defaults(arch, d, true, DType.BF16, DType.BF16).toBuilder().quant(q).build());
                     }
                     for (PvVariant pv : pvs) {
-                        out.add(KernelSpec.defaults(arch, d, false, DType.FP16, DType.FP16).withPv(pv).withTiles(64, 4));
+                        out.add(KernelSpec.defaults(arch, d, false, DType.FP16, DType.FP16).toBuilder().pv(pv).tiles(64, 4).build());
                     }
-                    out.add(KernelSpec.defaults(arch, d, true, DType.BF16, DType.BF16).withTiles(64, 4));
-                    out.add(KernelSpec.defaults(arch, d, true, DType.FP16, DType.BF16).withTiles(64, 4)
-                            .withQuant(QuantGranularity.PER_BLOCK));
+                    out.add(KernelSpec.defaults(arch, d, true, DType.BF16, DType.BF16).toBuilder().tiles(64, 4).build());
+                    out.add(KernelSpec.defaults(arch, d, true, DType.FP16, DType.BF16).toBuilder().tiles(64, 4).quant(QuantGranularity.PER_BLOCK).build());
                 }
                 if (arch == Arch.SM90) {
                     for (PvVariant pv : new PvVariant[] {PvVariant.FP8_F16ACC, PvVariant.FP8_F32ACC}) {
                         for (boolean causal : new boolean[] {false, true}) {
                             for (DType t : DType.values()) {
-                                KernelSpec w = KernelSpec.defaults(arch, d, causal, t, t).withPv(pv).withMma(MmaKind.WGMMA);
+                                KernelSpec w = KernelSpec.defaults(arch, d, causal, t, t).toBuilder().pv(pv).mma(MmaKind.WGMMA).build();
                                 out.add(w);
-                                out.add(w.withTiles(64, 4));
+                                out.add(w.toBuilder().tiles(64, 4).build());
                             }
                         }
                         for (QuantGranularity q : QuantGranularity.values()) {
-                            out.add(KernelSpec.defaults(arch, d, false, DType.FP16, DType.BF16).withPv(pv)
-                                    .withMma(MmaKind.WGMMA).withQuant(q));
+                            out.add(KernelSpec.defaults(arch, d, false, DType.FP16, DType.BF16).toBuilder().pv(pv).mma(MmaKind.WGMMA).quant(q).build());
                         }
                     }
                 }
             }
         }
-        out.add(KernelSpec.defaults(Arch.SM89, 64, false, DType.FP16, DType.BF16).withPv(PvVariant.FP8_F32ACC));
-        out.add(KernelSpec.defaults(Arch.SM89, 128, true, DType.BF16, DType.FP16).withPv(PvVariant.FP16));
-        out.add(KernelSpec.defaults(Arch.SM120, 128, false, DType.BF16, DType.FP16).withPv(PvVariant.FP8_F32ACC)
-                .withQuant(QuantGranularity.PER_WARP));
-        out.add(KernelSpec.defaults(Arch.SM90, 128, true, DType.FP16, DType.FP16).withPv(PvVariant.FP8_F16ACC)
-                .withQuant(QuantGranularity.PER_BLOCK));
-        out.add(KernelSpec.defaults(Arch.SM89, 128, false, DType.BF16, DType.BF16).withPv(PvVariant.FP8_F32ACC)
-                .withQuant(QuantGranularity.PER_WARP).withTiles(64, 4));
+        out.add(KernelSpec.defaults(Arch.SM89, 64, false, DType.FP16, DType.BF16).toBuilder().pv(PvVariant.FP8_F32ACC).build());
+        out.add(KernelSpec.defaults(Arch.SM89, 128, true, DType.BF16, DType.FP16).toBuilder().pv(PvVariant.FP16).build());
+        out.add(KernelSpec.defaults(Arch.SM120, 128, false, DType.BF16, DType.FP16).toBuilder().pv(PvVariant.FP8_F32ACC).quant(QuantGranularity.PER_WARP).build());
+        out.add(KernelSpec.defaults(Arch.SM90, 128, true, DType.FP16, DType.FP16).toBuilder().pv(PvVariant.FP8_F16ACC).quant(QuantGranularity.PER_BLOCK).build());
+        out.add(KernelSpec.defaults(Arch.SM89, 128, false, DType.BF16, DType.BF16).toBuilder().pv(PvVariant.FP8_F32ACC).quant(QuantGranularity.PER_WARP).tiles(64, 4).build());
         return out;
     }
 

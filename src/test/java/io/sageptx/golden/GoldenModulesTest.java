@@ -95,7 +95,7 @@ class GoldenModulesTest {
         byReason.forEach((reason, labels) -> System.out.println("  " + labels.size() + " modules: " + reason));
         if (!failures.isEmpty()) {
             fail(failures.size() + " modules differ from the golden record:\n  "
-                    + failures.stream().limit(40).collect(Collectors.joining("\n  ")));
+                    + failures.stream().limit(3000).collect(Collectors.joining("\n  ")));
         }
         assertEquals(golden.size(), modules.size());
     }

@@ -116,14 +116,14 @@ class QuantizedAttentionModelTest {
     @ParameterizedTest(name = "{0} d={1} causal={2} N={3}")
     @MethodSource("fp16Cases")
     void fp16AccuracyAgainstFp64(PvVariant pv, int d, boolean causal, int n) {
-        KernelSpec spec = KernelSpec.defaults(Arch.SM89, d, causal, DType.FP16, DType.FP16).withPv(pv);
+        KernelSpec spec = KernelSpec.defaults(Arch.SM89, d, causal, DType.FP16, DType.FP16).toBuilder().pv(pv).build();
         check(spec, problem(1, 2, 2, n, d, causal, DType.FP16));
     }
 
     @ParameterizedTest(name = "bf16 {0} causal={1}")
     @MethodSource("bf16Cases")
     void bf16AccuracyAgainstFp64(PvVariant pv, boolean causal) {
-        KernelSpec spec = KernelSpec.defaults(Arch.SM89, 128, causal, DType.BF16, DType.BF16).withPv(pv);
+        KernelSpec spec = KernelSpec.defaults(Arch.SM89, 128, causal, DType.BF16, DType.BF16).toBuilder().pv(pv).build();
         check(spec, problem(1, 2, 2, 300, 128, causal, DType.BF16));
     }
 
@@ -134,7 +134,7 @@ class QuantizedAttentionModelTest {
     @Test
     void gqaAndBatch() {
         for (PvVariant pv : PvVariant.values()) {
-            KernelSpec spec = KernelSpec.defaults(Arch.SM89, 64, false, DType.FP16, DType.FP16).withPv(pv);
+            KernelSpec spec = KernelSpec.defaults(Arch.SM89, 64, false, DType.FP16, DType.FP16).toBuilder().pv(pv).build();
             check(spec, problem(2, 4, 2, 200, 64, false, DType.FP16));
             check(spec, problem(1, 4, 1, 130, 64, false, DType.FP16)); // MQA
         }
@@ -146,7 +146,7 @@ class QuantizedAttentionModelTest {
         for (QuantGranularity g : QuantGranularity.values()) {
             for (int[] tiles : new int[][] {{128, 4}, {64, 4}, {256, 8}}) {
                 KernelSpec spec = KernelSpec.defaults(Arch.SM89, 64, true, DType.FP16, DType.FP16)
-                        .withQuant(g).withTiles(tiles[0], tiles[1]);
+                        .toBuilder().quant(g).tiles(tiles[0], tiles[1]).build();
                 check(spec, p);
             }
         }
@@ -226,7 +226,7 @@ class QuantizedAttentionModelTest {
     void singleTokenIsExact() {
         Problem p = problem(1, 2, 2, 1, 64, false, DType.FP16);
         for (PvVariant pv : PvVariant.values()) {
-            KernelSpec spec = KernelSpec.defaults(Arch.SM89, 64, false, DType.FP16, DType.FP16).withPv(pv);
+            KernelSpec spec = KernelSpec.defaults(Arch.SM89, 64, false, DType.FP16, DType.FP16).toBuilder().pv(pv).build();
             QuantizedAttentionModel.Result res = run(spec, p);
             for (int i = 0; i < res.o().length; i++) assertEquals(p.v()[i], res.o()[i], 0f, pv + " at " + i);
         }
@@ -235,7 +235,7 @@ class QuantizedAttentionModelTest {
     @Test
     void quantizationGroups() {
         // 4 warps of 32 rows: Q scale tiles of 32 rows, 8 groups each
-        KernelSpec spec = KernelSpec.defaults(Arch.SM89, 64, false, DType.FP16, DType.FP16).withTiles(128, 4);
+        KernelSpec spec = KernelSpec.defaults(Arch.SM89, 64, false, DType.FP16, DType.FP16).toBuilder().tiles(128, 4).build();
         int lq = 40, d = 64;
         float[] q = new float[lq * d];
         Arrays.fill(q, 0.5f);
@@ -262,7 +262,7 @@ class QuantizedAttentionModelTest {
                 new float[] {ki.scales()[0], ki.scales()[1], ki.scales()[2], ki.scales()[3], ki.scales()[4],
                         ki.scales()[5], ki.scales()[6], 0}, 1e-9f);
         assertEquals(1e-6f / 127f, ki.scales()[7], 0f); // group 3 of block 1 (keys 70.. are padding): empty
-        KernelSpec warp = spec.withQuant(QuantGranularity.PER_WARP);
+        KernelSpec warp = spec.toBuilder().quant(QuantGranularity.PER_WARP).build();
         QuantizedAttentionModel.Int8Tensor kw = QuantizedAttentionModel.quantizeK(warp, k, 1, 1, lk);
         assertArrayEquals(new float[] {4 / 127f, 8 / 127f}, kw.scales(), 1e-9f);
         assertEquals(32, kw.values()[11 * d]); // 1 / (4/127) = 31.75 -> 32
@@ -286,9 +286,9 @@ class QuantizedAttentionModelTest {
         KernelSpec spec = KernelSpec.defaults(Arch.SM89, d, false, DType.FP16, DType.FP16);
         float[] vs = QuantizedAttentionModel.vScales(spec, v, 1, 1, lk);
         assertEquals(5f / 2.25f, vs[4], 1e-6f);
-        float[] vs32 = QuantizedAttentionModel.vScales(spec.withPv(PvVariant.FP8_F32ACC), v, 1, 1, lk);
+        float[] vs32 = QuantizedAttentionModel.vScales(spec.toBuilder().pv(PvVariant.FP8_F32ACC).build(), v, 1, 1, lk);
         assertEquals(5f / 448f, vs32[4], 1e-9f);
-        float[] vs16 = QuantizedAttentionModel.vScales(spec.withPv(PvVariant.FP16), v, 1, 1, lk);
+        float[] vs16 = QuantizedAttentionModel.vScales(spec.toBuilder().pv(PvVariant.FP16).build(), v, 1, 1, lk);
         assertEquals(1f, vs16[4]);
         byte[] v8 = QuantizedAttentionModel.quantizeVCodes(v, vs, 1, 1, lk, d);
         assertEquals(0x41, v8[4] & 0xff); // 2.25
@@ -315,7 +315,7 @@ class QuantizedAttentionModelTest {
         double scale = AttentionReference.defaultScale(d);
         AttentionReference.Result ref = AttentionReference.compute(q, k, v, 1, 1, 1, lq, lk, d, scale, false);
         for (PvVariant pv : PvVariant.values()) {
-            KernelSpec spec = KernelSpec.defaults(Arch.SM89, d, false, DType.FP16, DType.FP16).withPv(pv);
+            KernelSpec spec = KernelSpec.defaults(Arch.SM89, d, false, DType.FP16, DType.FP16).toBuilder().pv(pv).build();
             QuantizedAttentionModel.Result res = QuantizedAttentionModel.run(spec, q, k, v, 1, 1, 1, lq, lk, scale);
             ErrorStats st = ErrorStats.of(res.o(), ref.o());
             assertTrue(st.within(pv.isFp8() ? 0.999 : 0.9999, pv.isFp8() ? 0.045 : 0.015), pv + ": " + st);

@@ -22,7 +22,7 @@ import io.sageptx.cuda.DeviceContext;
 import io.sageptx.numerics.AttentionReference;
 import io.sageptx.numerics.ErrorStats;
 import io.sageptx.numerics.Half;
-import io.sageptx.ptx.ReferenceSpec;
+import io.sageptx.kernels.reference.ReferenceSpec;
 import io.sageptx.spec.Arch;
 import io.sageptx.spec.DType;
 import io.sageptx.testing.GpuTest;

@@ -4,6 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.sageptx.kernels.attention.AttentionFamilies;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
@@ -24,7 +25,7 @@ class KernelSpecTest {
 
     private static KernelSpec spec(int headDim, int blockQ, int blockK, int warps, PvVariant pv, Arch arch) {
         return new KernelSpec(headDim, blockQ, blockK, warps, false, pv, QuantGranularity.PER_THREAD, DType.FP16,
-                DType.FP16, arch);
+                DType.FP16, arch, MmaKind.SYNC);
     }
 
     private static IllegalArgumentException refused(Executable e, String... mustContain) {
@@ -49,7 +50,7 @@ class KernelSpecTest {
                                         for (DType in : DType.values())
                                             for (DType o : DType.values()) {
                                                 if (pv.isFp8() && (!arch.hasFp8Mma() || bk != 64)) continue;
-                                                out.add(new KernelSpec(d, w * rows, bk, w, causal, pv, q, in, o, arch));
+                                                out.add(new KernelSpec(d, w * rows, bk, w, causal, pv, q, in, o, arch, MmaKind.SYNC));
                                             }
         return out;
     }
@@ -109,28 +110,28 @@ class KernelSpecTest {
     @Test
     void withersChangeOneField() {
         KernelSpec s = KernelSpec.defaults(Arch.SM89, 128, false, DType.FP16, DType.FP16);
-        assertEquals(PvVariant.FP16, s.withPv(PvVariant.FP16).pv());
-        assertEquals(QuantGranularity.PER_WARP, s.withQuant(QuantGranularity.PER_WARP).quant());
-        KernelSpec t = s.withTiles(64, 4);
+        assertEquals(PvVariant.FP16, s.toBuilder().pv(PvVariant.FP16).build().pv());
+        assertEquals(QuantGranularity.PER_WARP, s.toBuilder().quant(QuantGranularity.PER_WARP).build().quant());
+        KernelSpec t = s.toBuilder().tiles(64, 4).build();
         assertEquals(64, t.blockQ());
         assertEquals(4, t.warps());
         assertEquals(16, t.warpRows());
-        assertEquals(true, s.withCausal(true).causal());
-        assertEquals(DType.BF16, s.withTypes(DType.BF16, DType.FP16).inType());
-        assertEquals(DType.FP16, s.withTypes(DType.BF16, DType.FP16).outType());
-        assertEquals(Arch.SM120, s.withArch(Arch.SM120).arch());
-        assertEquals(s, s.withPv(PvVariant.FP16).withPv(PvVariant.FP8_F16ACC));
+        assertEquals(true, s.toBuilder().causal(true).build().causal());
+        assertEquals(DType.BF16, s.toBuilder().types(DType.BF16, DType.FP16).build().inType());
+        assertEquals(DType.FP16, s.toBuilder().types(DType.BF16, DType.FP16).build().outType());
+        assertEquals(Arch.SM120, s.toBuilder().arch(Arch.SM120).build().arch());
+        assertEquals(s, s.toBuilder().pv(PvVariant.FP16).pv(PvVariant.FP8_F16ACC).build());
         // withArch re-validates: the FP8 default of sm_89 is not allowed on sm_80
-        refused(() -> s.withArch(Arch.SM80), "pv");
+        refused(() -> s.toBuilder().arch(Arch.SM80).build(), "pv");
     }
 
     @Test
     void derivedSizes() {
         KernelSpec s = KernelSpec.defaults(Arch.SM89, 64, false, DType.FP16, DType.FP16);
         assertEquals(16, s.qScaleTileRows());
-        assertEquals(128, s.withQuant(QuantGranularity.PER_BLOCK).qScaleTileRows());
-        assertEquals(16, s.withQuant(QuantGranularity.PER_WARP).qScaleTileRows());
-        KernelSpec w4 = s.withTiles(128, 4);
+        assertEquals(128, s.toBuilder().quant(QuantGranularity.PER_BLOCK).build().qScaleTileRows());
+        assertEquals(16, s.toBuilder().quant(QuantGranularity.PER_WARP).build().qScaleTileRows());
+        KernelSpec w4 = s.toBuilder().tiles(128, 4).build();
         assertEquals(32, w4.warpRows());
         assertEquals(2, w4.mTiles());
         assertEquals(32, w4.qScaleTileRows());
@@ -160,8 +161,8 @@ class KernelSpecTest {
         refused(() -> spec(256, 128, 32, 8, PvVariant.FP8_F16ACC, Arch.SM89), "blockK", "32", "64 with FP8 PV");
         KernelSpec fp16 = KernelSpec.defaults(Arch.SM90, 256, false, DType.FP16, DType.FP16);
         assertEquals(32, fp16.blockK());
-        assertEquals(64, fp16.withPv(PvVariant.FP8_F16ACC).blockK());
-        assertEquals(32, fp16.withPv(PvVariant.FP8_F16ACC).withPv(PvVariant.FP16).blockK());
+        assertEquals(64, fp16.toBuilder().pv(PvVariant.FP8_F16ACC).build().blockK());
+        assertEquals(32, fp16.toBuilder().pv(PvVariant.FP8_F16ACC).pv(PvVariant.FP16).build().blockK());
         assertEquals(64, KernelSpec.defaults(Arch.SM90, 192, false, DType.FP16, DType.FP16).blockK());
     }
 
@@ -203,10 +204,10 @@ class KernelSpecTest {
     @Test
     void nullFieldsAreRefused() {
         NullPointerException e = assertThrows(NullPointerException.class, () -> new KernelSpec(64, 128, 64, 8, false,
-                null, QuantGranularity.PER_THREAD, DType.FP16, DType.FP16, Arch.SM89));
+                null, QuantGranularity.PER_THREAD, DType.FP16, DType.FP16, Arch.SM89, MmaKind.SYNC));
         assertEquals("pv", e.getMessage());
         e = assertThrows(NullPointerException.class, () -> new KernelSpec(64, 128, 64, 8, false, PvVariant.FP16,
-                QuantGranularity.PER_THREAD, DType.FP16, DType.FP16, null));
+                QuantGranularity.PER_THREAD, DType.FP16, DType.FP16, null, MmaKind.SYNC));
         assertEquals("arch", e.getMessage());
     }
 
@@ -304,7 +305,7 @@ class KernelSpecTest {
         assertEquals(Arch.SM80, Arch.forDevice(8, 6));
         assertEquals(Arch.SM80, Arch.forDevice(8, 0));
         assertEquals(Arch.SM80, Arch.forDevice(8, 7));
-        assertEquals(Arch.SM90, Arch.forDevice(10, 0));
+        assertEquals(Arch.SM89, Arch.forDevice(10, 0), "Blackwell datacenter: portable sm_89 PTX, not sm_90a");
         assertEquals(Arch.SM120, Arch.forDevice(12, 1));
     }
 
@@ -369,15 +370,15 @@ class KernelSpecTest {
     @Test
     void preferredIsTheWgmmaFp8KernelOnSm90AndTheMmaSyncDefaultElsewhere() {
         for (int d : KernelSpec.HEAD_DIMS) {
-            KernelSpec h = KernelSpec.preferred(Arch.SM90, d, true, DType.BF16, DType.FP16);
+            KernelSpec h = AttentionFamilies.preferred(Arch.SM90, d, true, DType.BF16, DType.FP16);
             assertEquals(MmaKind.WGMMA, h.mma());
             assertEquals(PvVariant.FP8_F32ACC, h.pv());
             assertEquals(d, h.headDim());
-            assertEquals(MmaKind.SYNC, KernelSpec.preferred(Arch.SM90, d, true, DType.BF16, DType.FP16, PvVariant.FP16).mma());
+            assertEquals(MmaKind.SYNC, AttentionFamilies.preferred(Arch.SM90, d, true, DType.BF16, DType.FP16, PvVariant.FP16).mma());
             assertEquals(MmaKind.WGMMA,
-                    KernelSpec.preferred(Arch.SM90, d, false, DType.FP16, DType.FP16, PvVariant.FP8_F16ACC).mma());
+                    AttentionFamilies.preferred(Arch.SM90, d, false, DType.FP16, DType.FP16, PvVariant.FP8_F16ACC).mma());
             for (Arch a : new Arch[] {Arch.SM80, Arch.SM89, Arch.SM120}) {
-                KernelSpec s = KernelSpec.preferred(a, d, false, DType.FP16, DType.FP16);
+                KernelSpec s = AttentionFamilies.preferred(a, d, false, DType.FP16, DType.FP16);
                 assertEquals(KernelSpec.defaults(a, d, false, DType.FP16, DType.FP16), s);
                 assertEquals(MmaKind.SYNC, s.mma());
             }

@@ -4,6 +4,10 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.sageptx.kernels.attention.AttentionFamilies;
+import io.sageptx.numerics.AccuracyBar;
+import io.sageptx.runtime.TuningDb;
+import io.sageptx.runtime.TuningKey;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Optional;
@@ -11,7 +15,7 @@ import java.util.Optional;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
-import io.sageptx.api.AttentionArgs;
+import io.sageptx.call.AttentionArgs;
 import io.sageptx.api.SageAttention;
 import io.sageptx.cache.CacheDirectory;
 import io.sageptx.numerics.AttentionReference;
@@ -35,10 +39,10 @@ class AutotuneGpuTest {
         try (SageAttention att = SageAttention.onDevice(0)) {
             AttentionArgs shape = AttentionArgs.builder().batch(1).heads(8).seqLen(1024).headDim(64).dtype(DType.FP16).build();
             TuningKey key = att.tuningKey(shape);
-            KernelSpec def = KernelSpec.preferred(att.arch(), 64, false, DType.FP16, DType.FP16);
+            KernelSpec def = AttentionFamilies.preferred(att.arch(), 64, false, DType.FP16, DType.FP16);
             assertEquals(def, att.specFor(shape), "nothing tuned yet: the default");
-            List<KernelSpec> extra = List.of(def.withQuant(QuantGranularity.PER_WARP),
-                    KernelSpec.defaults(att.arch(), 64, false, DType.FP16, DType.FP16).withTiles(64, 4));
+            List<KernelSpec> extra = List.of(def.toBuilder().quant(QuantGranularity.PER_WARP).build(),
+                    KernelSpec.defaults(att.arch(), 64, false, DType.FP16, DType.FP16).toBuilder().tiles(64, 4).build());
             CandidateSpace small = CandidateSpace.defaultOnly().with((a, k) -> extra);
             TuneResult r = att.autotune(shape, small, new Tuning.Shape(1, 8, 1024, 1, 5),
                     (d, n, w) -> System.out.println("  [" + d + "/" + n + "] " + w));

@@ -3,6 +3,8 @@ package io.sageptx.tune;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.sageptx.numerics.AccuracyBar;
+import io.sageptx.runtime.TuningKey;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
@@ -21,9 +23,9 @@ class AutotunerTest {
 
     static final TuningKey KEY = new TuningKey("sm_90-Test", DType.FP16, DType.FP16, 128, false, 4096);
     static final KernelSpec A = KernelSpec.defaults(Arch.SM90, 128, false, DType.FP16, DType.FP16);
-    static final KernelSpec B = A.withQuant(QuantGranularity.PER_WARP);
-    static final KernelSpec C = A.withTiles(128, 4);
-    static final KernelSpec D = A.withPv(PvVariant.FP8_F16ACC);
+    static final KernelSpec B = A.toBuilder().quant(QuantGranularity.PER_WARP).build();
+    static final KernelSpec C = A.toBuilder().tiles(128, 4).build();
+    static final KernelSpec D = A.toBuilder().pv(PvVariant.FP8_F16ACC).build();
 
     /** A runner whose answers are set per spec. */
     static final class Scripted implements CandidateRunner {
@@ -137,7 +139,7 @@ class AutotunerTest {
 
     @Test
     void failuresAreRecordedAndNoWinnerWhenNothingPasses() {
-        KernelSpec bad = A.withTiles(128, 4).withQuant(QuantGranularity.PER_BLOCK);
+        KernelSpec bad = A.toBuilder().tiles(128, 4).quant(QuantGranularity.PER_BLOCK).build();
         Scripted r = new Scripted();
         TuneResult t = tune(r, bad);
         assertEquals(CandidateResult.Status.FAILED, t.candidates().get(0).status());

@@ -3,6 +3,9 @@ package io.sageptx.tune;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.sageptx.kernels.attention.AttentionFamilies;
+import io.sageptx.runtime.TuningKey;
+import io.sageptx.spec.SpecCodec;
 import java.util.HashSet;
 import java.util.List;
 
@@ -21,7 +24,7 @@ class CandidateSpaceTest {
     void hopperGetsEveryTileVariantAndGranularityWithTheDefaultFirst() {
         List<KernelSpec> c = CandidateSpace.standard().enumerate(Arch.SM90, KEY);
         assertEquals(27 + 12, c.size()); // mma.sync: 3 PV x 3 tiles x 3 granularities; wgmma: 2 PV x 2 tiles x 3
-        assertEquals(KernelSpec.preferred(Arch.SM90, 64, true, DType.BF16, DType.BF16), c.get(0));
+        assertEquals(AttentionFamilies.preferred(Arch.SM90, 64, true, DType.BF16, DType.BF16), c.get(0));
         assertEquals(39, new HashSet<>(c).size());
         assertTrue(c.stream().allMatch(s -> s.headDim() == 64 && s.causal() && s.inType() == DType.BF16));
     }
@@ -31,16 +34,15 @@ class CandidateSpaceTest {
         List<KernelSpec> c = CandidateSpace.standard().enumerate(Arch.SM80, KEY);
         assertEquals(9, c.size());
         assertTrue(c.stream().allMatch(s -> s.pv() == PvVariant.FP16));
-        assertEquals(List.of(PvVariant.FP16), CandidateSpace.pvVariants(Arch.SM80));
     }
 
     @Test
     void newSourcesAddCandidatesAfterTheExistingOnesAndForeignOnesAreDropped() {
-        KernelSpec extra = KernelSpec.defaults(Arch.SM90, 64, true, DType.BF16, DType.BF16).withTiles(64, 4);
+        KernelSpec extra = KernelSpec.defaults(Arch.SM90, 64, true, DType.BF16, DType.BF16).toBuilder().tiles(64, 4).build();
         KernelSpec wrongKey = KernelSpec.defaults(Arch.SM90, 128, true, DType.BF16, DType.BF16);
         CandidateSpace s = CandidateSpace.defaultOnly().with((arch, key) -> List.of(extra, wrongKey, extra));
         List<KernelSpec> c = s.enumerate(Arch.SM90, KEY);
-        assertEquals(List.of(KernelSpec.preferred(Arch.SM90, 64, true, DType.BF16, DType.BF16), extra), c);
+        assertEquals(List.of(AttentionFamilies.preferred(Arch.SM90, 64, true, DType.BF16, DType.BF16), extra), c);
         assertEquals(1, CandidateSpace.defaultOnly().enumerate(Arch.SM89, KEY).size());
     }
 

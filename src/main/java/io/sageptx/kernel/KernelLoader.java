@@ -1,0 +1,66 @@
+package io.sageptx.kernel;
+
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+
+import io.sageptx.cache.DeviceKernelCache;
+import io.sageptx.cache.LoadedModule;
+import io.sageptx.cache.ModuleKey;
+import io.sageptx.cuda.CudaKernel;
+import io.sageptx.cuda.DeviceContext;
+import io.sageptx.cuda.PtxModule;
+import io.sageptx.ptx.PtxVersions;
+
+/**
+ * The one loader of every kernel family: a {@link ModuleDef} goes through the device's disk cache
+ * ({@link DeviceKernelCache}; compiled only on a miss) and is kept loaded for the life of the process,
+ * once per (device, module). Its cache key is derived ({@link #key}): the module's family and spec text,
+ * the generator's fingerprint (every class and template), the device's compute capability and driver.
+ * The driver is checked against the module's PTX ISA before anything is loaded.
+ */
+public final class KernelLoader {
+
+    private record Memo(int device, String family, String spec) {
+    }
+
+    private static final Map<Memo, LoadedModule<PtxModule>> LOADED = new ConcurrentHashMap<>();
+
+    private KernelLoader() {
+    }
+
+    /** The cache key of {@code def} on {@code ctx}'s device. */
+    public static ModuleKey key(DeviceContext ctx, ModuleDef def) {
+        GeneratorFingerprint f = GeneratorFingerprint.current();
+        return DeviceKernelCache.key(ctx, def.family(), def.spec(),
+                ModuleKey.GENERATOR_VERSION + "+" + f.classes().substring(0, 16), f.templates());
+    }
+
+    /** The loaded module of {@code def} on {@code ctx}'s device, from memory, disk or a compile, in that order. */
+    public static LoadedModule<PtxModule> load(DeviceContext ctx, ModuleDef def) {
+        return LOADED.computeIfAbsent(new Memo(ctx.ordinal(), def.family(), def.spec()), m -> {
+            PtxVersions.requireDriver(ctx.driverVersion(), def.isa(), ctx.name(), def.label());
+            ctx.makeCurrent();
+            return DeviceKernelCache.load(ctx, key(ctx, def), def.ptx());
+        });
+    }
+
+    /** A kernel of a loaded module, with its definition: launched by name-bound arguments. */
+    public static <C> Kernel<C> kernel(DeviceContext ctx, ModuleDef def, KernelDef<C> kernel) {
+        return new Kernel<>(kernel, load(ctx, def).module().function(kernel.name()));
+    }
+
+    /**
+     * A loaded kernel and its definition.
+     *
+     * @param <C> what a call is described by
+     */
+    public record Kernel<C>(KernelDef<C> def, CudaKernel function) {
+
+        /** Queues the kernel on {@code stream} (null: the legacy default stream) with its geometry for {@code call}. */
+        public void launch(C call, Args args, jcuda.driver.CUstream stream) {
+            Launch l = def.geometry().apply(call);
+            function.launch(l.gridX(), l.gridY(), l.gridZ(), l.threads(), 1, 1, l.sharedBytes(), stream,
+                    def.abi().bind(def.name(), args));
+        }
+    }
+}

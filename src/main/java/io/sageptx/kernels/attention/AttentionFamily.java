@@ -1,0 +1,50 @@
+package io.sageptx.kernels.attention;
+
+import java.util.List;
+import java.util.Optional;
+
+import io.sageptx.numerics.AccuracyBar;
+import io.sageptx.spec.Arch;
+import io.sageptx.spec.DType;
+import io.sageptx.spec.KernelSpec;
+import io.sageptx.spec.MmaKind;
+import io.sageptx.spec.PvVariant;
+
+/**
+ * One way of generating the fused attention kernel (mma.sync, wgmma, ...): what it runs on, how it plans
+ * and emits a spec, what the tuner may try. Every family reads the same scratch tensors (written by the
+ * preprocessing module, {@code io.sageptx.kernels.preprocess}) and has the same ABI ({@link AttentionAbi}),
+ * so the runtime launches any of them the same way. Registered in {@link AttentionFamilies}.
+ */
+public interface AttentionFamily {
+
+    /** The spec field that selects this family. */
+    MmaKind mma();
+
+    /** One line for the CLI and docs. */
+    String description();
+
+    /** Whether this family's kernels load and run on {@code arch}. */
+    boolean serves(Arch arch);
+
+    /**
+     * The spec this family runs for a call shape when nothing is tuned, or empty where it cannot run it.
+     *
+     * @param pv the PV variant asked for, or null for the family's default on {@code arch}
+     */
+    Optional<KernelSpec> preferred(Arch arch, int headDim, boolean causal, DType in, DType out, PvVariant pv);
+
+    /** Specs the autotuner may try for a call shape (invalid combinations already left out). */
+    List<KernelSpec> candidates(Arch arch, int headDim, boolean causal, DType in, DType out);
+
+    /** Dynamic shared memory of one CTA, alignment slack included. */
+    int smemBytes(KernelSpec spec);
+
+    /** The PTX of the attention kernel of {@code spec} (one {@code .entry} named {@code spec.kernelName()}). */
+    String emit(KernelSpec spec);
+
+    /** The accuracy a candidate of this family must reach on the tuner's probe. */
+    default AccuracyBar accuracyBar(KernelSpec spec) {
+        return AccuracyBar.forPv(spec.pv());
+    }
+}

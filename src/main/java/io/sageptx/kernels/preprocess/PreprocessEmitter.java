@@ -1,0 +1,188 @@
+package io.sageptx.kernels.preprocess;
+
+import io.sageptx.ptx.PtxFloats;
+import io.sageptx.ptx.PtxVersions;
+import io.sageptx.ptx.TemplateRenderer;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.stream.Collectors;
+import java.util.stream.IntStream;
+
+import io.sageptx.spec.DType;
+import io.sageptx.spec.KernelSpec;
+import io.sageptx.spec.QuantGranularity;
+
+/**
+ * Builds the model of the preprocessing module of a spec ({@code preprocess.stg}): kernels
+ * {@code <name>_kvstats}, {@code <name>_quant_q}, {@code <name>_quant_k} and, for FP8 PV,
+ * {@code <name>_quant_v}. All of them run with {@link #THREADS} threads per CTA.
+ */
+public final class PreprocessEmitter {
+
+    public static final int THREADS = 256;
+    /** Floor of an absmax before it becomes a scale: an all-zero group quantizes to zeros, never NaN. */
+    public static final float ABSMAX_FLOOR = 1e-6f;
+
+    public record Unpack(String src, String lo, String hi) {
+    }
+
+    public record Slot(int i, int rowOff, List<String> values, String first, List<Unpack> units) {
+    }
+
+    public record Elem(int i, int bytes) {
+    }
+
+    public record VSlot(int rowOff, int wordOff) {
+    }
+
+    private PreprocessEmitter() {
+    }
+
+    public static String kvStatsName(KernelSpec s) {
+        return s.kernelName() + "_kvstats";
+    }
+
+    public static String quantQName(KernelSpec s) {
+        return s.kernelName() + "_quant_q";
+    }
+
+    public static String quantKName(KernelSpec s) {
+        return s.kernelName() + "_quant_k";
+    }
+
+    public static String quantVName(KernelSpec s) {
+        return s.kernelName() + "_quant_v";
+    }
+
+    /**
+     * Tokens per CTA of the FP8 V transform: 64, or 32 above D = 128 so that its FP32 staging tile
+     * [tokens][D + 1] stays within 48 KiB of static shared memory. The grid is LkPad / this.
+     */
+    public static int vTileTokens(KernelSpec spec) {
+        return spec.headDim() > 128 ? 32 : 64;
+    }
+
+    public static String emit(KernelSpec spec) {
+        return TemplateRenderer.render("preprocess/preprocess", "module", Map.of("m", model(spec)));
+    }
+
+    static Map<String, Object> model(KernelSpec spec) {
+        int d = spec.headDim();
+        int chunks = d / 8;
+        int rowsPerPass = THREADS / chunks;
+        boolean bf16 = spec.inType() == DType.BF16;
+
+        Map<String, Object> m = new LinkedHashMap<>();
+        m.put("title", spec.toString());
+        m.put("name", spec.kernelName());
+        m.put("ptxVersion", PtxVersions.base(spec.arch()));
+        m.put("target", spec.arch().target());
+        m.put("threads", THREADS);
+        m.put("kvStatsParams", PreprocessKernels.KV_STATS.paramBlock());
+        m.put("quantVParams", PreprocessKernels.QUANT_V.paramBlock());
+        m.put("fp8", spec.pv().isFp8());
+        m.put("bf16", bf16);
+        m.put("headDim", d);
+        m.put("inBytes", spec.inType().bytes());
+        m.put("statIdle", rowsPerPass * chunks != THREADS);
+        m.put("statActive", rowsPerPass * chunks);
+        m.put("blockK", spec.blockK());
+        m.put("blockKm1", spec.blockK() - 1);
+        m.put("chunksPerRow", chunks);
+        m.put("rowsPerPass", rowsPerPass);
+        m.put("rowBytes", d * spec.inType().bytes());
+        m.put("passBytes", rowsPerPass * d * spec.inType().bytes());
+        m.put("statSlots", THREADS * 8);
+        m.put("elemIdx", IntStream.range(0, 8).boxed().collect(Collectors.toList()));
+        m.put("kUnits", units("%kr", "%kx"));
+        m.put("vUnits", units("%vr", "%vx"));
+        m.put("xUnits", units("%raw", "%x"));
+        m.put("passes", IntStream.range(0, rowsPerPass).mapToObj(r -> r * d * 4).collect(Collectors.toList()));
+        m.put("tinyAbs", PtxFloats.hex(ABSMAX_FLOOR));
+        m.put("invVMax", PtxFloats.hex(1.0f / spec.vMax()));
+
+        boolean thread = spec.quant() == QuantGranularity.PER_THREAD;
+        m.put("q", quantRows(spec, quantQName(spec), spec.qScaleTileRows(), spec.quant().qGroupsPerTile(),
+                thread ? 8 : 1, 1, false, bf16, spec.blockQ()));
+        m.put("k", quantRows(spec, quantKName(spec), spec.blockK(), spec.quant().kGroupsPerBlock(),
+                thread ? 8 : 1, thread ? 2 : 1, true, bf16, spec.blockK()));
+
+        // FP8 V: load slots over a tile of vTokens tokens, store slots over D rows of vTokens / 4 words.
+        int tokens = vTileTokens(spec);
+        List<VSlot> loads = new ArrayList<>();
+        for (int p = 0; p < (tokens + rowsPerPass - 1) / rowsPerPass; p++) loads.add(new VSlot(p * rowsPerPass, 0));
+        List<VSlot> stores = new ArrayList<>();
+        int words = d * tokens / 4;
+        for (int p = 0; p < (words + THREADS - 1) / THREADS; p++) stores.add(new VSlot(0, p * THREADS));
+        int pitch = d + 1;
+        m.put("vTokens", tokens);
+        m.put("vWords", words);
+        m.put("vWordsPerChannel", tokens / 4);
+        m.put("vWordShift", Integer.numberOfTrailingZeros(tokens / 4));
+        m.put("vWordMask", tokens / 4 - 1);
+        m.put("vIdle", rowsPerPass * chunks != THREADS);
+        m.put("vActive", rowsPerPass * chunks);
+        m.put("vLoadSlots", loads);
+        m.put("vStoreSlots", stores);
+        m.put("vTilePitch", pitch);
+        m.put("vTileFloats", tokens * pitch);
+        m.put("vTileRowBytes", pitch * 4);
+        m.put("vTileRow8Bytes", 8 * pitch * 4);
+        m.put("vTileRow9Bytes", 9 * pitch * 4);
+        m.put("vsRowBytes", d * 4);
+        m.put("elems", IntStream.range(0, 8).mapToObj(i -> new Elem(i, 4 * i)).collect(Collectors.toList()));
+        return m;
+    }
+
+    private static Map<String, Object> quantRows(KernelSpec spec, String name, int tileRows, int groups, int gmod,
+                                                 int gdiv, boolean subtractMean, boolean bf16, int exitRows) {
+        int d = spec.headDim();
+        int dp = spec.paddedHeadDim();
+        int chunks = dp / 8;
+        int rowsPerPass = THREADS / chunks;
+        int slots = (tileRows + rowsPerPass - 1) / rowsPerPass;
+        Map<String, Object> q = new LinkedHashMap<>();
+        q.put("name", name);
+        q.put("params", PreprocessKernels.QUANT_ROWS.paramBlock());
+        q.put("threads", THREADS);
+        q.put("bf16", bf16);
+        q.put("headDim", d);
+        q.put("chunksPerRow", chunks);
+        q.put("realChunks", d / 8);
+        q.put("padCols", dp != d);
+        q.put("idle", rowsPerPass * chunks != THREADS);
+        q.put("activeThreads", rowsPerPass * chunks);
+        q.put("dstRowBytes", dp);
+        q.put("inBytes", spec.inType().bytes());
+        q.put("exitRows", exitRows);
+        q.put("exitRowsM1", exitRows - 1);
+        q.put("rowBytes", d * spec.inType().bytes());
+        q.put("meanRowBytes", d * 4);
+        q.put("tileRows", tileRows);
+        q.put("groups", groups);
+        q.put("gmod", gmod);
+        q.put("gdiv", gdiv);
+        q.put("subtractMean", subtractMean);
+        q.put("valueCount", slots * 8);
+        q.put("tinyAbs", PtxFloats.hex(ABSMAX_FLOOR));
+        q.put("inv127", PtxFloats.hex(1.0f / 127.0f));
+        List<Slot> list = new ArrayList<>();
+        for (int s = 0; s < slots; s++) {
+            List<String> values = new ArrayList<>();
+            for (int e = 0; e < 8; e++) values.add("%x" + (s * 8 + e));
+            List<Unpack> u = new ArrayList<>();
+            for (int r = 0; r < 4; r++) u.add(new Unpack("%raw" + r, values.get(2 * r), values.get(2 * r + 1)));
+            list.add(new Slot(s, s * rowsPerPass, values, values.get(0), u));
+        }
+        q.put("slots", list);
+        return q;
+    }
+
+    private static List<Unpack> units(String src, String dst) {
+        List<Unpack> u = new ArrayList<>();
+        for (int r = 0; r < 4; r++) u.add(new Unpack(src + r, dst + (2 * r), dst + (2 * r + 1)));
+        return u;
+    }
+}

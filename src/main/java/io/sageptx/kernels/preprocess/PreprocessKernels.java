@@ -1,0 +1,89 @@
+package io.sageptx.kernels.preprocess;
+
+import io.sageptx.kernel.KernelAbi;
+import io.sageptx.kernel.KernelDef;
+import io.sageptx.kernel.Launch;
+import io.sageptx.kernel.ModuleDef;
+import io.sageptx.kernels.attention.ScratchLayout;
+import io.sageptx.ptx.PtxVersions;
+import io.sageptx.spec.KernelSpec;
+import io.sageptx.spec.SpecCodec;
+
+/**
+ * The preprocessing module of an attention spec and its kernels' definitions: K/V channel statistics,
+ * INT8 Q and smoothed K, FP8 V^T. Every kernel runs {@link PreprocessEmitter#THREADS} threads per CTA; its
+ * grid is a function of the call's {@link ScratchLayout}.
+ */
+public final class PreprocessKernels {
+
+    /** K channel means and V channel scales, one CTA per (kv head, batch). */
+    public static final KernelAbi KV_STATS = KernelAbi.builder()
+            .u64("p_k", "K [B][Hkv][Lk][D]")
+            .u64("p_v", "V [B][Hkv][Lk][D]")
+            .u64("p_kmean", "out: K channel means [B][Hkv][D]")
+            .u64("p_vscale", "out: V channel scales [B][Hkv][D] (FP8 PV only)")
+            .u32("p_lk", "Lk (varlen: max_seqlen_k)")
+            .u64("p_cuk", "varlen: int32 cu_seqlens_k [B+1], or 0")
+            .strides("p_k", "K strides in elements: batch (0 for varlen), head, token")
+            .strides("p_v", "V strides in elements")
+            .build();
+
+    /** INT8 rows of Q or of the smoothed K, one CTA per scale tile. */
+    public static final KernelAbi QUANT_ROWS = KernelAbi.builder()
+            .u64("p_src", "16-bit, element (b, h, token, c) at b*sb + h*sh + token*sr + c")
+            .u64("p_dst", "out: int8 [B][H][LPad][DPad] (channels D..DPad zero)")
+            .u64("p_scale", "out: scales [B][H][scaleStride]")
+            .u64("p_mean", "K channel means [B][Hkv][D]: subtracted (K) or dotted with the row (Q, for the LSE)")
+            .u64("p_rowdot", "out: factor * (row . mean) [B][H][LPad], or 0")
+            .u32("p_l")
+            .u32("p_lpad")
+            .u32("p_scalestride")
+            .u32("p_group", "heads per kv head (the mean's head is h / group)")
+            .f32("p_factor", "multiplies the scale (Q: sm_scale * log2 e; K: 1)")
+            .f32("p_dotfactor", "multiplies the row dot (Q: sm_scale)")
+            .u64("p_cu", "varlen: int32 cu_seqlens [B+1] of this tensor, or 0")
+            .strides("p", "source strides in elements: batch (0 for varlen), head, token")
+            .build();
+
+    /** FP8 V, transposed and permuted, one CTA per tile of tokens. */
+    public static final KernelAbi QUANT_V = KernelAbi.builder()
+            .u64("p_v", "V, element (b, hkv, token, c) at b*sb + hkv*sh + token*sr + c")
+            .u64("p_vscale", "V channel scales [B][Hkv][D]")
+            .u64("p_v8", "out: e4m3 [B][Hkv][D][LkPad]")
+            .u32("p_lk", "Lk (varlen: max_seqlen_k)")
+            .u32("p_lkpad")
+            .u64("p_cu", "varlen: int32 cu_seqlens_k [B+1], or 0")
+            .strides("p", "V strides in elements: batch (0 for varlen), head, token")
+            .build();
+
+    private PreprocessKernels() {
+    }
+
+    /** The preprocessing module of {@code spec}. */
+    public static ModuleDef module(KernelSpec spec) {
+        return new ModuleDef("preprocess", SpecCodec.encode(spec), PtxVersions.base(spec.arch()),
+                () -> PreprocessEmitter.emit(spec));
+    }
+
+    public static KernelDef<ScratchLayout> kvStats(KernelSpec spec) {
+        return new KernelDef<>(PreprocessEmitter.kvStatsName(spec), KV_STATS,
+                l -> new Launch(l.kvHeads(), l.batch(), 1, PreprocessEmitter.THREADS, 0));
+    }
+
+    public static KernelDef<ScratchLayout> quantK(KernelSpec spec) {
+        return new KernelDef<>(PreprocessEmitter.quantKName(spec), QUANT_ROWS,
+                l -> new Launch(l.kBlocks(), l.kvHeads(), l.batch(), PreprocessEmitter.THREADS, 0));
+    }
+
+    public static KernelDef<ScratchLayout> quantQ(KernelSpec spec) {
+        return new KernelDef<>(PreprocessEmitter.quantQName(spec), QUANT_ROWS,
+                l -> new Launch(l.qScaleTiles(), l.heads(), l.batch(), PreprocessEmitter.THREADS, 0));
+    }
+
+    /** The FP8 V transform (FP8 PV variants only). */
+    public static KernelDef<ScratchLayout> quantV(KernelSpec spec) {
+        return new KernelDef<>(PreprocessEmitter.quantVName(spec), QUANT_V,
+                l -> new Launch(l.lkPadded() / PreprocessEmitter.vTileTokens(spec), l.kvHeads(), l.batch(),
+                        PreprocessEmitter.THREADS, 0));
+    }
+}

@@ -1,0 +1,50 @@
+package io.sageptx.numerics;
+
+import java.util.Locale;
+
+import io.sageptx.numerics.AttentionReference;
+import io.sageptx.numerics.ErrorStats;
+import io.sageptx.spec.PvVariant;
+
+/**
+ * The accuracy a candidate must reach on the probe input to be timed at all: cosine >= 0.995,
+ * relative L1 <= 0.06 for FP8 PV and <= 0.02 for FP16 PV, LSE max abs error < 0.1, no NaN/Inf.
+ * (Measured on the H100: FP8 PV rel L1 0.025-0.039, FP16 PV 0.005-0.012, LSE <= 0.03;
+ * docs/notes/core-accuracy.md.)
+ */
+public record AccuracyBar(double minCosine, double maxRelL1, double maxLseError) {
+
+    public static AccuracyBar forPv(PvVariant pv) {
+        return new AccuracyBar(0.995, pv.isFp8() ? 0.06 : 0.02, 0.1);
+    }
+
+    /** Null when {@code a} passes, else why not. */
+    public String failure(Accuracy a) {
+        if (a.nonFinite() > 0) return a.nonFinite() + " NaN/Inf outputs";
+        if (!(a.cosine() >= minCosine)) return String.format(Locale.ROOT, "cosine %.5f < %.3f", a.cosine(), minCosine);
+        if (!(a.relL1() <= maxRelL1)) return String.format(Locale.ROOT, "rel L1 %.4f > %.3f", a.relL1(), maxRelL1);
+        if (!(a.lseMaxAbs() < maxLseError)) {
+            return String.format(Locale.ROOT, "LSE error %.4f >= %.2f", a.lseMaxAbs(), maxLseError);
+        }
+        return null;
+    }
+
+    /** What a probe measured. */
+    public record Accuracy(double cosine, double relL1, double lseMaxAbs, long nonFinite) {
+
+        /** Compares an output and its LSE (natural log) with the FP64 reference. */
+        public static Accuracy of(float[] o, float[] lse, AttentionReference.Result ref) {
+            ErrorStats e = ErrorStats.of(o, ref.o());
+            double lseErr = 0;
+            for (int i = 0; i < lse.length; i++) {
+                double d = Math.abs(lse[i] - ref.lse()[i]);
+                lseErr = Double.isNaN(d) ? Double.POSITIVE_INFINITY : Math.max(lseErr, d);
+            }
+            return new Accuracy(e.cosine(), e.relL1(), lseErr, e.nonFinite());
+        }
+        @Override
+        public String toString() {
+            return String.format(Locale.ROOT, "cos %.5f, rel L1 %.4f, LSE err %.4f", cosine, relL1, lseMaxAbs);
+        }
+    }
+}

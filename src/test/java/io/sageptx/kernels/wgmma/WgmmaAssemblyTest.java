@@ -1,0 +1,149 @@
+package io.sageptx.kernels.wgmma;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.DynamicTest.dynamicTest;
+
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Set;
+import java.util.stream.Stream;
+
+import org.junit.jupiter.api.DynamicTest;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestFactory;
+
+import io.sageptx.spec.Arch;
+import io.sageptx.spec.DType;
+import io.sageptx.spec.KernelSpec;
+import io.sageptx.spec.MmaKind;
+import io.sageptx.spec.PvVariant;
+import io.sageptx.spec.QuantGranularity;
+import io.sageptx.testing.Ptxas;
+
+/** The Hopper wgmma kernel: every variant assembles for sm_90a without spills; layout and descriptor arithmetic. */
+class WgmmaAssemblyTest {
+
+    static List<KernelSpec> specs() {
+        List<KernelSpec> out = new ArrayList<>();
+        for (PvVariant pv : new PvVariant[] {PvVariant.FP8_F16ACC, PvVariant.FP8_F32ACC}) {
+            for (int d : KernelSpec.HEAD_DIMS) {
+                for (boolean causal : new boolean[] {false, true}) {
+                    for (DType t : DType.values()) {
+                        KernelSpec s = KernelSpec.defaults(Arch.SM90, d, causal, t, t).toBuilder().pv(pv).mma(MmaKind.WGMMA).build();
+                        out.add(s);
+                        out.add(s.toBuilder().tiles(64, 4).build());
+                    }
+                }
+                for (QuantGranularity q : QuantGranularity.values()) {
+                    out.add(KernelSpec.defaults(Arch.SM90, d, false, DType.FP16, DType.BF16).toBuilder().pv(pv).mma(MmaKind.WGMMA).quant(q).build());
+                }
+            }
+        }
+        return out;
+    }
+
+    @TestFactory
+    Stream<DynamicTest> everyVariantAssemblesWithoutSpills() {
+        Ptxas.assumeAvailable();
+        return specs().stream().distinct().map(spec -> dynamicTest(spec.toString(), () -> {
+            String ptx = WgmmaEmitter.emit(spec);
+            assertTrue(ptx.contains(".target sm_90a"), "wgmma needs sm_90a");
+            int qkSteps = spec.paddedHeadDim() / 32;
+            assertTrue(!ptx.contains("ldmatrix"), "Q is read by the tensor cores from shared memory");
+            int pvGroups = spec.pv() == PvVariant.FP8_F16ACC && spec.headDim() >= 128 ? 2 : 1;
+            assertEquals(qkSteps + 2 * pvGroups, count(ptx, "wgmma.mma_async"),
+                    "one wgmma per QK k-step, 2 per PV group (FP16 accumulators: channel halves at D >= 128)");
+            Ptxas.Result r = Ptxas.assemble(ptx, WgmmaEmitter.TARGET);
+            assertEquals(0, r.exitCode(), r.log());
+            assertTrue(!r.log().toLowerCase().contains("warning"), r.log());
+            Ptxas.EntryInfo info = r.entries().get(spec.kernelName());
+            assertEquals(0, info.spillStores(), r.log());
+            assertEquals(0, info.spillLoads(), r.log());
+            assertEquals(0, info.stackFrame(), r.log());
+            assertTrue(info.registers() <= Math.min(255, 65536 / spec.threads()), r.log());
+        }));
+    }
+
+    @Test
+    void renderingIsDeterministic() {
+        KernelSpec s = specs().get(0);
+        assertEquals(WgmmaEmitter.emit(s), WgmmaEmitter.emit(s));
+    }
+
+    @Test
+    void everyChunkOfATileHasItsOwnSlotAndSwizzlesRepeatEveryEightRows() {
+        for (int rowBytes = 32; rowBytes <= 256; rowBytes += 32) {
+            SwizzledTile t = new SwizzledTile(128, rowBytes, 256);
+            Set<Integer> seen = new HashSet<>();
+            for (int row = 0; row < 128; row++) {
+                for (int b = 0; b < rowBytes; b += 16) {
+                    int off = t.offset(row, b);
+                    assertTrue(off >= 0 && off + 16 <= t.bytes(), "inside the tile");
+                    assertTrue(seen.add(off), "slot used twice: row " + row + " byte " + b + " of " + rowBytes);
+                    SwizzledTile.Column c = t.columnOf(b);
+                    int rowStart = row / 64 * t.subTileBytes() + c.base() + row % 64 * c.width();
+                    assertEquals(rowStart, off / c.width() * c.width(), "a chunk stays in its row of its column");
+                }
+            }
+            assertEquals(128 * rowBytes, seen.size() * 16);
+        }
+        // 128-byte columns: chunk c of row r at c ^ (r % 8); 64-byte: c ^ ((r / 2) % 4); 32-byte: c ^ ((r / 4) % 2)
+        assertEquals(3 * 128 + (1 ^ 3) * 16, new SwizzledTile(64, 128, 256).offset(3, 16));
+        assertEquals(5 * 64 + (1 ^ 2) * 16, new SwizzledTile(64, 64, 256).offset(5, 16));
+        SwizzledTile d96 = new SwizzledTile(64, 96, 256);
+        assertEquals(List.of(64, 32), d96.columns().stream().map(SwizzledTile.Column::width).toList());
+        assertEquals(64 * 64 + 4 * 32 + (0 ^ 1) * 16, d96.offset(4, 64));
+    }
+
+    @Test
+    void columnsAreWidestFirstAndEveryKStepLiesInOneColumn() {
+        SwizzledTile t = new SwizzledTile(64, 224, 256);
+        assertEquals(List.of(128, 64, 32), t.columns().stream().map(SwizzledTile.Column::width).toList());
+        for (int b = 0; b < 224; b += 32) {
+            SwizzledTile.Column c = t.columnOf(b);
+            assertTrue(b + 32 <= c.start() + c.width(), "k-step at byte " + b + " crosses its column");
+            assertEquals(0, c.base() % (8 * c.width()), "column base on a swizzle atom");
+        }
+    }
+
+    @Test
+    void descriptorWordsCarryStrideAndSwizzleMode() {
+        List<SwizzledTile.Column> c = new SwizzledTile(64, 224, 256).columns();
+        assertEquals((1024 >> 4) | (1 << 30), c.get(0).descriptorHigh());
+        assertEquals((512 >> 4) | (2 << 30), c.get(1).descriptorHigh());
+        assertEquals((256 >> 4) | (3 << 30), c.get(2).descriptorHigh());
+        assertEquals(1 << 16, new SwizzledTile(128, 64, 256).descriptorLowBits());
+    }
+
+    @Test
+    void stagesAreAtomAlignedAndFitTheSharedMemoryOfAnSm() {
+        for (KernelSpec s : specs()) {
+            WgmmaPlan p = new WgmmaPlan(s);
+            for (int st = 0; st < 2; st++) {
+                assertEquals(0, p.kStage(st) % 1024);
+                assertEquals(0, p.vStage(st) % 1024);
+            }
+            assertTrue(p.kStage(0) >= p.qTile().bytes());
+            assertTrue(p.smemBytes() <= 227 * 1024, s + ": " + p.smemBytes());
+        }
+    }
+
+    @Test
+    void wgmmaSpecsAreRefusedWhereTheyCannotRun() {
+        KernelSpec base = KernelSpec.defaults(Arch.SM90, 128, false, DType.FP16, DType.FP16).toBuilder().pv(PvVariant.FP8_F32ACC).build();
+        assertThrows(IllegalArgumentException.class, () -> base.toBuilder().arch(Arch.SM89).mma(MmaKind.WGMMA).build());
+        assertThrows(IllegalArgumentException.class, () -> base.toBuilder().pv(PvVariant.FP16).mma(MmaKind.WGMMA).build());
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                () -> base.toBuilder().mma(MmaKind.WGMMA).tiles(64, 2).build());
+        assertTrue(e.getMessage().contains("warps"), e.getMessage());
+    }
+
+    private static int count(String s, String what) {
+        int n = 0;
+        for (int i = s.indexOf(what); i >= 0; i = s.indexOf(what, i + 1)) n++;
+        return n;
+    }
+}
