@@ -1,23 +1,25 @@
 package io.sageptx.bench;
 
-import io.sageptx.kernels.attention.AttentionFamilies;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Optional;
 
+import io.sageptx.kernels.AttentionFamilies;
+import io.sageptx.kernels.attention.AttentionFamily;
 import io.sageptx.spec.Arch;
 import io.sageptx.spec.DType;
 import io.sageptx.spec.KernelSpec;
-import io.sageptx.spec.MmaKind;
 import io.sageptx.spec.PvVariant;
 
 /**
  * The kernel variants a benchmark compares, by label: {@code default} (what the library runs when nothing
- * is tuned) and one label per PV variant the architecture supports.
+ * is tuned), {@code tuned}, and per attention family serving the arch one label per PV variant it runs:
+ * the family's {@link AttentionFamily#variantPrefix() prefix} and the variant's id ({@code fp16},
+ * {@code wgmma-fp8-f16acc}).
  */
 public final class Variants {
 
     public static final String DEFAULT = "default";
-    public static final String WGMMA_PREFIX = "wgmma-";
     /** The autotuned winner of each shape's key (resolved by the caller through SageAttention.specFor). */
     public static final String TUNED = "tuned";
 
@@ -28,12 +30,10 @@ public final class Variants {
     public static List<String> all(Arch arch) {
         List<String> out = new ArrayList<>();
         out.add(DEFAULT);
-        for (PvVariant pv : PvVariant.values()) {
-            if (!pv.isFp8() || arch.hasFp8Mma()) out.add(pv.id());
-        }
-        if (arch == Arch.SM90) {
+        for (AttentionFamily f : familiesInLabelOrder()) {
+            if (!f.serves(arch)) continue;
             for (PvVariant pv : PvVariant.values()) {
-                if (pv.isFp8()) out.add(WGMMA_PREFIX + pv.id());
+                if (f.preferred(arch, 128, false, DType.FP16, DType.FP16, pv).isPresent()) out.add(f.variantPrefix() + pv.id());
             }
         }
         return out;
@@ -41,16 +41,25 @@ public final class Variants {
 
     /** The spec of a label for one shape; unknown labels are refused with the list of known ones. */
     public static KernelSpec spec(String label, Arch arch, int headDim, boolean causal, DType dtype) {
-        KernelSpec base = KernelSpec.defaults(arch, headDim, causal, dtype, dtype);
         if (label.equals(DEFAULT)) return AttentionFamilies.preferred(arch, headDim, causal, dtype, dtype);
-        boolean wgmma = label.startsWith(WGMMA_PREFIX) && arch == Arch.SM90;
-        String pvId = wgmma ? label.substring(WGMMA_PREFIX.length()) : label;
-        for (PvVariant pv : PvVariant.values()) {
-            if (pv.id().equals(pvId) && all(arch).contains(label)) {
-                return wgmma ? base.toBuilder().pv(pv).mma(MmaKind.WGMMA).build() : base.toBuilder().pv(pv).build();
+        for (AttentionFamily f : familiesInLabelOrder()) {
+            if (!f.serves(arch)) continue;
+            for (PvVariant pv : PvVariant.values()) {
+                if (label.equals(f.variantPrefix() + pv.id())) {
+                    Optional<KernelSpec> s = f.preferred(arch, headDim, causal, dtype, dtype, pv);
+                    if (s.isPresent()) return s.get();
+                }
             }
         }
         throw new IllegalArgumentException("variant '" + label + "' is unknown; known on " + arch.target() + ": "
                 + String.join(", ", all(arch)));
+    }
+
+    /** Unprefixed (base) families first, so the labels read fp16, fp8-..., then wgmma-... */
+    private static List<AttentionFamily> familiesInLabelOrder() {
+        List<AttentionFamily> out = new ArrayList<>();
+        for (AttentionFamily f : AttentionFamilies.all()) if (f.variantPrefix().isEmpty()) out.add(f);
+        for (AttentionFamily f : AttentionFamilies.all()) if (!f.variantPrefix().isEmpty()) out.add(f);
+        return out;
     }
 }

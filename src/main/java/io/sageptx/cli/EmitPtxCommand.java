@@ -5,7 +5,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.concurrent.Callable;
 
-import io.sageptx.kernels.attention.AttentionModules;
+import io.sageptx.kernels.AttentionModules;
 import io.sageptx.kernels.preprocess.PreprocessKernels;
 import io.sageptx.spec.Arch;
 import io.sageptx.spec.KernelSpec;

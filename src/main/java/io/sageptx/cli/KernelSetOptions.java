@@ -1,6 +1,6 @@
 package io.sageptx.cli;
 
-import io.sageptx.kernels.attention.AttentionFamilies;
+import io.sageptx.kernels.AttentionFamilies;
 import java.util.ArrayList;
 import java.util.LinkedHashSet;
 import java.util.List;

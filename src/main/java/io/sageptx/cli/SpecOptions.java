@@ -1,6 +1,6 @@
 package io.sageptx.cli;
 
-import io.sageptx.kernels.attention.AttentionFamilies;
+import io.sageptx.kernels.AttentionFamilies;
 import io.sageptx.spec.Arch;
 import io.sageptx.spec.DType;
 import io.sageptx.spec.KernelSpec;

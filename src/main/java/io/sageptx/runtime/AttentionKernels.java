@@ -1,5 +1,6 @@
 package io.sageptx.runtime;
 
+import io.sageptx.kernels.AttentionFamilies;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -11,8 +12,7 @@ import io.sageptx.cuda.PtxModule;
 import io.sageptx.kernel.KernelLoader;
 import io.sageptx.kernel.KernelLoader.Kernel;
 import io.sageptx.kernel.ModuleDef;
-import io.sageptx.kernels.attention.AttentionFamilies;
-import io.sageptx.kernels.attention.AttentionModules;
+import io.sageptx.kernels.AttentionModules;
 import io.sageptx.kernels.attention.ScratchLayout;
 import io.sageptx.kernels.preprocess.PreprocessKernels;
 import io.sageptx.spec.KernelSpec;

@@ -1,5 +1,6 @@
 package io.sageptx.runtime;
 
+import io.sageptx.kernels.AttentionFamilies;
 import io.sageptx.api.SageAttention;
 import io.sageptx.cache.CacheDirectory;
 import io.sageptx.call.AttentionArgs;
@@ -10,7 +11,6 @@ import io.sageptx.cuda.CudaStream;
 import io.sageptx.cuda.DeviceBuffer;
 import io.sageptx.cuda.DeviceContext;
 import io.sageptx.kernel.Args;
-import io.sageptx.kernels.attention.AttentionFamilies;
 import io.sageptx.kernels.attention.ScratchLayout;
 import io.sageptx.spec.Arch;
 import io.sageptx.spec.KernelSpec;

@@ -6,7 +6,7 @@ import java.util.stream.Collectors;
 /**
  * Which tensor-core instructions the fused kernel's main loop uses: the attention kernel family of a
  * spec. Each constant carries the spec checks its family needs; the family itself (plan, emitter,
- * template) is registered under it in {@code io.sageptx.kernels.attention.AttentionFamilies}.
+ * template) is registered under it in {@code io.sageptx.kernels.AttentionFamilies}.
  */
 public enum MmaKind {
     /** Warp-level {@code mma.sync} (sm_80 and newer): the SageAttention2++ design. */

@@ -1,6 +1,6 @@
 package io.sageptx.tune;
 
-import io.sageptx.kernels.attention.AttentionFamilies;
+import io.sageptx.kernels.AttentionFamilies;
 import io.sageptx.numerics.AccuracyBar;
 import io.sageptx.runtime.TuningKey;
 import java.util.ArrayList;

@@ -1,12 +1,12 @@
 package io.sageptx.tune;
 
+import io.sageptx.kernels.AttentionFamilies;
 import java.util.ArrayList;
 import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Objects;
 import java.util.Set;
 
-import io.sageptx.kernels.attention.AttentionFamilies;
 import io.sageptx.runtime.TuningKey;
 import io.sageptx.spec.Arch;
 import io.sageptx.spec.KernelSpec;

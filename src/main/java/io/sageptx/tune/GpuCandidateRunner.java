@@ -1,5 +1,6 @@
 package io.sageptx.tune;
 
+import io.sageptx.kernels.AttentionFamilies;
 import java.util.Random;
 
 import io.sageptx.call.AttentionArgs;
@@ -11,7 +12,6 @@ import io.sageptx.cuda.DeviceContext;
 import io.sageptx.numerics.AttentionReference;
 import io.sageptx.numerics.Half;
 import io.sageptx.numerics.RandomInputs;
-import io.sageptx.kernels.attention.AttentionFamilies;
 import io.sageptx.numerics.AccuracyBar;
 import io.sageptx.runtime.AttentionKernels;
 import io.sageptx.runtime.AttentionRunner;

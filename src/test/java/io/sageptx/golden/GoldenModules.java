@@ -10,7 +10,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.function.Supplier;
 
-import io.sageptx.kernels.attention.AttentionModules;
+import io.sageptx.kernels.AttentionModules;
 import io.sageptx.kernels.merge.LseMergeEmitter;
 import io.sageptx.kernels.merge.MergeSpec;
 import io.sageptx.kernels.preprocess.PreprocessKernels;

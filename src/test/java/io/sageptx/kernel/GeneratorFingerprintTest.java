@@ -14,7 +14,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 import io.sageptx.cache.ModuleKey;
-import io.sageptx.kernels.attention.AttentionModules;
+import io.sageptx.kernels.AttentionModules;
 import io.sageptx.kernels.wgmma.SwizzledTile;
 import io.sageptx.spec.Arch;
 import io.sageptx.spec.DType;

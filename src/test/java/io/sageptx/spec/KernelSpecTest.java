@@ -4,7 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import io.sageptx.kernels.attention.AttentionFamilies;
+import io.sageptx.kernels.AttentionFamilies;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;

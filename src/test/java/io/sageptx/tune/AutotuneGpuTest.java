@@ -4,7 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import io.sageptx.kernels.attention.AttentionFamilies;
+import io.sageptx.kernels.AttentionFamilies;
 import io.sageptx.numerics.AccuracyBar;
 import io.sageptx.runtime.TuningDb;
 import io.sageptx.runtime.TuningKey;

@@ -3,7 +3,7 @@ package io.sageptx.tune;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import io.sageptx.kernels.attention.AttentionFamilies;
+import io.sageptx.kernels.AttentionFamilies;
 import io.sageptx.runtime.TuningKey;
 import io.sageptx.spec.SpecCodec;
 import java.util.HashSet;

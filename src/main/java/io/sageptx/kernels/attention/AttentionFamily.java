@@ -24,6 +24,12 @@ public interface AttentionFamily {
     /** One line for the CLI and docs. */
     String description();
 
+    /**
+     * What a benchmark label of this family's variants starts with, before the PV variant's id: empty for
+     * the base family (mma.sync), {@code wgmma-} for wgmma.
+     */
+    String variantPrefix();
+
     /** Whether this family's kernels load and run on {@code arch}. */
     boolean serves(Arch arch);
 

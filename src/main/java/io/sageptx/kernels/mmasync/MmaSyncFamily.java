@@ -32,6 +32,11 @@ public final class MmaSyncFamily implements AttentionFamily {
     }
 
     @Override
+    public String variantPrefix() {
+        return "";
+    }
+
+    @Override
     public boolean serves(Arch arch) {
         return true;
     }

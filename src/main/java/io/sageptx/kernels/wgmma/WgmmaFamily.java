@@ -30,6 +30,11 @@ public final class WgmmaFamily implements AttentionFamily {
     }
 
     @Override
+    public String variantPrefix() {
+        return "wgmma-";
+    }
+
+    @Override
     public boolean serves(Arch arch) {
         return arch == Arch.SM90;
     }

@@ -1,5 +1,8 @@
-package io.sageptx.kernels.attention;
+package io.sageptx.kernels;
 
+import io.sageptx.kernels.attention.AttentionAbi;
+import io.sageptx.kernels.attention.ScratchLayout;
+import io.sageptx.kernels.attention.AttentionFamily;
 import io.sageptx.kernel.KernelDef;
 import io.sageptx.kernel.Launch;
 import io.sageptx.kernel.ModuleDef;

@@ -1,5 +1,6 @@
-package io.sageptx.kernels.attention;
+package io.sageptx.kernels;
 
+import io.sageptx.kernels.attention.AttentionFamily;
 import java.util.ArrayList;
 import java.util.LinkedHashSet;
 import java.util.List;

@@ -1,4 +1,4 @@
-package io.sageptx.kernels.attention;
+package io.sageptx.kernels;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
