@@ -54,12 +54,40 @@ public final class QuantizedAttentionModel {
     public record Int8Tensor(byte[] values, float[] scales, int groupsPerTile, int tileRows) {
     }
 
+    /**
+     * How the FP8 P V products reach the FP32 output.
+     *
+     * @param longLived     true: the tensor-core accumulator is the running output itself, rescaled in place
+     *                      every block and added into by every k-step (what the wgmma FP32-accumulate kernel
+     *                      did before issue 11); false: each block accumulates from zero and is then added
+     *                      into the FP32 output (two-level, what every FP8 kernel does now)
+     * @param tensorCoreBits 0: each k-step's sum is exact, then rounded to the accumulator type; else the
+     *                      reduced-precision accumulation of Hopper's FP8 tensor cores, modelled as the 32
+     *                      products of a k-step aligned to the largest exponent among them and the
+     *                      accumulator C and truncated toward zero to {@code tensorCoreBits} fraction bits
+     *                      below it, then added to C (kept in FP32). Products of one sign (a V with a large
+     *                      mean) then lose their low bits with a bias once C has grown large; products of
+     *                      both signs lose them without one.
+     */
+    public record Accumulation(boolean longLived, int tensorCoreBits) {
+        /** Two-level with exact k-step sums: the arithmetic of the kernels as specified. */
+        public static final Accumulation EXACT = new Accumulation(false, 0);
+        /** About 14 bits kept (DeepSeek-V3 on H800): 13 fraction bits below the leading one. */
+        public static final int HOPPER_FP8_BITS = 13;
+    }
+
     private QuantizedAttentionModel() {
     }
 
     /** Runs the model; causal, head dim, tiles, quantization and PV variant come from {@code spec}. */
     public static Result run(KernelSpec spec, float[] q, float[] k, float[] v, int batch, int hq, int hkv, int lq,
                              int lk, double smScale) {
+        return run(spec, q, k, v, batch, hq, hkv, lq, lk, smScale, Accumulation.EXACT);
+    }
+
+    /** {@link #run} with a chosen model of the FP8 P V accumulation (ignored for the FP16 PV variant). */
+    public static Result run(KernelSpec spec, float[] q, float[] k, float[] v, int batch, int hq, int hkv, int lq,
+                             int lk, double smScale, Accumulation acc) {
         int d = spec.headDim();
         AttentionReference.checkShapes(q, k, v, batch, hq, hkv, lq, lk, d, spec.causal());
         boolean causal = spec.causal();
@@ -148,13 +176,27 @@ public final class QuantizedAttentionModel {
                                 exactChunk(p, vq, kvBase + j0 * d, c0, Math.min(n, c0 + chunk), d, sum);
                                 for (int c = 0; c < d; c++) o32[c] = (float) (o32[c] + sum[c]);
                             }
+                        } else if (acc.longLived()) {
+                            // the accumulator is O: rescaled above, then every k-step adds into it
+                            for (int c0 = 0; c0 < bk; c0 += chunk) {
+                                int c1 = Math.min(n, c0 + chunk);
+                                for (int c = 0; c < d; c++) {
+                                    o32[c] = (float) tensorCoreSum(o32[c], p, vq, kvBase + j0 * d + c, c0, c1, d,
+                                            acc.tensorCoreBits());
+                                }
+                            }
                         } else {
                             // two chained m16n8k32 per block, accumulator restarted at 0 every block
                             Arrays.fill(part, 0);
                             boolean f16 = pv == PvVariant.FP8_F16ACC;
                             for (int c0 = 0; c0 < bk; c0 += chunk) {
                                 int c1 = Math.min(n, c0 + chunk);
-                                if (c0 < c1) {
+                                if (acc.tensorCoreBits() > 0) {
+                                    for (int c = 0; c < d; c++) {
+                                        sum[c] = tensorCoreSum(part[c], p, vq, kvBase + j0 * d + c, c0, c1, d,
+                                                acc.tensorCoreBits()) - part[c];
+                                    }
+                                } else if (c0 < c1) {
                                     exactChunk(p, vq, kvBase + j0 * d, c0, c1, d, sum);
                                 } else {
                                     Arrays.fill(sum, 0); // a fully masked k-step still runs: adds zeros
@@ -189,6 +231,25 @@ public final class QuantizedAttentionModel {
             }
         }
         return new Result(o, lse, maxPartial, overflows);
+    }
+
+    /**
+     * One tensor-core k-step into accumulator value {@code acc} of one output channel: acc + sum over keys jj in
+     * [from, to) of p[jj] * v[base + jj*d]. With {@code bits} = 0 the sum is exact; otherwise every product is
+     * truncated toward zero to {@code bits} fraction bits below the largest exponent among them and acc.
+     */
+    static double tensorCoreSum(double acc, float[] p, float[] v, int base, int from, int to, int d, int bits) {
+        double maxAbs = Math.abs(acc);
+        for (int jj = from; jj < to; jj++) maxAbs = Math.max(maxAbs, Math.abs((double) p[jj] * v[base + jj * d]));
+        if (maxAbs == 0) return acc;
+        double ulp = bits == 0 ? 0 : Math.scalb(1.0, Math.getExponent(maxAbs) - bits);
+        double s = acc;
+        for (int jj = from; jj < to; jj++) s += trunc((double) p[jj] * v[base + jj * d], ulp);
+        return s;
+    }
+
+    private static double trunc(double x, double ulp) {
+        return ulp == 0 ? x : Math.copySign(Math.floor(Math.abs(x) / ulp) * ulp, x);
     }
 
     /** sum[c] = exact (double) sum over keys jj in [from, to) of p[jj] * v[base + jj*d + c]. */

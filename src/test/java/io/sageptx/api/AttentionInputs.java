@@ -25,14 +25,18 @@ public final class AttentionInputs {
     public final short[] v16;
 
     public AttentionInputs(long seed, int batch, int heads, int kvHeads, int lq, int lk, int d, DType type) {
-        this.batch = batch;
-        this.heads = heads;
-        this.kvHeads = kvHeads;
-        this.lq = lq;
-        this.lk = lk;
-        this.d = d;
-        this.type = type;
-        RandomInputs in = RandomInputs.generate(seed, batch, heads, kvHeads, lq, lk, d, type);
+        this(RandomInputs.generate(seed, batch, heads, kvHeads, lq, lk, d, type));
+    }
+
+    /** The inputs of {@code in} (e.g. one of {@link io.sageptx.numerics.InputFamilies}). */
+    public AttentionInputs(RandomInputs in) {
+        this.batch = in.batch();
+        this.heads = in.heads();
+        this.kvHeads = in.kvHeads();
+        this.lq = in.lq();
+        this.lk = in.lk();
+        this.d = in.d();
+        this.type = in.type();
         q = in.q();
         k = in.k();
         v = in.v();

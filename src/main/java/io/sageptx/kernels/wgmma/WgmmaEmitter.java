@@ -56,8 +56,15 @@ public final class WgmmaEmitter {
     public record PvGroup(List<Wgmma> wgmmas, List<Flush> flush) {
     }
 
-    /** One n8 tile of FP16 accumulators (rows g and g+8) and the FP32 outputs it is added to. */
-    public record Flush(String lo, String hi, List<String> o) {
+    /**
+     * One n8 tile of accumulators (rows g and g+8) flushed into the FP32 output: FP16 pairs {@code lo},
+     * {@code hi} widened first when {@code f16}; then per register {@code o = o * alpha + acc}.
+     */
+    public record Flush(boolean f16, String lo, String hi, List<Term> terms) {
+    }
+
+    /** {@code o = o * alpha + acc}: one output register, its row's rescale, its accumulator. */
+    public record Term(String o, String alpha, String acc) {
     }
 
     /**
@@ -68,7 +75,7 @@ public final class WgmmaEmitter {
      * @param subTile        64-row sub-tiles of the swizzled tiles
      */
     public record Model(int atomAlign, int atomAlignM1, int warpgroupShift, SubTile subTile, boolean f16Acc,
-                        int hAccCount, int groupCount, int qOffset, List<CopyGroup> qCopyGroups,
+                        int accCount, int groupCount, int qOffset, List<CopyGroup> qCopyGroups,
                         List<CopyGroup> kCopyGroups, Descriptor qDesc, int qWgBytes, int kStage0, int kStageStride,
                         int kStageStride16, int vStage0, int vStageStride, int vStageStride16, Swizzle vSwz,
                         String kSwizzleName, String vSwizzleName, Descriptor vDesc, List<Load> vLoads, int qkSteps,
@@ -118,34 +125,39 @@ public final class WgmmaEmitter {
                     hex(c.descriptorHigh()), ks == 0 ? "%pfalse" : "%ptrue"));
         }
 
-        // P V: FP32 accumulators are the running output itself (one group of wgmmas). FP16 accumulators start
-        // from zero each block and are added into O; at D >= 128 that is done in two halves of the channels,
-        // so that 2 CTAs per SM (128 registers) need no spills.
-        int groups = f16Acc && d >= 128 ? 2 : 1;
-        int n = d / groups;
+        // P V: per block into fresh accumulators (FP16 or FP32), in groups of output channels small enough for
+        // the register budget (WgmmaPlan.pvGroups), each flushed into O with the rescale folded in.
         int vRowBytes = plan.vTile().rowBytes();
         List<PvGroup> pv = new ArrayList<>();
-        for (int h = 0; h < groups; h++) {
-            String acc = f16Acc ? regs("%hacc", 0, n / 4) : regs("%o", 0, d / 2);
+        int accCount = 0;
+        for (int[] g : plan.pvGroups()) {
+            int c0 = g[0];
+            int n = g[1];
+            int regs = f16Acc ? n / 4 : n / 2;
+            accCount = Math.max(accCount, regs);
+            String acc = regs(f16Acc ? "%hacc" : "%tacc", 0, regs);
             List<Wgmma> ws = new ArrayList<>();
             for (int kk = 0; kk < bk / 32; kk++) {
                 ws.add(new Wgmma("m64n" + n + "k32", f16Acc ? "f16" : "f32", acc, regs("%pa", 4 * kk, 4),
-                        2 * kk + h * n * vRowBytes / 16, "", f16Acc && kk == 0 ? "%pfalse" : "%ptrue"));
+                        2 * kk + c0 * vRowBytes / 16, "", kk == 0 ? "%pfalse" : "%ptrue"));
             }
             List<Flush> flush = new ArrayList<>();
-            if (f16Acc) {
-                for (int nd = 0; nd < n / 8; nd++) {
-                    List<String> o = new ArrayList<>();
-                    int ndo = h * n / 8 + nd;
-                    for (int i = 0; i < 4; i++) o.add("%o" + (4 * ndo + i));
-                    flush.add(new Flush("%hacc" + 2 * nd, "%hacc" + (2 * nd + 1), o));
+            for (int nd = 0; nd < n / 8; nd++) {
+                int ndo = c0 / 8 + nd;
+                List<Term> terms = new ArrayList<>();
+                for (int i = 0; i < 4; i++) {
+                    String o = "%o" + (4 * ndo + i);
+                    String alpha = "%alpha" + (i >> 1); // registers 0, 1: row g; 2, 3: row g + 8
+                    terms.add(new Term(o, alpha, f16Acc ? "%facc" + i : "%tacc" + (4 * nd + i)));
                 }
+                flush.add(f16Acc ? new Flush(true, "%hacc" + 2 * nd, "%hacc" + (2 * nd + 1), terms)
+                        : new Flush(false, "", "", terms));
             }
             pv.add(new PvGroup(ws, flush));
         }
         int sub = SwizzledTile.SUB_ROWS;
         return new Model(WgmmaPlan.ATOM_ALIGN, WgmmaPlan.ATOM_ALIGN - 1, Integer.numberOfTrailingZeros(WARPS_PER_WARPGROUP),
-                new SubTile(Integer.numberOfTrailingZeros(sub), sub - 1), f16Acc, n / 4,
+                new SubTile(Integer.numberOfTrailingZeros(sub), sub - 1), f16Acc, accCount,
                 Math.max(1, plan.kTile().groups().size()), 0, groups(plan.qTile(), "q", dPad, 0),
                 groups(plan.kTile(), "k", dPad, (long) bk * dPad), descriptor(plan.qTile()), plan.qWarpgroupBytes(),
                 plan.kStage(0), plan.kStage(1) - plan.kStage(0), (plan.kStage(1) - plan.kStage(0)) / 16,
@@ -153,8 +165,8 @@ public final class WgmmaEmitter {
                 swizzle(plan.vTile()),
                 plan.kTile().columns().stream().map(c -> c.width() + "-byte").collect(Collectors.joining(" + ")),
                 plan.vTile().rowBytes() + "-byte", descriptor(plan.vTile()), groups(plan.vTile(), "v", 0, 0).get(0).loads(),
-                dPad / 32, bk / 32, f16Acc ? "FP16 accumulators from zero, added into FP32 once per block"
-                        : "FP32 accumulators: the running output itself", qk, pv);
+                dPad / 32, bk / 32, (f16Acc ? "FP16" : "FP32") + " accumulators from zero every block, in "
+                        + plan.pvGroups().size() + " group(s) of channels, each flushed into O = O * alpha + acc", qk, pv);
     }
 
     /** The slot parameters of a single-group tile (V^T: one 64-byte column). */

@@ -23,6 +23,7 @@ public final class WgmmaPlan {
     private final int vStage0;
     private final int vStage1;
     private final int smemBytes;
+    private final java.util.List<int[]> pvGroups;
 
     public WgmmaPlan(KernelSpec spec) {
         if (spec.mma() != MmaKind.WGMMA) throw new IllegalArgumentException("not a wgmma spec: " + spec);
@@ -36,6 +37,7 @@ public final class WgmmaPlan {
         this.vStage0 = kStage1 + align(k.bytes());
         this.vStage1 = vStage0 + align(v.bytes());
         this.smemBytes = vStage1 + align(v.bytes()) + ATOM_ALIGN;
+        this.pvGroups = groups(d, spec.pv() == io.sageptx.spec.PvVariant.FP8_F16ACC);
     }
 
     static int align(int bytes) {
@@ -65,6 +67,37 @@ public final class WgmmaPlan {
 
     public int vStage(int s) {
         return s == 0 ? vStage0 : vStage1;
+    }
+
+    /**
+     * The output channels of the P V wgmmas in groups {first channel, channels}: each group accumulates a
+     * block into fresh registers (n/4 for FP16 accumulators, n/2 for FP32) that are flushed into O before
+     * the next group, so the group width sets the register cost. FP16: one group below D = 128, two halves
+     * from 128 on. FP32: groups of at most {@link #f32GroupChannels} channels (the last may be narrower).
+     */
+    public java.util.List<int[]> pvGroups() {
+        return pvGroups;
+    }
+
+    /**
+     * Widest FP32-accumulator P V group for a head dim: with O (D/2 registers) live, 2 CTAs per SM (128
+     * registers) leave room for 64 channels (32 registers) up to D = 112 and 32 at D = 128 (64 spills 8 bytes
+     * there); above D = 128 (one CTA, 255 registers) 128 channels fit. Measured with ptxas 13.0.
+     */
+    static int f32GroupChannels(int d) {
+        return d > 128 ? 128 : d == 128 ? 32 : 64;
+    }
+
+    static java.util.List<int[]> groups(int d, boolean f16) {
+        java.util.List<int[]> out = new java.util.ArrayList<>();
+        if (f16) {
+            int parts = d >= 128 ? 2 : 1;
+            for (int h = 0; h < parts; h++) out.add(new int[] {h * d / parts, d / parts});
+            return out;
+        }
+        int w = f32GroupChannels(d);
+        for (int c0 = 0; c0 < d; c0 += w) out.add(new int[] {c0, Math.min(w, d - c0)});
+        return out;
     }
 
     /** Dynamic shared memory per CTA, alignment slack included. */

@@ -53,9 +53,12 @@ class WgmmaAssemblyTest {
             assertTrue(ptx.contains(".target sm_90a"), "wgmma needs sm_90a");
             int qkSteps = spec.paddedHeadDim() / 32;
             assertTrue(!ptx.contains("ldmatrix"), "Q is read by the tensor cores from shared memory");
-            int pvGroups = spec.pv() == PvVariant.FP8_F16ACC && spec.headDim() >= 128 ? 2 : 1;
+            int pvGroups = new WgmmaPlan(spec).pvGroups().size();
             assertEquals(qkSteps + 2 * pvGroups, count(ptx, "wgmma.mma_async"),
-                    "one wgmma per QK k-step, 2 per PV group (FP16 accumulators: channel halves at D >= 128)");
+                    "one wgmma per QK k-step, 2 per PV group");
+            assertEquals(2 * pvGroups, count(ptx, ", %pfalse, 1, 1;") + count(ptx, ", %ptrue, 1, 1;"));
+            assertEquals(pvGroups, count(ptx, ", %pfalse, 1, 1;"), "every PV group starts from zero accumulators");
+            assertTrue(!ptx.contains("mul.f32 %o"), "no separate rescale: folded into the flush");
             Ptxas.Result r = Ptxas.assemble(ptx, WgmmaEmitter.TARGET);
             assertEquals(0, r.exitCode(), r.log());
             assertTrue(!r.log().toLowerCase().contains("warning"), r.log());

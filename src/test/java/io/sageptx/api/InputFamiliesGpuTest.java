@@ -1,0 +1,121 @@
+package io.sageptx.api;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.function.Function;
+import java.util.stream.Stream;
+
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.Arguments;
+import org.junit.jupiter.params.provider.MethodSource;
+
+import io.sageptx.kernels.attention.AttentionFamily;
+import io.sageptx.kernels.AttentionFamilies;
+import io.sageptx.numerics.ErrorStats;
+import io.sageptx.numerics.InputFamilies;
+import io.sageptx.numerics.RandomInputs;
+import io.sageptx.spec.DType;
+import io.sageptx.spec.KernelSpec;
+import io.sageptx.spec.PvVariant;
+import io.sageptx.testing.GpuTest;
+
+/**
+ * Issue 11 on the GPU: every kernel variant of the device (each family x PV variant) on input families
+ * that stress 8-bit attention: V with a large mean (5, 10, 50; per tensor and per channel) at Lk = 8192,
+ * where a long-lived reduced-precision accumulator loses the mean; outlier channels and large magnitudes
+ * (reported: the QK precision the default INT8 kernels cannot carry). FP8 variants must reach
+ * rel-L1 <= 0.003 on offset V wherever the FP16-accumulate variant of the same family does.
+ */
+@GpuTest
+class InputFamiliesGpuTest {
+
+    static final int LQ = 256;
+    static final int LK = 8192;
+
+    private static SageAttention attention;
+    private static final Map<String, String> TABLE = new TreeMap<>();
+    private static final Map<String, Double> F16ACC = new ConcurrentHashMap<>();
+
+    @BeforeAll
+    static void open() {
+        attention = SageAttention.onDevice(0);
+    }
+
+    @AfterAll
+    static void close() {
+        if (attention != null) attention.close();
+        System.out.println("| input family | D | variant | cosine | rel L1 | max abs | non-finite |");
+        System.out.println("|---|---|---|---|---|---|---|");
+        TABLE.values().forEach(System.out::println);
+    }
+
+    record Family(String name, boolean offsetV, Function<RandomInputs, RandomInputs> make) {
+        @Override
+        public String toString() {
+            return name;
+        }
+    }
+
+    static List<Family> families() {
+        List<Family> f = new ArrayList<>();
+        for (double off : new double[] {5, 10, 50}) {
+            f.add(new Family("V+" + (int) off, true, in -> InputFamilies.vOffset(in, off)));
+            f.add(new Family("V+" + (int) off + "*u_c", true, in -> InputFamilies.vChannelOffset(in, off, 5)));
+        }
+        f.add(new Family("normal", false, in -> in));
+        f.add(new Family("outliers QK 4ch x30", false, in -> InputFamilies.outlierChannels(in, 4, 30, true, true, 7)));
+        f.add(new Family("outliers K 2ch x50", false, in -> InputFamilies.outlierChannels(in, 2, 50, false, true, 8)));
+        f.add(new Family("magnitude QK x30", false, in -> InputFamilies.largeMagnitude(in, 30)));
+        return f;
+    }
+
+    static Stream<Arguments> grid() {
+        List<Arguments> out = new ArrayList<>();
+        for (int d : new int[] {64, 96, 128, 256}) {
+            for (Family f : families()) {
+                // the FP16-accumulate variant first: it sets the bar of the others (ordered by method source)
+                for (PvVariant pv : new PvVariant[] {PvVariant.FP8_F16ACC, PvVariant.FP8_F32ACC, PvVariant.FP16}) {
+                    for (String fam : new String[] {"wgmma", "sync"}) out.add(Arguments.of(f, d, fam, pv));
+                }
+            }
+        }
+        return out.stream();
+    }
+
+    @ParameterizedTest(name = "{0} D={1} {2} {3}")
+    @MethodSource("grid")
+    void variantOnFamily(Family family, int d, String familyId, PvVariant pv) {
+        AttentionFamily fam = AttentionFamilies.all().stream().filter(x -> x.mma().id().equals(familyId)).findFirst()
+                .orElseThrow();
+        assumeTrue(fam.serves(attention.arch()), familyId + " does not run on " + attention.arch().target());
+        KernelSpec spec = fam.preferred(attention.arch(), d, false, DType.BF16, DType.BF16, pv).orElse(null);
+        assumeTrue(spec != null, familyId + " has no " + pv.id());
+        RandomInputs base = RandomInputs.generate(1000L + d, 1, 2, 2, LQ, LK, d, DType.BF16);
+        AttentionInputs x = new AttentionInputs(family.make().apply(base));
+        AccuracyProbe.Result r = AccuracyProbe.run(attention, x, DType.BF16, false, b -> b.spec(spec));
+        ErrorStats e = r.error();
+        String label = fam.variantPrefix() + pv.id();
+        synchronized (TABLE) {
+            TABLE.put(family + "/" + (1000 + d) + "/" + label, String.format("| %s | %d | %s | %.6f | %.5f | %.4f | %d |",
+                    family, d, label, e.cosine(), e.relL1(), e.maxAbs(), e.nonFinite()));
+        }
+        assertEquals(0, e.nonFinite(), "NaN/Inf or unwritten outputs: " + e);
+        if (!family.offsetV()) return; // outliers, magnitudes: reported (the precision modes' business)
+        String key = family + "/" + d + "/" + familyId;
+        if (pv == PvVariant.FP8_F16ACC) F16ACC.put(key, e.relL1());
+        Double bar = F16ACC.get(key);
+        if (pv.isFp8() && bar != null && bar <= 0.003) {
+            assertTrue(e.relL1() <= 0.003, label + " on " + family + ": rel-L1 " + e.relL1() + " (FP16-accumulate: " + bar + ")");
+        }
+        assertTrue(e.cosine() >= 0.999, "cosine " + e);
+    }
+}
