@@ -7,10 +7,10 @@ import java.util.Arrays;
 
 /**
  * A CPU model of the quantized SageAttention2++ forward pass, following the kernel's arithmetic step by
- * step (see {@code shared/design/ALGORITHM.md}): K smoothing, INT8 Q and K' with the spec's scale groups,
- * exact integer QK^T, base-2 online softmax with the running max shifted by log2(448) over key blocks of
- * {@code spec.blockK()}, FP8 e4m3 (or 16-bit) P and V, the two-level PV accumulation of the spec's
- * {@link PvVariant}, and the epilogue.
+ * step (see {@code docs/method.md}): K smoothing, INT8 Q and K' with the spec's scale groups, exact
+ * integer QK^T, base-2 online softmax with the running max shifted by log2(448) over key blocks of
+ * {@code spec.blockK()}, FP8 e4m3 (or 16-bit) P and V (FP8 V quantized around its channel means, which the
+ * epilogue adds back), the two-level PV accumulation of the spec's {@link PvVariant}, and the epilogue.
  *
  * <p>Layouts as in {@link AttentionReference}: Q {@code [B][Hq][Lq][D]}, K and V {@code [B][Hkv][Lk][D]},
  * O {@code [B][Hq][Lq][D]}, LSE {@code [B][Hq][Lq]}. Inputs are float values already representable in
@@ -68,10 +68,12 @@ public final class QuantizedAttentionModel {
      *                      below it, then added to C (kept in FP32). Products of one sign (a V with a large
      *                      mean) then lose their low bits with a bias once C has grown large; products of
      *                      both signs lose them without one.
+     * @param smoothV       true: FP8 V is quantized around its channel means, added back in the epilogue (what
+     *                      every FP8 kernel does now); false: V quantized as given (before issue 11)
      */
-    public record Accumulation(boolean longLived, int tensorCoreBits) {
-        /** Two-level with exact k-step sums: the arithmetic of the kernels as specified. */
-        public static final Accumulation EXACT = new Accumulation(false, 0);
+    public record Accumulation(boolean longLived, int tensorCoreBits, boolean smoothV) {
+        /** Two-level with exact k-step sums, V around its means: the arithmetic of the kernels as specified. */
+        public static final Accumulation EXACT = new Accumulation(false, 0, true);
         /** About 14 bits kept (DeepSeek-V3 on H800): 13 fraction bits below the leading one. */
         public static final int HOPPER_FP8_BITS = 13;
     }
@@ -98,8 +100,9 @@ public final class QuantizedAttentionModel {
         float[] kSmooth = subtractKMean(k, km, batch, hkv, lk, d);
         Int8Tensor qi = quantizeQ(spec, q, batch, hq, lq);
         Int8Tensor ki = quantizeK(spec, kSmooth, batch, hkv, lk);
-        float[] vs = vScales(spec, v, batch, hkv, lk);
-        float[] vq = quantizeV(spec, v, vs, batch, hkv, lk); // decoded FP8 (or 16-bit) V, [B][Hkv][Lk][D]
+        float[] vmu = acc.smoothV() ? vMeans(spec, v, batch, hkv, lk) : new float[batch * hkv * d];
+        float[] vs = acc.smoothV() ? vScales(spec, v, batch, hkv, lk) : vScalesAroundZero(spec, v, batch, hkv, lk);
+        float[] vq = quantizeV(spec, v, vmu, vs, batch, hkv, lk); // decoded FP8 (or 16-bit) V, [B][Hkv][Lk][D]
 
         int group = hq / hkv;
         int qTile = qi.tileRows();
@@ -220,7 +223,9 @@ public final class QuantizedAttentionModel {
                     // epilogue
                     int vsBase = (b * hkv + hk) * d;
                     for (int c = 0; c < d; c++) {
-                        float val = o32[c] / l * vs[vsBase + c];
+                        float inv = l > 0 ? 1f / l : 0f;
+                        float mean = l > 0 ? vmu[vsBase + c] : 0f;
+                        float val = (float) ((double) (o32[c] * inv) * vs[vsBase + c] + mean);
                         o[row + c] = Half.round(val, spec.outType());
                     }
                     double qkm = 0;
@@ -365,8 +370,18 @@ public final class QuantizedAttentionModel {
     }
 
     /**
-     * Per-channel V scales {@code [B][Hkv][D]}: max(absmax over the Lk tokens, 1e-6) / spec.vMax() for the
-     * FP8 variants; all 1 for {@link PvVariant#FP16}.
+     * Per-channel V means {@code [B][Hkv][D]} (FP32 sums over the Lk tokens): FP8 V is quantized around its
+     * mean and the mean is added back to O in the epilogue. All 0 for {@link PvVariant#FP16}.
+     */
+    public static float[] vMeans(KernelSpec spec, float[] v, int batch, int hkv, int lk) {
+        int d = spec.headDim();
+        if (!spec.pv().isFp8()) return new float[batch * hkv * d];
+        return kMean(v, batch, hkv, lk, d);
+    }
+
+    /**
+     * Per-channel V scales {@code [B][Hkv][D]}: max(largest |V - mean| over the Lk tokens, 1e-6) /
+     * spec.vMax() for the FP8 variants; all 1 for {@link PvVariant#FP16}.
      */
     public static float[] vScales(KernelSpec spec, float[] v, int batch, int hkv, int lk) {
         int d = spec.headDim();
@@ -376,32 +391,61 @@ public final class QuantizedAttentionModel {
             return vs;
         }
         float vmax = spec.vMax();
+        float[] mu = vMeans(spec, v, batch, hkv, lk);
         for (int bh = 0; bh < batch * hkv; bh++) {
-            float[] a = new float[d];
+            float[] hi = new float[d];
+            float[] lo = new float[d];
+            Arrays.fill(hi, Float.NEGATIVE_INFINITY);
+            Arrays.fill(lo, Float.POSITIVE_INFINITY);
             for (int j = 0; j < lk; j++) {
                 int r = (bh * lk + j) * d;
-                for (int c = 0; c < d; c++) a[c] = Math.max(a[c], Math.abs(v[r + c]));
+                for (int c = 0; c < d; c++) {
+                    hi[c] = Math.max(hi[c], v[r + c]);
+                    lo[c] = Math.min(lo[c], v[r + c]);
+                }
             }
-            for (int c = 0; c < d; c++) vs[bh * d + c] = Math.max(a[c], V_ABSMAX_FLOOR) / vmax;
+            for (int c = 0; c < d; c++) {
+                float m = mu[bh * d + c];
+                float a = lk == 0 ? 0f : Math.max(hi[c] - m, m - lo[c]);
+                vs[bh * d + c] = Math.max(a, V_ABSMAX_FLOOR) / vmax;
+            }
         }
         return vs;
     }
 
-    /** V8 codes {@code [B][Hkv][Lk][D]} (untransposed, unpermuted): e4m3(V / vs[c]). */
-    public static byte[] quantizeVCodes(float[] v, float[] vs, int batch, int hkv, int lk, int d) {
+    /** The scales of V quantized as given (no mean subtracted): absmax / vmax, as before issue 11. */
+    static float[] vScalesAroundZero(KernelSpec spec, float[] v, int batch, int hkv, int lk) {
+        int d = spec.headDim();
+        float[] vs = new float[batch * hkv * d];
+        java.util.Arrays.fill(vs, 1f);
+        if (!spec.pv().isFp8()) return vs;
+        for (int bh = 0; bh < batch * hkv; bh++) {
+            for (int c = 0; c < d; c++) {
+                float a = 0;
+                for (int j = 0; j < lk; j++) a = Math.max(a, Math.abs(v[(bh * lk + j) * d + c]));
+                vs[bh * d + c] = Math.max(a, V_ABSMAX_FLOOR) / spec.vMax();
+            }
+        }
+        return vs;
+    }
+
+    /** V8 codes {@code [B][Hkv][Lk][D]} (untransposed, unpermuted): e4m3((V - mean[c]) / vs[c]). */
+    public static byte[] quantizeVCodes(float[] v, float[] mean, float[] vs, int batch, int hkv, int lk, int d) {
         byte[] out = new byte[v.length];
         for (int bh = 0; bh < batch * hkv; bh++) {
             for (int j = 0; j < lk; j++) {
                 int r = (bh * lk + j) * d;
-                for (int c = 0; c < d; c++) out[r + c] = Fp8E4M3.encode(v[r + c] / vs[bh * d + c]);
+                for (int c = 0; c < d; c++) {
+                    out[r + c] = Fp8E4M3.encode((v[r + c] - mean[bh * d + c]) * (1f / vs[bh * d + c]));
+                }
             }
         }
         return out;
     }
 
     /** The V values the PV mma sees, decoded to float: e4m3(V / vs) for FP8 variants, V in the input dtype otherwise. */
-    private static float[] quantizeV(KernelSpec spec, float[] v, float[] vs, int batch, int hkv, int lk) {
+    private static float[] quantizeV(KernelSpec spec, float[] v, float[] mean, float[] vs, int batch, int hkv, int lk) {
         if (!spec.pv().isFp8()) return Half.round(v, spec.inType());
-        return Fp8E4M3.decode(quantizeVCodes(v, vs, batch, hkv, lk, spec.headDim()));
+        return Fp8E4M3.decode(quantizeVCodes(v, mean, vs, batch, hkv, lk, spec.headDim()));
     }
 }

@@ -174,9 +174,10 @@ public final class AttentionRunner implements AutoCloseable {
         boolean fp8 = spec.pv().isFp8();
         CUstream h = s.handle();
         long vScale = fp8 ? w.vScale().address() : 0L;
+        long vMean = fp8 ? w.vMean(l) : 0L;
         // 1. K channel means (and V channel scales for FP8 PV)
         kk.kvStats().launch(l, strides(strides(new Args().ptr("p_k", a.k()).ptr("p_v", a.v()).ptr("p_kmean", w.kMean().address())
-                .ptr("p_vscale", vScale).u32("p_lk", a.lk()).ptr("p_cuk", a.cuSeqlensK()),
+                .ptr("p_vscale", vScale).ptr("p_vmean", vMean).u32("p_lk", a.lk()).ptr("p_cuk", a.cuSeqlensK()),
                 "p_k", a.kStrides(), a.isVarlen()), "p_v", a.vStrides(), a.isVarlen()), h);
         // 2. INT8 smoothed K
         kk.quantK().launch(l, strides(new Args().ptr("p_src", a.k()).ptr("p_dst", w.k8().address())
@@ -194,14 +195,14 @@ public final class AttentionRunner implements AutoCloseable {
         long vIn = a.v();
         if (kk.quantV() != null) {
             kk.quantV().launch(l, strides(new Args().ptr("p_v", a.v()).ptr("p_vscale", w.vScale().address())
-                    .ptr("p_v8", w.v8().address()).u32("p_lk", a.lk()).u32("p_lkpad", l.lkPadded())
+                    .ptr("p_vmean", vMean).ptr("p_v8", w.v8().address()).u32("p_lk", a.lk()).u32("p_lkpad", l.lkPadded())
                     .ptr("p_cu", a.cuSeqlensK()), "p", a.vStrides(), a.isVarlen()), h);
             vIn = w.v8().address();
         }
         if (mark != null) mark.record(s);
         // 5. the fused kernel
         kk.attention().launch(l, strides(strides(new Args().ptr("p_q8", w.q8().address()).ptr("p_k8", w.k8().address())
-                .ptr("p_v", vIn).ptr("p_qs", w.qScale().address()).ptr("p_ks", w.kScale().address()).ptr("p_vs", vScale)
+                .ptr("p_v", vIn).ptr("p_qs", w.qScale().address()).ptr("p_ks", w.kScale().address()).ptr("p_vs", vScale).ptr("p_vm", vMean)
                 .ptr("p_o", a.o()).ptr("p_lse", a.lse()).ptr("p_qkm", w.qkm().address())
                 .u32("p_lq", a.lq()).u32("p_lk", a.lk()).u32("p_lqpad", l.lqPadded()).u32("p_lkpad", l.lkPadded())
                 .u32("p_heads", a.heads()).u32("p_group", a.heads() / a.kvHeads())

@@ -82,7 +82,7 @@ public final class Workspace implements AutoCloseable {
 
     private static long[] sizes(ScratchLayout l) {
         return new long[] {l.q8Bytes(), l.k8Bytes(), l.v8Bytes(), l.qScaleBytes(), l.kScaleBytes(),
-                l.channelStatBytes(), l.channelStatBytes(), l.qkmBytes()};
+                l.channelStatBytes(), l.vStatBytes(), l.qkmBytes()};
     }
 
     private static long align(long bytes) {
@@ -113,7 +113,7 @@ public final class Workspace implements AutoCloseable {
         if (view) return;
         boolean grow = too(q8, layout.q8Bytes()) || too(k8, layout.k8Bytes()) || too(v8, layout.v8Bytes())
                 || too(qScale, layout.qScaleBytes()) || too(kScale, layout.kScaleBytes())
-                || too(kMean, layout.channelStatBytes()) || too(vScale, layout.channelStatBytes())
+                || too(kMean, layout.channelStatBytes()) || too(vScale, layout.vStatBytes())
                 || too(qkm, layout.qkmBytes());
         if (grow) {
             if (lastUse != null) {
@@ -126,7 +126,7 @@ public final class Workspace implements AutoCloseable {
             qScale = regrow(qScale, layout.qScaleBytes());
             kScale = regrow(kScale, layout.kScaleBytes());
             kMean = regrow(kMean, layout.channelStatBytes());
-            vScale = regrow(vScale, layout.channelStatBytes());
+            vScale = regrow(vScale, layout.vStatBytes());
             qkm = regrow(qkm, layout.qkmBytes());
         } else if (lastUse != null) {
             // always, even when the handle equals the last call's: a destroyed stream's handle can be reused
@@ -162,6 +162,8 @@ public final class Workspace implements AutoCloseable {
     public DeviceBuffer kScale() { return kScale; }
     public DeviceBuffer kMean() { return kMean; }
     public DeviceBuffer vScale() { return vScale; }
+    /** The V channel means of a call of {@code l}: the second half of the V statistics buffer. */
+    public long vMean(ScratchLayout l) { return vScale.address() + l.channelStatBytes(); }
     public DeviceBuffer qkm() { return qkm; }
 
     /** Bytes held now. */

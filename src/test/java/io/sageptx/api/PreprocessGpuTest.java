@@ -51,6 +51,36 @@ class PreprocessGpuTest {
         }
     }
 
+    /** FP8 PV: V channel means and scales (absmax of V minus its mean / vmax) against the CPU model, V offset 10. */
+    @Test
+    void vMeansAndScalesMatchTheCpuModel() {
+        int b = 2, h = 2, n = 333, d = 96;
+        AttentionInputs x = new AttentionInputs(io.sageptx.numerics.InputFamilies.vChannelOffset(
+                io.sageptx.numerics.RandomInputs.generate(6, b, h, h, n, n, d, DType.BF16), 10, 3));
+        try (SageAttention att = SageAttention.onDevice(0)) {
+            for (PvVariant pv : new PvVariant[] {PvVariant.FP8_F16ACC, PvVariant.FP8_F32ACC}) {
+                if (!att.arch().hasFp8Mma()) return;
+                AttentionArgs shape = AttentionArgs.builder().batch(b).heads(h).seqLen(n).headDim(d).dtype(DType.BF16)
+                        .pv(pv).build();
+                att.forwardHost(shape, x.q16, x.k16, x.v16, false);
+                KernelSpec spec = att.specFor(shape);
+                ScratchLayout l = new ScratchLayout(spec, b, h, h, n, n);
+                float[] st = new float[(int) (l.vStatBytes() / 4)];
+                att.workspace().vScale().copyTo(st);
+                float[] mu = QuantizedAttentionModel.vMeans(spec, x.v, b, h, n);
+                float[] vs = QuantizedAttentionModel.vScales(spec, x.v, b, h, n);
+                double muErr = 0, vsErr = 0;
+                for (int i = 0; i < mu.length; i++) {
+                    muErr = Math.max(muErr, Math.abs(st[mu.length + i] - mu[i]));
+                    vsErr = Math.max(vsErr, Math.abs(st[i] / vs[i] - 1));
+                }
+                System.out.println(pv.id() + ": V mean max abs err " + muErr + ", V scale max rel err " + vsErr);
+                assertTrue(muErr < 1e-3, "V means");
+                assertTrue(vsErr < 1e-3, "V scales");
+            }
+        }
+    }
+
     private static void report(String name, byte[] gpu, QuantizedAttentionModel.Int8Tensor cpu, float[] gpuScales,
                                int lpad, int l, int d, int heads, int gpuPerHead, float factor) {
         int off1 = 0, off = 0;

@@ -204,21 +204,24 @@ class QuantizedAttentionModelTest {
 
     @Test
     void worstCaseFp16PartialStaysFinite() {
-        // Q = 0: every logit ties, so every P is 448; V constant per channel: every V8 is +-vMax = 2.25.
-        // Each FP16 partial reaches the bound 64 * 448 * 2.25 = 64512 exactly, still below 65504.
+        // Q = 0: every logit ties, so every P is 448; V is +-3 (even channels) or -+0.5 (odd) for the first
+        // and the second half of the tokens: zero means, so every V8 is +-vMax = 2.25 and each 64-key block
+        // has one sign. Each FP16 partial reaches the bound 64 * 448 * 2.25 = 64512 exactly, below 65504.
         int n = 256, d = 64;
         float[] q = new float[n * d];
         float[] k = new float[n * d];
         float[] v = new float[n * d];
         Random r = new Random(9);
         for (int i = 0; i < k.length; i++) k[i] = Half.round((float) r.nextGaussian(), DType.FP16);
-        for (int j = 0; j < n; j++) for (int c = 0; c < d; c++) v[j * d + c] = (c % 2 == 0) ? 3f : -0.5f;
+        for (int j = 0; j < n; j++) {
+            for (int c = 0; c < d; c++) v[j * d + c] = ((c % 2 == 0) ? 3f : -0.5f) * (j < n / 2 ? 1 : -1);
+        }
         KernelSpec spec = KernelSpec.defaults(Arch.SM89, d, false, DType.FP16, DType.FP16);
         assertEquals(PvVariant.FP8_F16ACC, spec.pv());
         QuantizedAttentionModel.Result res = QuantizedAttentionModel.run(spec, q, k, v, 1, 1, 1, n, n, 0.125);
         assertEquals(64512.0, res.maxAbsF16Partial());
         assertEquals(0, res.f16PartialOverflows());
-        for (int c = 0; c < d; c++) assertEquals((c % 2 == 0) ? 3f : -0.5f, res.o()[c], 1e-3f);
+        for (int c = 0; c < d; c++) assertEquals(0f, res.o()[c], 1e-3f);
         for (int i = 0; i < n; i++) assertEquals(Math.log(n), res.lse()[i], 1e-5);
     }
 
@@ -284,15 +287,19 @@ class QuantizedAttentionModelTest {
         float[] ks = QuantizedAttentionModel.subtractKMean(k, km, 1, 1, lk, d);
         assertEquals(-1f, ks[0], 1e-5f);
         KernelSpec spec = KernelSpec.defaults(Arch.SM89, d, false, DType.FP16, DType.FP16);
+        // channel 4 holds 5, -5, 5: mean 5/3, largest distance from it 20/3
+        float[] mu = QuantizedAttentionModel.vMeans(spec, v, 1, 1, lk);
+        assertEquals(5f / 3f, mu[4], 1e-6f);
         float[] vs = QuantizedAttentionModel.vScales(spec, v, 1, 1, lk);
-        assertEquals(5f / 2.25f, vs[4], 1e-6f);
+        assertEquals((20f / 3f) / 2.25f, vs[4], 1e-5f);
         float[] vs32 = QuantizedAttentionModel.vScales(spec.toBuilder().pv(PvVariant.FP8_F32ACC).build(), v, 1, 1, lk);
-        assertEquals(5f / 448f, vs32[4], 1e-9f);
+        assertEquals((20f / 3f) / 448f, vs32[4], 1e-8f);
         float[] vs16 = QuantizedAttentionModel.vScales(spec.toBuilder().pv(PvVariant.FP16).build(), v, 1, 1, lk);
         assertEquals(1f, vs16[4]);
-        byte[] v8 = QuantizedAttentionModel.quantizeVCodes(v, vs, 1, 1, lk, d);
-        assertEquals(0x41, v8[4] & 0xff); // 2.25
-        assertEquals(0xC1, v8[d + 4] & 0xff); // -2.25
+        assertEquals(0f, QuantizedAttentionModel.vMeans(spec.toBuilder().pv(PvVariant.FP16).build(), v, 1, 1, lk)[4]);
+        byte[] v8 = QuantizedAttentionModel.quantizeVCodes(v, mu, vs, 1, 1, lk, d);
+        assertEquals(0x39, v8[4] & 0xff); // (5 - 5/3) / vs = 1.125
+        assertEquals(0xC1, v8[d + 4] & 0xff); // (-5 - 5/3) / vs = -2.25
     }
 
     @Test

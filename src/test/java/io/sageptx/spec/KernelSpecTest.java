@@ -372,7 +372,7 @@ class KernelSpecTest {
         for (int d : KernelSpec.HEAD_DIMS) {
             KernelSpec h = AttentionFamilies.preferred(Arch.SM90, d, true, DType.BF16, DType.FP16);
             assertEquals(MmaKind.WGMMA, h.mma());
-            assertEquals(PvVariant.FP8_F32ACC, h.pv());
+            assertEquals(PvVariant.FP8_F16ACC, h.pv());
             assertEquals(d, h.headDim());
             assertEquals(MmaKind.SYNC, AttentionFamilies.preferred(Arch.SM90, d, true, DType.BF16, DType.FP16, PvVariant.FP16).mma());
             assertEquals(MmaKind.WGMMA,

@@ -22,6 +22,7 @@ public final class AttentionAbi {
                 .u64("p_qs", "Q scales, times sm_scale*log2(e)")
                 .u64("p_ks", "K scales")
                 .u64("p_vs", "V channel scales [B][Hkv][D] (FP8 PV only)")
+                .u64("p_vm", "V channel means [B][Hkv][D], added back to O (FP8 PV only)")
                 .u64("p_o", "O, element (b, h, token, c) at b*o_sb + h*o_sh + token*o_sr + c")
                 .u64("p_lse", "LSE [B][H][Lq] natural log (Lq = max_seqlen_q for varlen), or 0")
                 .u64("p_qkm", "sm_scale * (q . kmean) [B][H][LqPad], read when LSE is written")

@@ -83,9 +83,14 @@ public record ScratchLayout(KernelSpec spec, int batch, int heads, int kvHeads, 
         return 4L * batch * kvHeads * kScalesPerHead();
     }
 
-    /** K channel means, then V channel scales: [B][Hkv][D] floats each. */
+    /** K channel means: [B][Hkv][D] floats. */
     public long channelStatBytes() {
         return 4L * batch * kvHeads * spec.headDim();
+    }
+
+    /** V channel scales, then V channel means (FP8 PV: V is quantized around its mean): [2][B][Hkv][D] floats. */
+    public long vStatBytes() {
+        return 2 * channelStatBytes();
     }
 
     /** sm_scale * (q . kmean) per query row, for the LSE: [B][H][Lq padded]. */
