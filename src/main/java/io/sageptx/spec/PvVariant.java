@@ -2,9 +2,15 @@ package io.sageptx.spec;
 
 /** How the P·V product is computed. */
 public enum PvVariant {
-    /** FP8 e4m3 P and V, mma m16n8k32 with FP16 accumulators flushed into FP32 once per key block (SageAttention2++). */
+    /**
+     * FP8 e4m3 P and V (V around its channel means), mma m16n8k32 (or wgmma) with FP16 accumulators started
+     * from zero every key block and flushed into FP32 once per block (SageAttention2++).
+     */
     FP8_F16ACC("fp8-f16acc"),
-    /** FP8 e4m3 P and V, mma m16n8k32 with FP32 accumulators restarted every key block (two-level FP32). */
+    /**
+     * FP8 e4m3 P and V (V around its channel means), mma m16n8k32 (or wgmma) with FP32 accumulators restarted
+     * every key block and added into the FP32 output (two-level FP32).
+     */
     FP8_F32ACC("fp8-f32acc"),
     /** P and V in the input's 16-bit type, mma m16n8k16 with FP32 accumulators (INT8 QK + FP16 PV). */
     FP16("fp16");
