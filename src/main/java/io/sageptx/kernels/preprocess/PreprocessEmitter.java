@@ -37,6 +37,13 @@ public final class PreprocessEmitter {
     public record VSlot(int rowOff, int wordOff) {
     }
 
+    /** One pass of the unrolled statistics walk: its index, its K and V load registers and their unpacking. */
+    public record StatPass(int i, String kRegs, String vRegs, List<Unpack> kUnits, List<Unpack> vUnits) {
+    }
+
+    /** Passes of K and V the statistics kernel has in flight per thread. */
+    static final int STAT_UNROLL = 4;
+
     private PreprocessEmitter() {
     }
 
@@ -97,6 +104,19 @@ public final class PreprocessEmitter {
         m.put("statSlots", THREADS * 8);
         m.put("elemIdx", IntStream.range(0, 8).boxed().collect(Collectors.toList()));
         m.put("kUnits", units("%kr", "%kx"));
+        // the statistics walk loads STAT_UNROLL passes of K and V before using any (memory-level parallelism
+        // for short sequences, where 128-ish CTAs walk the tokens)
+        List<StatPass> unroll = new ArrayList<>();
+        for (int u = 0; u < STAT_UNROLL; u++) {
+            unroll.add(new StatPass(u, "%ku" + 4 * u + ", %ku" + (4 * u + 1) + ", %ku" + (4 * u + 2) + ", %ku" + (4 * u + 3),
+                    "%vu" + 4 * u + ", %vu" + (4 * u + 1) + ", %vu" + (4 * u + 2) + ", %vu" + (4 * u + 3),
+                    unitsFrom("%ku", 4 * u, "%kx"), unitsFrom("%vu", 4 * u, "%vx")));
+        }
+        m.put("statUnroll", unroll);
+        m.put("statUnrollRegs", 4 * STAT_UNROLL);
+        m.put("statUnrollCount", STAT_UNROLL);
+        m.put("rowsPerPassLast", (STAT_UNROLL - 1) * rowsPerPass);
+        m.put("rowsPerUnroll", STAT_UNROLL * rowsPerPass);
         m.put("vUnits", units("%vr", "%vx"));
         m.put("xUnits", units("%raw", "%x"));
         m.put("passes", IntStream.range(0, rowsPerPass).mapToObj(r -> r * d * 4).collect(Collectors.toList()));
@@ -178,6 +198,12 @@ public final class PreprocessEmitter {
         }
         q.put("slots", list);
         return q;
+    }
+
+    private static List<Unpack> unitsFrom(String src, int first, String dst) {
+        List<Unpack> u = new ArrayList<>();
+        for (int r = 0; r < 4; r++) u.add(new Unpack(src + (first + r), dst + (2 * r), dst + (2 * r + 1)));
+        return u;
     }
 
     private static List<Unpack> units(String src, String dst) {
