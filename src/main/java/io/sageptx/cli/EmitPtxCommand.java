@@ -5,9 +5,11 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.concurrent.Callable;
 
+import io.sageptx.kernels.AttentionFamilies;
 import io.sageptx.kernels.AttentionModules;
 import io.sageptx.kernels.preprocess.PreprocessKernels;
 import io.sageptx.spec.Arch;
+import io.sageptx.spec.ArchLimits;
 import io.sageptx.spec.KernelSpec;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
@@ -48,6 +50,12 @@ final class EmitPtxCommand implements Callable<Integer> {
             case "preprocess" -> PreprocessKernels.module(spec).ptx().get();
             default -> throw new IllegalArgumentException("--module: '" + module + "' is not one of attention, preprocess");
         };
+        if (module.equals("attention")) {
+            // the launch configuration on the named device (its own limits; the plan is sized for the
+            // smallest device that runs this arch's PTX)
+            System.err.println("launch: " + AttentionFamilies.of(spec).launchSummary(spec,
+                    ArchLimits.forDevice(target.major(), target.minor())));
+        }
         if (output == null) {
             System.out.print(ptx);
         } else {

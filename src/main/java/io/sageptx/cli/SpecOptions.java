@@ -39,6 +39,10 @@ public final class SpecOptions {
             description = "main-loop instructions: sync (mma.sync) or wgmma (sm_90 only, FP8 PV; default there for head dims 64 and 128)")
     String mma;
 
+    @Option(names = "--stages",
+            description = "mma.sync K/V pipeline depth: 1 (single-buffered), 2 or 3 (default: the planner's for the arch)")
+    Integer stages;
+
     DType in() {
         return DType.parse(dtype);
     }
@@ -54,6 +58,7 @@ public final class SpecOptions {
         if (blockQ != null || warps != null) {
             s = s.toBuilder().tiles(blockQ == null ? s.blockQ() : blockQ, warps == null ? s.warps() : warps).build();
         }
+        if (stages != null) s = s.toBuilder().stages(stages).build();
         return s;
     }
 }

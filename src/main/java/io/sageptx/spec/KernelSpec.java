@@ -23,9 +23,15 @@ import java.util.stream.IntStream;
  * @param outType   dtype of O
  * @param arch      target architecture
  * @param mma       the main loop's tensor-core instructions (the kernel family): mma.sync, or wgmma on sm_90
+ * @param stages    mma.sync only: the K/V pipeline depth, 1 (single-buffered: copy, wait, compute), 2 or 3; 0
+ *                  (the default) lets the family's planner choose for the arch ({@code MmaSyncPlan}). Only a
+ *                  non-zero value appears in the spec's text forms, so specs without it keep their names and keys.
  */
 public record KernelSpec(int headDim, int blockQ, int blockK, int warps, boolean causal, PvVariant pv,
-                         QuantGranularity quant, DType inType, DType outType, Arch arch, MmaKind mma) {
+                         QuantGranularity quant, DType inType, DType outType, Arch arch, MmaKind mma, int stages) {
+
+    /** Pipeline depths a spec may ask for; 0 is the planner's choice. */
+    public static final List<Integer> STAGES = List.of(0, 1, 2, 3);
 
     /** Every multiple of 16 from 32 to 256: each one gets its own kernel (Q/K are zero-padded to 32 in D). */
     public static final List<Integer> HEAD_DIMS = IntStream.rangeClosed(2, 16).map(i -> 16 * i).boxed().toList();
@@ -51,6 +57,14 @@ public record KernelSpec(int headDim, int blockQ, int blockK, int warps, boolean
         require(!pv.isFp8() || arch.hasFp8Mma(), "pv", pv.id(),
                 "fp16 on " + arch.target() + " (FP8 mma.sync needs sm_89 or newer)");
         mma.check(headDim, blockQ, warps, pv, arch);
+        require(STAGES.contains(stages), "stages", stages, STAGES + " (0: the planner's choice)");
+        require(stages == 0 || mma == MmaKind.SYNC, "stages", stages, "0 with " + mma.id() + " (its pipeline is fixed)");
+    }
+
+    /** A spec with the planner's pipeline depth ({@code stages = 0}). */
+    public KernelSpec(int headDim, int blockQ, int blockK, int warps, boolean causal, PvVariant pv,
+                      QuantGranularity quant, DType inType, DType outType, Arch arch, MmaKind mma) {
+        this(headDim, blockQ, blockK, warps, causal, pv, quant, inType, outType, arch, mma, 0);
     }
 
     /** Refuses a field value with the field's name and what is allowed. */
@@ -145,6 +159,7 @@ public record KernelSpec(int headDim, int blockQ, int blockK, int warps, boolean
         private DType outType;
         private Arch arch;
         private MmaKind mma;
+        private int stages;
 
         private Builder(KernelSpec s) {
             headDim = s.headDim;
@@ -158,6 +173,7 @@ public record KernelSpec(int headDim, int blockQ, int blockK, int warps, boolean
             outType = s.outType;
             arch = s.arch;
             mma = s.mma;
+            stages = s.stages;
         }
 
         public Builder headDim(int d) {
@@ -212,8 +228,14 @@ public record KernelSpec(int headDim, int blockQ, int blockK, int warps, boolean
             return this;
         }
 
+        /** The K/V pipeline depth (mma.sync): 1, 2, 3, or 0 for the planner's choice. */
+        public Builder stages(int n) {
+            stages = n;
+            return this;
+        }
+
         public KernelSpec build() {
-            return new KernelSpec(headDim, blockQ, blockK, warps, causal, pv, quant, inType, outType, arch, mma);
+            return new KernelSpec(headDim, blockQ, blockK, warps, causal, pv, quant, inType, outType, arch, mma, stages);
         }
     }
 }

@@ -36,6 +36,7 @@ public final class SpecCodec {
         f.put("out", s.outType().shortName());
         f.put("arch", s.arch().target());
         f.put("mma", s.mma().id());
+        if (s.stages() != 0) f.put("stages", Integer.toString(s.stages()));
         return f;
     }
 
@@ -51,7 +52,8 @@ public final class SpecCodec {
             return new KernelSpec(num(f, "d"), num(f, "q"), num(f, "k"), num(f, "w"), bool(f, "causal"),
                     PvVariant.parse(get(f, "pv")), QuantGranularity.parse(get(f, "quant")), DType.parse(get(f, "in")),
                     DType.parse(get(f, "out")), Arch.parse(get(f, "arch")),
-                    f.containsKey("mma") ? MmaKind.parse(f.get("mma")) : MmaKind.SYNC); // no mma: written before wgmma
+                    f.containsKey("mma") ? MmaKind.parse(f.get("mma")) : MmaKind.SYNC, // no mma: written before wgmma
+                    f.containsKey("stages") ? num(f, "stages") : 0);                  // no stages: the planner's
         } catch (NumberFormatException e) {
             throw new IllegalArgumentException("spec '" + text + "': " + e.getMessage());
         }
@@ -61,14 +63,16 @@ public final class SpecCodec {
     public static String kernelName(KernelSpec s) {
         return "sage_attn_d" + s.headDim() + "_q" + s.blockQ() + "_k" + s.blockK() + "_w" + s.warps()
                 + (s.causal() ? "_causal" : "_full") + "_" + s.pv().id().replace("-", "") + "_" + s.quant().id() + "_"
-                + s.inType().shortName() + "_" + s.outType().shortName() + "_" + s.arch().target() + s.mma().nameSuffix();
+                + s.inType().shortName() + "_" + s.outType().shortName() + "_" + s.arch().target() + s.mma().nameSuffix()
+                + (s.stages() == 0 ? "" : "_s" + s.stages());
     }
 
     /** The short label, e.g. {@code d128 q128 k64 w8 full pv=fp8-f16acc quant=thread in=fp16 out=fp16 sm_90 wgmma}. */
     public static String label(KernelSpec s) {
         return "d" + s.headDim() + " q" + s.blockQ() + " k" + s.blockK() + " w" + s.warps() + (s.causal() ? " causal" : " full")
                 + " pv=" + s.pv().id() + " quant=" + s.quant().id() + " in=" + s.inType().shortName() + " out="
-                + s.outType().shortName() + " " + s.arch().target() + s.mma().labelSuffix();
+                + s.outType().shortName() + " " + s.arch().target() + s.mma().labelSuffix()
+                + (s.stages() == 0 ? "" : " stages=" + s.stages());
     }
 
     private static String get(Map<String, String> f, String name) {

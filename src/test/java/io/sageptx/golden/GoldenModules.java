@@ -71,7 +71,7 @@ final class GoldenModules {
         return "d" + s.headDim() + " q" + s.blockQ() + " k" + s.blockK() + " w" + s.warps()
                 + (s.causal() ? " causal" : " full") + " pv=" + s.pv().id() + " quant=" + s.quant().id()
                 + " in=" + s.inType().shortName() + " out=" + s.outType().shortName() + " " + s.arch().target()
-                + " " + s.mma().id();
+                + " " + s.mma().id() + (s.stages() == 0 ? "" : " stages=" + s.stages());
     }
 
     static List<KernelSpec> attentionSpecs() {
@@ -100,6 +100,14 @@ final class GoldenModules {
                     }
                     out.add(KernelSpec.defaults(arch, d, true, DType.BF16, DType.BF16).toBuilder().tiles(64, 4).build());
                     out.add(KernelSpec.defaults(arch, d, true, DType.FP16, DType.BF16).toBuilder().tiles(64, 4).quant(QuantGranularity.PER_BLOCK).build());
+                    // every mma.sync pipeline depth (issue 13): the single-buffered kernel and two stages
+                    for (PvVariant pv : pvs) {
+                        for (int st = 1; st <= 2; st++) {
+                            for (boolean causal : new boolean[] {false, true}) {
+                                out.add(KernelSpec.defaults(arch, d, causal, DType.FP16, DType.FP16).toBuilder().pv(pv).stages(st).build());
+                            }
+                        }
+                    }
                 }
                 if (arch == Arch.SM90) {
                     for (PvVariant pv : new PvVariant[] {PvVariant.FP8_F16ACC, PvVariant.FP8_F32ACC}) {

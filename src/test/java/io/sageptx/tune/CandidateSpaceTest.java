@@ -23,16 +23,19 @@ class CandidateSpaceTest {
     @Test
     void hopperGetsEveryTileVariantAndGranularityWithTheDefaultFirst() {
         List<KernelSpec> c = CandidateSpace.standard().enumerate(Arch.SM90, KEY);
-        assertEquals(27 + 12, c.size()); // mma.sync: 3 PV x 3 tiles x 3 granularities; wgmma: 2 PV x 2 tiles x 3
+        // mma.sync: 3 PV x 3 tiles x 3 granularities, + the other pipeline depth (2 or 3) with per-thread
+        // scales (3 PV x 3 tiles); wgmma: 2 PV x 2 tiles x 3
+        assertEquals(27 + 9 + 12, c.size());
         assertEquals(AttentionFamilies.preferred(Arch.SM90, 64, true, DType.BF16, DType.BF16), c.get(0));
-        assertEquals(39, new HashSet<>(c).size());
+        assertEquals(48, new HashSet<>(c).size());
+        assertTrue(c.stream().anyMatch(s -> s.stages() == 2));
         assertTrue(c.stream().allMatch(s -> s.headDim() == 64 && s.causal() && s.inType() == DType.BF16));
     }
 
     @Test
     void ampereHasNoFp8Candidates() {
         List<KernelSpec> c = CandidateSpace.standard().enumerate(Arch.SM80, KEY);
-        assertEquals(9, c.size());
+        assertEquals(9 + 3, c.size());
         assertTrue(c.stream().allMatch(s -> s.pv() == PvVariant.FP16));
     }
 

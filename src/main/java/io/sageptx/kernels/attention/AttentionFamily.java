@@ -5,6 +5,7 @@ import java.util.Optional;
 
 import io.sageptx.numerics.AccuracyBar;
 import io.sageptx.spec.Arch;
+import io.sageptx.spec.ArchLimits;
 import io.sageptx.spec.DType;
 import io.sageptx.spec.KernelSpec;
 import io.sageptx.spec.MmaKind;
@@ -48,6 +49,18 @@ public interface AttentionFamily {
 
     /** The PTX of the attention kernel of {@code spec} (one {@code .entry} named {@code spec.kernelName()}). */
     String emit(KernelSpec spec);
+
+    /**
+     * The launch configuration of {@code spec}'s kernel on a device with {@code device}'s limits, in one line:
+     * threads, dynamic shared memory, resident CTAs per SM as far as shared memory and threads go, and
+     * whether one CTA fits at all. Families add what they plan (pipeline depth, register cap).
+     */
+    default String launchSummary(KernelSpec spec, ArchLimits device) {
+        int smem = smemBytes(spec);
+        return String.format("threads %d, dynamic smem %d B, CTAs/SM by smem and threads %d; on %s: fits %s",
+                spec.threads(), smem, Math.min(device.ctasBySmem(smem), device.ctasByThreads(spec.threads())),
+                device.name(), device.fits(spec.threads(), smem) ? "yes" : "NO");
+    }
 
     /** The accuracy a candidate of this family must reach on the tuner's probe. */
     default AccuracyBar accuracyBar(KernelSpec spec) {

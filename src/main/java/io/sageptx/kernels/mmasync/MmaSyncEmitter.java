@@ -36,9 +36,12 @@ public final class MmaSyncEmitter {
     public record Pv16Step(String a, String b) {
     }
 
-    /** The P V mmas of one m16 tile and 8 output channels. */
+    /**
+     * The P V mmas of one m16 tile and 8 output channels; FP8: {@code acc0}, {@code acc1} the FP16 accumulator
+     * pair, {@code facc} the four FP32 values of the flush (or the FP32 accumulators).
+     */
     public record PvMma(String a0, String b0, String a1, String b1, List<String> o, String oList, String type,
-                        List<Pv16Step> steps) {
+                        List<Pv16Step> steps, String acc0, String acc1, List<String> facc, String faccList) {
     }
 
     /** One V fragment load and the mmas that use it. */
@@ -50,6 +53,36 @@ public final class MmaSyncEmitter {
     }
 
     /**
+     * The copy of one key block's K or V tile into a ring slot. {@code loop}: issued in the key loop into the
+     * slot whose address is in {@code dst} (the passes' offsets are the slot's own), for block j + {@code block};
+     * else in the prologue for block {@code block}, into slot {@code block % stages} (the offsets include the
+     * slot's). Either way only when that block is one of the CTA's ({@code < nkb}).
+     */
+    public record BlockCopy(boolean loop, int block, String dst, List<Copy> passes) {
+    }
+
+    /** One commit group of the pipeline's prologue: Q (the first group only), then K and V block copies. */
+    public record Group(boolean withQ, List<BlockCopy> k, List<BlockCopy> v) {
+    }
+
+    /**
+     * The pipeline (stages S above one): group 0 = Q + K(0) + V(0), group i = K(i) + V(i) for i = 1..S-2 before
+     * the loop; iteration j copies K and V of block j+S-1 into slot (j-1) % S. The template's comments derive
+     * the wait counts.
+     *
+     * @param prologue     the commit groups before the loop
+     * @param prologueWait the {@code cp.async.wait_group} count that leaves Q and block 0 landed (S-2)
+     * @param loopWait     the count at the end of iteration j that leaves block j+1 landed (S-2)
+     * @param kLoop        the loop's K copy (block j + S - 1)
+     * @param vLoop        the loop's V copy (block j + S - 1)
+     * @param sl1Init      (j + 1) % S at j = 0
+     * @param slmInit      (j - 1) % S at j = 0, i.e. S - 1
+     */
+    public record Pipeline(int stages, int kSlotBytes, int vSlotBytes, List<Group> prologue, int prologueWait,
+                           int loopWait, BlockCopy kLoop, BlockCopy vLoop, int sl1Init, int slmInit) {
+    }
+
+    /**
      * The mma.sync family's part of the template model.
      *
      * @param pvDescription what P V does, in words
@@ -57,11 +90,17 @@ public final class MmaSyncEmitter {
      * @param vPassInBytes  bytes of 16-bit V rows one copy pass moves
      * @param qFragCount    Q fragment registers (all k-steps, or one re-read per step above D = 128)
      * @param pvTemplate    the P V sub-template: {@code pvF16Acc}, {@code pvF32Acc} or {@code pv16}
+     * @param single        the single-buffered loop (one stage), else the pipelined one
+     * @param pipe          the pipeline (unused by the single-buffered loop)
+     * @param kFragRegs     K fragment registers of the pipelined loop (one set per ldmatrix)
+     * @param vFragRegs     V fragment registers of the pipelined loop
+     * @param accRegs       FP8 P V accumulator registers of the pipelined loop (one set per output tile)
      */
     public record Model(String pvDescription, int qOffset, int kOffset, int vOffset, int qPitch, int kPitch, int vPitch,
                         TileCopy qCopy, TileCopy kCopy, TileCopy vCopy, int vPassInBytes, List<Copy> qLoads,
                         List<Copy> kLoads, List<Copy> vLoads, int qFragCount, List<Frag> qFrags, List<QkStep> qk,
-                        List<PvStep> pv, String pvTemplate) {
+                        List<PvStep> pv, String pvTemplate, boolean single, Pipeline pipe,
+                        int kFragRegs, int vFragRegs, int accRegs) {
     }
 
     private MmaSyncEmitter() {
@@ -72,16 +111,9 @@ public final class MmaSyncEmitter {
         return TemplateRenderer.render("mmasync/attention", "kernel", Map.of("a", common(spec), "k", model(spec)));
     }
 
-    /**
-     * The shared part of the model. Launch bounds: ptxas' own occupancy guess (about 96 registers) spills
-     * some 128-thread D=64 kernels; asking for two CTAs per SM opens up to 255. Up to D = 64 ptxas, left
-     * alone, caps some 256-thread kernels below what they need (80 registers at D = 32, 128 at D = 64 with
-     * FP8 f32-acc PV) and spills; asking for one CTA per SM lifts the cap. Above D = 64 the same hints make
-     * ptxas schedule more aggressively and spill, so none is given (KernelAssemblyTest checks every variant).
-     */
+    /** The shared part of the model; the launch bounds are the plan's ({@link MmaSyncPlan#minBlocks}). */
     static AttentionCommon common(KernelSpec spec) {
-        Integer minBlocks = spec.headDim() > 64 ? null : spec.threads() <= 128 ? Integer.valueOf(2) : Integer.valueOf(1);
-        return AttentionCommon.of(spec, spec.arch().target(), minBlocks);
+        return AttentionCommon.of(spec, spec.arch().target(), new MmaSyncPlan(spec).minBlocks());
     }
 
     static Model model(KernelSpec spec) {
@@ -108,6 +140,12 @@ public final class MmaSyncEmitter {
             }
         }
 
+        // Fragment and accumulator registers: the single-buffered kernel reuses %kf0..3, %vf0..3, %acc0..1 and
+        // %facc0..3 for every step; the pipelined ones give each step its own (%kfr, %vfr, %acr, %fac), so that
+        // no ldmatrix waits for the mma that read the previous fragment and chained mmas of different output
+        // tiles interleave (ptxas otherwise pads the dependent chains with no-ops).
+        boolean distinct = plan.schedule() != MmaSyncPlan.Schedule.SINGLE;
+
         // Q K^T: per pair of key n-tiles and k-step, one ldmatrix.x4 of K, then two mmas per m-tile.
         List<QkStep> qk = new ArrayList<>();
         for (int np = 0; np < keyTiles / 2; np++) {
@@ -116,13 +154,15 @@ public final class MmaSyncEmitter {
                 if (qReload) {
                     for (int mt = 0; mt < mTiles; mt++) reload.add(qFrags.get(mt * qkSteps + ks));
                 }
-                Frag f = new Frag("%kf0, %kf1, %kf2, %kf3", np * 16 * plan.kTile().smemRowBytes() + ks * 32, "");
+                int kf = distinct ? (np * qkSteps + ks) * 4 : 0;
+                String kp = distinct ? "%kfr" : "%kf";
+                Frag f = new Frag(regs(kp, kf, 4), np * 16 * plan.kTile().smemRowBytes() + ks * 32, "");
                 List<QkMma> mmas = new ArrayList<>();
                 for (int mt = 0; mt < mTiles; mt++) {
                     for (int h = 0; h < 2; h++) {
                         String d = regs("%s", (mt * keyTiles + 2 * np + h) * 4, 4);
                         mmas.add(new QkMma(d, regs("%qf", (mt * qRegSteps + (qReload ? 0 : ks)) * 4, 4),
-                                h == 0 ? "%kf0, %kf1" : "%kf2, %kf3", ks == 0 ? "%zero, %zero, %zero, %zero" : d));
+                                regs(kp, kf + 2 * h, 2), ks == 0 ? "%zero, %zero, %zero, %zero" : d));
                     }
                 }
                 qk.add(new QkStep(reload, f, mmas));
@@ -135,12 +175,18 @@ public final class MmaSyncEmitter {
         String pvTemplate;
         if (fp8) {
             for (int nd = 0; nd < dimTiles; nd++) {
-                Frag f = new Frag("%vf0, %vf1, %vf2, %vf3", nd * 8 * vPitch, "");
+                int vf = distinct ? nd * 4 : 0;
+                String vp = distinct ? "%vfr" : "%vf";
+                Frag f = new Frag(regs(vp, vf, 4), nd * 8 * vPitch, "");
                 List<PvMma> mmas = new ArrayList<>();
                 for (int mt = 0; mt < mTiles; mt++) {
                     List<String> o = oList(mt, nd, dimTiles);
-                    mmas.add(new PvMma(regs("%pa", (mt * pvSteps) * 4, 4), "%vf0, %vf1", regs("%pa", (mt * pvSteps + 1) * 4, 4),
-                            "%vf2, %vf3", o, String.join(", ", o), "", List.of()));
+                    int acc = distinct ? (mt * dimTiles + nd) * 4 : 0;
+                    List<String> facc = List.of(regs(distinct ? "%fac" : "%facc", acc, 4).split(", "));
+                    mmas.add(new PvMma(regs("%pa", (mt * pvSteps) * 4, 4), regs(vp, vf, 2), regs("%pa", (mt * pvSteps + 1) * 4, 4),
+                            regs(vp, vf + 2, 2), o, String.join(", ", o), "", List.of(),
+                            (distinct ? "%acr" : "%acc") + (acc / 2), (distinct ? "%acr" : "%acc") + (acc / 2 + 1), facc,
+                            String.join(", ", facc)));
                 }
                 pv.add(new PvStep(f, mmas));
             }
@@ -148,14 +194,16 @@ public final class MmaSyncEmitter {
         } else {
             for (int nd = 0; nd < dimTiles; nd++) {
                 for (int kp = 0; kp < pvSteps / 2; kp++) {
-                    Frag f = new Frag("%vf0, %vf1, %vf2, %vf3", nd * 16 + kp * 32 * vPitch, ".trans");
+                    int vf = distinct ? (nd * (pvSteps / 2) + kp) * 4 : 0;
+                    String vp = distinct ? "%vfr" : "%vf";
+                    Frag f = new Frag(regs(vp, vf, 4), nd * 16 + kp * 32 * vPitch, ".trans");
                     List<PvMma> mmas = new ArrayList<>();
                     for (int mt = 0; mt < mTiles; mt++) {
                         List<String> o = oList(mt, nd, dimTiles);
                         List<Pv16Step> steps = List.of(
-                                new Pv16Step(regs("%pa", (mt * pvSteps + 2 * kp) * 4, 4), "%vf0, %vf1"),
-                                new Pv16Step(regs("%pa", (mt * pvSteps + 2 * kp + 1) * 4, 4), "%vf2, %vf3"));
-                        mmas.add(new PvMma("", "", "", "", o, String.join(", ", o), inType, steps));
+                                new Pv16Step(regs("%pa", (mt * pvSteps + 2 * kp) * 4, 4), regs(vp, vf, 2)),
+                                new Pv16Step(regs("%pa", (mt * pvSteps + 2 * kp + 1) * 4, 4), regs(vp, vf + 2, 2)));
+                        mmas.add(new PvMma("", "", "", "", o, String.join(", ", o), inType, steps, "", "", List.of(), ""));
                     }
                     pv.add(new PvStep(f, mmas));
                 }
@@ -167,12 +215,34 @@ public final class MmaSyncEmitter {
             case FP8_F32ACC -> "e4m3, mma m16n8k32 with FP32 accumulators";
             case FP16 -> spec.inType().shortName() + ", mma m16n8k16 with FP32 accumulators";
         };
+        List<Copy> kLoads = copies(plan.kTile(), spec.paddedHeadDim(), 0);
+        List<Copy> vLoads = copies(plan.vTile(), (long) spec.headDim() * spec.inType().bytes(), 0);
         return new Model(pvDescription, plan.qOffset(), plan.kOffset(), plan.vOffset(), plan.qTile().smemRowBytes(),
                 plan.kTile().smemRowBytes(), vPitch, plan.qTile(), plan.kTile(), plan.vTile(),
                 plan.vTile().rowsPerPass() * spec.inType().bytes(),
-                copies(plan.qTile(), spec.paddedHeadDim()), copies(plan.kTile(), spec.paddedHeadDim()),
-                copies(plan.vTile(), (long) spec.headDim() * spec.inType().bytes()), mTiles * qRegSteps * 4,
-                qReload ? List.of() : qFrags, qk, pv, pvTemplate);
+                copies(plan.qTile(), spec.paddedHeadDim(), 0), kLoads, vLoads, mTiles * qRegSteps * 4,
+                qReload ? List.of() : qFrags, qk, pv, pvTemplate, plan.schedule() == MmaSyncPlan.Schedule.SINGLE,
+                pipeline(plan, kLoads, vLoads),
+                keyTiles / 2 * qkSteps * 4, fp8 ? dimTiles * 4 : dimTiles * pvSteps / 2 * 4, mTiles * dimTiles * 4);
+    }
+
+    /** The pipeline's copy groups and wait counts (see {@link Pipeline}). */
+    static Pipeline pipeline(MmaSyncPlan plan, List<Copy> kLoads, List<Copy> vLoads) {
+        int st = plan.stages();
+        KernelSpec spec = plan.spec();
+        List<Group> groups = new ArrayList<>();
+        for (int g = 0; g < st - 1; g++) {
+            groups.add(new Group(g == 0,
+                    List.of(prologueCopy(plan.kTile(), spec.paddedHeadDim(), g, g * plan.kSlotBytes(), "%skdst")),
+                    List.of(prologueCopy(plan.vTile(), (long) spec.headDim() * spec.inType().bytes(), g,
+                            g * plan.vSlotBytes(), "%svdst"))));
+        }
+        return new Pipeline(st, plan.kSlotBytes(), plan.vSlotBytes(), groups, Math.max(0, st - 2), Math.max(0, st - 2),
+                new BlockCopy(true, st - 1, "%skw", kLoads), new BlockCopy(true, st - 1, "%svw", vLoads), 1 % st, st - 1);
+    }
+
+    private static BlockCopy prologueCopy(TileCopy tile, long globalRowBytes, int block, int slotOffset, String dst) {
+        return new BlockCopy(false, block, dst, copies(tile, globalRowBytes, slotOffset));
     }
 
     /** Whether the kernel re-reads Q fragments from shared memory in every key block (D above 128). */
@@ -180,12 +250,13 @@ public final class MmaSyncEmitter {
         return spec.paddedHeadDim() > 128;
     }
 
-    private static List<Copy> copies(TileCopy tile, long globalRowBytes) {
+    private static List<Copy> copies(TileCopy tile, long globalRowBytes, int smemOffset) {
         List<Copy> out = new ArrayList<>();
         for (int p = 0; p < tile.passes(); p++) {
             int rowOff = p * tile.rowsPerPass();
             boolean pred = tile.idleThreads() || rowOff + tile.rowsPerPass() > tile.rows();
-            out.add(new Copy(rowOff * tile.smemRowBytes(), rowOff * globalRowBytes, p == 0, rowOff, pred, tile.rows()));
+            out.add(new Copy(smemOffset + rowOff * tile.smemRowBytes(), rowOff * globalRowBytes, p == 0, rowOff, pred,
+                    tile.rows()));
         }
         return out;
     }

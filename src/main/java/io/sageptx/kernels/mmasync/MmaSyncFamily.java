@@ -6,6 +6,7 @@ import java.util.Optional;
 
 import io.sageptx.kernels.attention.AttentionFamily;
 import io.sageptx.spec.Arch;
+import io.sageptx.spec.ArchLimits;
 import io.sageptx.spec.DType;
 import io.sageptx.spec.KernelSpec;
 import io.sageptx.spec.MmaKind;
@@ -49,6 +50,12 @@ public final class MmaSyncFamily implements AttentionFamily {
         return Optional.of(base.toBuilder().pv(pv).build());
     }
 
+    /**
+     * Every PV variant the arch runs x {@link #TILES} x quantization granularity with the planner's pipeline
+     * depth, and with per-thread scales also the other depth of 2 and 3; specs whose shared memory or threads
+     * do not fit the arch's smallest device ({@link io.sageptx.spec.ArchLimits#of}) are left out, so a tuned
+     * winner always launches on the GPU it was tuned for.
+     */
     @Override
     public List<KernelSpec> candidates(Arch arch, int headDim, boolean causal, DType in, DType out) {
         List<KernelSpec> list = new ArrayList<>();
@@ -57,10 +64,18 @@ public final class MmaSyncFamily implements AttentionFamily {
             if (pv.isFp8() && !arch.hasFp8Mma()) continue;
             for (int[] t : TILES) {
                 for (QuantGranularity q : QuantGranularity.values()) {
+                    KernelSpec s;
                     try {
-                        list.add(base.toBuilder().pv(pv).tiles(t[0], t[1]).quant(q).build());
+                        s = base.toBuilder().pv(pv).tiles(t[0], t[1]).quant(q).build();
                     } catch (IllegalArgumentException e) {
-                        // not valid for this shape: skip
+                        continue; // not valid for this shape
+                    }
+                    addIfFits(list, s);
+                    if (q == QuantGranularity.PER_THREAD) {
+                        int planned = new MmaSyncPlan(s).stages();
+                        for (int st = 2; st <= 3; st++) {
+                            if (st != planned) addIfFits(list, s.toBuilder().stages(st).build());
+                        }
                     }
                 }
             }
@@ -68,9 +83,26 @@ public final class MmaSyncFamily implements AttentionFamily {
         return list;
     }
 
+    private static void addIfFits(List<KernelSpec> list, KernelSpec s) {
+        if (new MmaSyncPlan(s).fits()) list.add(s);
+    }
+
     @Override
     public int smemBytes(KernelSpec spec) {
         return new MmaSyncPlan(spec).smemBytes();
+    }
+
+    /** Threads, shared memory, pipeline, register cap, CTAs per SM and fit on {@code device}. */
+    @Override
+    public String launchSummary(KernelSpec spec, ArchLimits device) {
+        MmaSyncPlan p = new MmaSyncPlan(spec);
+        int smem = p.smemBytes();
+        return String.format("threads %d, dynamic smem %d B, stages %d (%s), register cap %d (%s); on %s: CTAs/SM "
+                        + "by smem and threads %d, fits %s", spec.threads(), smem, p.stages(), p.schedule().name().toLowerCase(),
+                device.registerBudget(spec.threads(), p.minBlocks() == null ? 1 : p.minBlocks()),
+                p.minBlocks() == null ? "no .minnctapersm" : ".minnctapersm " + p.minBlocks(), device.name(),
+                Math.min(device.ctasBySmem(smem), device.ctasByThreads(spec.threads())),
+                device.fits(spec.threads(), smem) ? "yes" : "NO");
     }
 
     @Override

@@ -12,6 +12,7 @@ import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
 
 import io.sageptx.spec.Arch;
+import io.sageptx.spec.ArchLimits;
 import io.sageptx.spec.DType;
 import io.sageptx.spec.KernelSpec;
 import io.sageptx.spec.MmaKind;
@@ -122,8 +123,9 @@ class MmaSyncPlanTest {
     // ---------------------------------------------------------------- MmaSyncPlan: concrete layouts
 
     @Test
-    void defaultFp8D128Layout() {
-        MmaSyncPlan p = new MmaSyncPlan(KernelSpec.defaults(Arch.SM89, 128, false, DType.FP16, DType.FP16));
+    void singleBufferedFp8D128Layout() {
+        MmaSyncPlan p = new MmaSyncPlan(KernelSpec.defaults(Arch.SM89, 128, false, DType.FP16, DType.FP16).toBuilder().stages(1).build());
+        assertEquals(MmaSyncPlan.Schedule.SINGLE, p.schedule());
         // Q: 128 rows x (128 + 16) B; K: 64 x 144; FP8 V^T: 128 channels x (64 + 16)
         assertEquals(new TileCopy(128, 128, 144, 256), p.qTile());
         assertEquals(new TileCopy(64, 128, 144, 256), p.kTile());
@@ -140,9 +142,9 @@ class MmaSyncPlanTest {
     }
 
     @Test
-    void defaultFp16PvD128Layout() {
+    void singleBufferedFp16PvD128Layout() {
         for (DType t : DType.values()) {
-            MmaSyncPlan p = new MmaSyncPlan(KernelSpec.defaults(Arch.SM80, 128, true, t, t));
+            MmaSyncPlan p = new MmaSyncPlan(KernelSpec.defaults(Arch.SM80, 128, true, t, t).toBuilder().stages(1).build());
             // FP16 V: 64 tokens x (128 * 2 + 16) B
             assertEquals(new TileCopy(64, 256, 272, 256), p.vTile());
             assertEquals(18432, p.kOffset());
@@ -154,8 +156,8 @@ class MmaSyncPlanTest {
     }
 
     @Test
-    void defaultD64Layouts() {
-        MmaSyncPlan fp8 = new MmaSyncPlan(KernelSpec.defaults(Arch.SM120, 64, false, DType.BF16, DType.BF16));
+    void singleBufferedD64Layouts() {
+        MmaSyncPlan fp8 = new MmaSyncPlan(KernelSpec.defaults(Arch.SM120, 64, false, DType.BF16, DType.BF16).toBuilder().stages(1).build());
         assertEquals(128 * 80, fp8.kOffset());
         assertEquals(128 * 80 + 64 * 80, fp8.vOffset());
         assertEquals(new TileCopy(64, 64, 80, 256), fp8.vTile());
@@ -164,7 +166,7 @@ class MmaSyncPlanTest {
         assertEquals(8, fp8.dimTiles());
         assertEquals(2, fp8.pvSteps());
 
-        MmaSyncPlan fp16 = new MmaSyncPlan(KernelSpec.defaults(Arch.SM90, 64, false, DType.FP16, DType.FP16));
+        MmaSyncPlan fp16 = new MmaSyncPlan(KernelSpec.defaults(Arch.SM90, 64, false, DType.FP16, DType.FP16).toBuilder().stages(1).build());
         assertEquals(new TileCopy(64, 128, 144, 256), fp16.vTile());
         assertEquals(15360 + 64 * 144, fp16.smemBytes());
         assertEquals(24576, fp16.smemBytes());
@@ -173,7 +175,7 @@ class MmaSyncPlanTest {
 
     @Test
     void alternativeTileShapeLayout() {
-        KernelSpec s = KernelSpec.defaults(Arch.SM89, 128, false, DType.FP16, DType.FP16).toBuilder().tiles(64, 4).build();
+        KernelSpec s = KernelSpec.defaults(Arch.SM89, 128, false, DType.FP16, DType.FP16).toBuilder().tiles(64, 4).stages(1).build();
         MmaSyncPlan p = new MmaSyncPlan(s);
         assertEquals(new TileCopy(64, 128, 144, 128), p.qTile());
         assertEquals(4, p.qTile().passes());
@@ -204,54 +206,126 @@ class MmaSyncPlanTest {
 
     @Test
     void regionsAreAlignedDisjointAndLargeEnough() {
-        for (KernelSpec s : allTileShapes()) {
-            MmaSyncPlan p = new MmaSyncPlan(s);
-            String m = s.toString();
-            assertEquals(s, p.spec());
-            for (int off : new int[] {p.qOffset(), p.kOffset(), p.vOffset(), p.smemBytes()}) {
-                assertEquals(0, off % MmaSyncPlan.SMEM_ALIGN, m);
-            }
-            assertEquals(0, p.qOffset(), m);
-            assertTrue(p.qOffset() + p.qTile().smemBytes() <= p.kOffset(), m);
-            assertTrue(p.kOffset() + p.kTile().smemBytes() <= p.vOffset(), m);
-            assertTrue(p.vOffset() + p.vTile().smemBytes() <= p.smemBytes(), m);
-            // no more padding than the alignment needs
-            assertTrue(p.kOffset() - p.qTile().smemBytes() < MmaSyncPlan.SMEM_ALIGN, m);
-            assertTrue(p.vOffset() - p.kOffset() - p.kTile().smemBytes() < MmaSyncPlan.SMEM_ALIGN, m);
-            // tiles hold what the kernel needs: Q blockQ x D bytes, K blockK x D, V the whole block
-            assertEquals(s.blockQ(), p.qTile().rows(), m);
-            assertEquals(s.paddedHeadDim(), p.qTile().rowBytes(), m);
-            assertEquals(s.blockK(), p.kTile().rows(), m);
-            assertEquals(s.paddedHeadDim(), p.kTile().rowBytes(), m);
-            assertEquals((long) s.blockK() * s.headDim() * (s.pv().isFp8() ? 1 : 2),
-                    (long) p.vTile().rows() * p.vTile().rowBytes(), m);
-            for (TileCopy t : List.of(p.qTile(), p.kTile(), p.vTile())) {
-                assertEquals(s.threads(), t.threads(), m);
-                assertEquals(t.rowBytes() + 16, t.smemRowBytes(), m);
-                // row pitch is 16 B-aligned but not a multiple of 128: ldmatrix rows fall in different banks
-                assertEquals(0, t.smemRowBytes() % 16, m);
-                assertTrue(t.smemRowBytes() % 128 != 0, m);
+        for (KernelSpec base : allTileShapes()) {
+            for (int st : KernelSpec.STAGES) {
+                KernelSpec s = base.toBuilder().stages(st).build();
+                MmaSyncPlan p = new MmaSyncPlan(s);
+                String m = s.toString();
+                assertEquals(s, p.spec());
+                assertEquals(st == 0 ? p.stages() : st, p.stages(), m);
+                assertTrue(p.stages() >= 1 && p.stages() <= 3, m);
+                assertEquals(p.stages() == 1 ? MmaSyncPlan.Schedule.SINGLE : MmaSyncPlan.Schedule.PIPELINED, p.schedule(), m);
+                for (int off : new int[] {p.qOffset(), p.kOffset(), p.vOffset(), p.kSlotBytes(), p.vSlotBytes(), p.smemBytes()}) {
+                    assertEquals(0, off % MmaSyncPlan.SMEM_ALIGN, m);
+                }
+                assertEquals(0, p.qOffset(), m);
+                assertTrue(p.qOffset() + p.qTile().smemBytes() <= p.kOffset(), m);
+                // S K slots, then S V slots, each holding a whole tile, no overlap, no padding beyond the alignment
+                assertTrue(p.kTile().smemBytes() <= p.kSlotBytes() && p.kSlotBytes() - p.kTile().smemBytes() < MmaSyncPlan.SMEM_ALIGN, m);
+                assertTrue(p.vTile().smemBytes() <= p.vSlotBytes() && p.vSlotBytes() - p.vTile().smemBytes() < MmaSyncPlan.SMEM_ALIGN, m);
+                assertEquals(p.kOffset() + p.stages() * p.kSlotBytes(), p.vOffset(), m);
+                assertEquals(p.vOffset() + p.stages() * p.vSlotBytes(), p.smemBytes(), m);
+                assertTrue(p.kOffset() - p.qTile().smemBytes() < MmaSyncPlan.SMEM_ALIGN, m);
+                // tiles hold what the kernel needs: Q blockQ x D bytes, K blockK x D, V the whole block
+                assertEquals(s.blockQ(), p.qTile().rows(), m);
+                assertEquals(s.paddedHeadDim(), p.qTile().rowBytes(), m);
+                assertEquals(s.blockK(), p.kTile().rows(), m);
+                assertEquals(s.paddedHeadDim(), p.kTile().rowBytes(), m);
+                assertEquals((long) s.blockK() * s.headDim() * (s.pv().isFp8() ? 1 : 2),
+                        (long) p.vTile().rows() * p.vTile().rowBytes(), m);
+                for (TileCopy t : List.of(p.qTile(), p.kTile(), p.vTile())) {
+                    assertEquals(s.threads(), t.threads(), m);
+                    assertEquals(t.rowBytes() + 16, t.smemRowBytes(), m);
+                    // row pitch is 16 B-aligned but not a multiple of 128: ldmatrix rows fall in different banks
+                    assertEquals(0, t.smemRowBytes() % 16, m);
+                    assertTrue(t.smemRowBytes() % 128 != 0, m);
+                }
             }
         }
     }
 
     @Test
-    void sharedMemoryFitsWithoutOptInForUpTo128QueryRows() {
+    void eightLdmatrixRowsFallOnEightDistinctBankGroups() {
+        // an ldmatrix phase reads eight 16-byte rows: with the pitch of every tile they hit 8 different
+        // 16-byte bank groups (no conflicts), and a copy pass's 16-byte stores of one row are contiguous
         for (KernelSpec s : allTileShapes()) {
             MmaSyncPlan p = new MmaSyncPlan(s);
-            if (s.blockQ() <= 128 && s.headDim() <= 128) {
-                assertTrue(p.smemBytes() <= KIB48, s + ": " + p.smemBytes());
+            for (TileCopy t : List.of(p.qTile(), p.kTile(), p.vTile())) {
+                java.util.Set<Integer> groups = new java.util.HashSet<>();
+                for (int r = 0; r < 8; r++) groups.add(r * t.smemRowBytes() / 16 % 8);
+                assertEquals(8, groups.size(), s + " pitch " + t.smemRowBytes());
             }
-            // every default plan fits the opt-in limit of the smallest target (99 KiB on sm_89 / sm_120)
-            if (s.blockQ() == 128 && s.warps() == 8) {
-                assertTrue(p.smemBytes() <= 99 * 1024, s + ": " + p.smemBytes());
+        }
+    }
+
+    @Test
+    void sharedMemoryFitsTheSmallestDeviceOfEveryArchByDefault() {
+        for (KernelSpec s : allTileShapes()) {
+            MmaSyncPlan p = new MmaSyncPlan(s);
+            // the single-buffered layout of up to 128 rows and D = 128 needs no opt-in
+            if (s.blockQ() <= 128 && s.headDim() <= 128) {
+                int single = new MmaSyncPlan(s.toBuilder().stages(1).build()).smemBytes();
+                assertTrue(single <= KIB48, s + ": " + single);
+            }
+            // with the tiles the defaults and the tuner use (up to 128 rows) the planner's depth always fits the
+            // opt-in limit of the smallest device running the arch (256-row tiles at large D may not even
+            // single-buffered: the tuner leaves out what does not fit)
+            if (s.blockQ() <= 128) {
+                assertTrue(p.fits(), s + ": " + p.smemBytes());
+                assertTrue(p.smemBytes() <= ArchLimits.of(s.arch()).smemPerBlock(), s + ": " + p.smemBytes());
             }
         }
         // blockQ 256 with D=128 and FP16 V needs the opt-in above 48 KiB (the runtime sets the kernel's
         // max dynamic shared memory to smemBytes).
-        KernelSpec big = KernelSpec.defaults(Arch.SM80, 128, false, DType.FP16, DType.FP16).toBuilder().tiles(256, 8).build();
+        KernelSpec big = KernelSpec.defaults(Arch.SM80, 128, false, DType.FP16, DType.FP16).toBuilder().tiles(256, 8).stages(1).build();
         assertEquals(256 * 144 + 64 * 144 + 64 * 272, new MmaSyncPlan(big).smemBytes());
         assertTrue(new MmaSyncPlan(big).smemBytes() > KIB48);
+    }
+
+    @Test
+    void defaultPipelineDepthPerArch() {
+        // D=128, 128 rows: three stages fit the 99 KB of sm_89 / sm_120 / the sm_80 family (RTX 30xx) and sm_90
+        for (Arch a : Arch.values()) {
+            KernelSpec s = KernelSpec.defaults(a, 128, false, DType.FP16, DType.FP16);
+            MmaSyncPlan p = new MmaSyncPlan(s);
+            assertEquals(3, p.stages(), s.toString());
+            assertEquals(MmaSyncPlan.Schedule.PIPELINED, p.schedule());
+        }
+        MmaSyncPlan fp8 = new MmaSyncPlan(KernelSpec.defaults(Arch.SM89, 128, false, DType.FP16, DType.FP16));
+        assertEquals(128 * 144 + 3 * (64 * 144 + 128 * 80), fp8.smemBytes());
+        assertEquals(76800, fp8.smemBytes());
+        assertEquals(128 * 144, fp8.kOffset());
+        assertEquals(9216, fp8.kSlotBytes());
+        assertEquals(10240, fp8.vSlotBytes());
+        MmaSyncPlan fp16 = new MmaSyncPlan(KernelSpec.defaults(Arch.SM80, 128, false, DType.FP16, DType.FP16));
+        assertEquals(18432 + 3 * (9216 + 17408), fp16.smemBytes());
+        assertTrue(fp16.smemBytes() <= 99 * 1024);
+        // D=64 FP8 f16-acc: two CTAs per SM, three stages keep both on sm_89 (2 x (40960 + 1 KB) <= 100 KB)
+        MmaSyncPlan d64 = new MmaSyncPlan(KernelSpec.defaults(Arch.SM89, 64, false, DType.FP16, DType.FP16));
+        assertEquals(Integer.valueOf(2), d64.minBlocks());
+        assertEquals(3, d64.stages());
+        assertEquals(40960, d64.smemBytes());
+        assertEquals(2, d64.ctasPerSmBySmemAndThreads());
+        assertEquals(128, d64.registerCap());
+        // D=256 FP16 PV (32-key blocks): single-buffered (registers); FP8: three stages do not fit 99 KB
+        assertEquals(1, new MmaSyncPlan(KernelSpec.defaults(Arch.SM89, 256, false, DType.FP16, DType.FP16)
+                .toBuilder().pv(PvVariant.FP16).build()).stages());
+        // D=256 FP8 on sm_89: Q 34816 B, one stage 37888 B: two stages (110592 B) do not fit 99 KB
+        MmaSyncPlan d256 = new MmaSyncPlan(KernelSpec.defaults(Arch.SM89, 256, false, DType.FP16, DType.FP16));
+        assertEquals(1, d256.stages());
+        assertTrue(d256.fits());
+        assertEquals(2, new MmaSyncPlan(KernelSpec.defaults(Arch.SM89, 192, false, DType.FP16, DType.FP16)).stages());
+        assertEquals(3, new MmaSyncPlan(KernelSpec.defaults(Arch.SM90, 256, false, DType.FP16, DType.FP16)
+                .toBuilder().pv(PvVariant.FP8_F16ACC).build()).stages());
+    }
+
+    @Test
+    void launchBounds() {
+        assertEquals(Integer.valueOf(2), MmaSyncPlan.launchMinBlocks(KernelSpec.defaults(Arch.SM89, 64, false, DType.FP16, DType.FP16)));
+        assertEquals(Integer.valueOf(1), MmaSyncPlan.launchMinBlocks(KernelSpec.defaults(Arch.SM80, 64, false, DType.FP16, DType.FP16)));
+        assertEquals(Integer.valueOf(2), MmaSyncPlan.launchMinBlocks(KernelSpec.defaults(Arch.SM80, 64, false, DType.FP16, DType.FP16)
+                .toBuilder().tiles(64, 4).build()));
+        assertEquals(null, MmaSyncPlan.launchMinBlocks(KernelSpec.defaults(Arch.SM89, 128, false, DType.FP16, DType.FP16)));
     }
 
     @Test
