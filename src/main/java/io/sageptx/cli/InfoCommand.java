@@ -43,7 +43,7 @@ final class InfoCommand implements Callable<Integer> {
         System.out.println();
         System.out.println("cache: " + root + " (" + source() + ")");
         List<CacheContents.GpuFolder> gpus = CacheContents.scan(root);
-        TuningDb db = new TuningDb(CacheDirectory.tuning(root), System.err::println);
+        TuningDb db = new TuningDb(CacheDirectory.tuning(root));
         Table t = new Table("GPU folder", "modules", "KiB", "bad", "tuned keys");
         for (CacheContents.GpuFolder g : gpus) {
             t.row(g.name(), g.entries().size(), String.format(Locale.ROOT, "%.1f", g.bytes() / 1024.0), g.bad(),

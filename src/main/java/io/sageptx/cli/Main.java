@@ -24,6 +24,7 @@ public final class Main implements Runnable {
 
     /** The configured command line (also used by tests). */
     public static CommandLine commandLine() {
+        CliLogging.install();
         CommandLine cl = new CommandLine(new Main());
         cl.setParameterExceptionHandler((ex, args) -> {
             CommandLine line = ex.getCommandLine();
