@@ -96,15 +96,15 @@ final class BenchCommand implements Callable<Integer> {
         List<BenchResult> all = new ArrayList<>();
         PrintWriter csv = null;
         Path csvFile = null;
-        if (csvDir != null) {
-            Path dir = Opts.path(csvDir);
-            Files.createDirectories(dir);
-            csvFile = dir.resolve(CSV_NAME);
-            csv = new PrintWriter(Files.newBufferedWriter(csvFile, StandardCharsets.UTF_8));
-            csv.println(String.join(",", BenchResult.CSV_COLUMNS));
-        }
         try (SageAttention att = SageAttention.onDevice(Opts.device(device));
              AttentionBenchmark bench = new AttentionBenchmark(att, warmup, runs)) {
+            if (csvDir != null) { // after the device opened: no empty CSV without a GPU
+                Path dir = Opts.path(csvDir);
+                Files.createDirectories(dir);
+                csvFile = dir.resolve(CSV_NAME);
+                csv = new PrintWriter(Files.newBufferedWriter(csvFile, StandardCharsets.UTF_8));
+                csv.println(String.join(",", BenchResult.CSV_COLUMNS));
+            }
             List<String> labels = variants.equals(List.of("all")) ? Variants.all(att.arch()) : variants;
             for (String l : labels) { // every label checked before the first timing
                 if (!l.equals(Variants.TUNED)) {

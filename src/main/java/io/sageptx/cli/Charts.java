@@ -33,7 +33,6 @@ import org.jfree.chart.plot.ValueMarker;
 import org.jfree.chart.renderer.category.BarRenderer;
 import org.jfree.chart.renderer.category.LineAndShapeRenderer;
 import org.jfree.chart.renderer.category.StandardBarPainter;
-import org.jfree.chart.title.TextTitle;
 import org.jfree.chart.ui.RectangleAnchor;
 import org.jfree.chart.ui.TextAnchor;
 import org.jfree.data.category.DefaultCategoryDataset;
@@ -161,11 +160,12 @@ final class Charts {
                 data.addValue(ms, "median ms", "#" + r.get("index") + " " + r.get("spec"));
                 winner.add("winner".equalsIgnoreCase(r.get("status")));
             }
-            JFreeChart c = ChartFactory.createBarChart("key " + k.getKey() + (skipped > 0 ? " (" + skipped
-                    + " candidates not timed: pruned, inaccurate or failed)" : ""), "candidate", "median ms per call", data,
+            JFreeChart c = ChartFactory.createBarChart("key " + k.getKey() + (skipped > 0 ? " (not timed: " + skipped
+                    + " pruned, inaccurate or failed)" : ""), "candidate", "median ms per call", data,
                     PlotOrientation.HORIZONTAL, false, false, false);
             style(c);
             c.getCategoryPlot().setRenderer(bars(winner, new Color(0x2ca02c), new Color(0x1f77b4)));
+            c.getCategoryPlot().getDomainAxis().setMaximumCategoryLabelWidthRatio(0.5f);
             charts.add(c);
             heights.add(110 + 22 * Math.max(1, data.getColumnCount()));
         }
@@ -180,25 +180,31 @@ final class Charts {
         if (t.rows().isEmpty()) throw new IllegalArgumentException(t.file() + ": no verify rows to draw");
         DefaultCategoryDataset data = new DefaultCategoryDataset();
         List<Boolean> fail = new ArrayList<>();
-        Set<Double> bars = new TreeSet<>();
+        Map<Double, Set<String>> bars = new java.util.TreeMap<>();
+        double top = 0;
         for (Map<String, String> r : t.rows()) {
             String n = r.getOrDefault("seq_len", "");
             data.addValue(CsvFile.num(r, "rel_l1"), "rel L1", r.get("device") + " " + r.get("spec") + (n.isEmpty() ? "" : " N=" + n));
             fail.add(!"PASS".equalsIgnoreCase(r.get("result")));
             double b = CsvFile.num(r, "max_rel_l1");
-            if (!Double.isNaN(b)) bars.add(b);
+            if (!Double.isNaN(b)) bars.computeIfAbsent(b, x -> new java.util.TreeSet<>()).add(r.getOrDefault("pv", ""));
+            top = Math.max(top, Math.max(Double.isNaN(b) ? 0 : b, CsvFile.num(r, "rel_l1")));
         }
         JFreeChart c = ChartFactory.createBarChart("relative L1 error of O against the FP64 reference", "kernel",
                 "relative L1 error", data, PlotOrientation.HORIZONTAL, false, false, false);
         style(c);
         CategoryPlot plot = c.getCategoryPlot();
         plot.setRenderer(bars(fail, new Color(0xd62728), new Color(0x2ca02c)));
-        for (double b : bars) {
+        if (top > 0) plot.getRangeAxis().setRange(0, top * 1.12);
+        plot.getDomainAxis().setMaximumCategoryLabelWidthRatio(0.5f);
+        for (Map.Entry<Double, Set<String>> e : bars.entrySet()) {
+            double b = e.getKey();
             ValueMarker m = new ValueMarker(b, new Color(0x555555), new BasicStroke(1.5f, BasicStroke.CAP_BUTT,
                     BasicStroke.JOIN_MITER, 1f, new float[]{5f, 4f}, 0f));
-            m.setLabel(String.format(Locale.ROOT, "bar %.2f", b));
-            m.setLabelAnchor(RectangleAnchor.TOP_RIGHT);
-            m.setLabelTextAnchor(TextAnchor.TOP_LEFT);
+            m.setLabel(String.format(Locale.ROOT, "bar %.2f (%s)", b, String.join(", ", e.getValue())));
+            m.setLabelFont(new Font(Font.SANS_SERIF, Font.PLAIN, 11));
+            m.setLabelAnchor(RectangleAnchor.TOP_LEFT);
+            m.setLabelTextAnchor(TextAnchor.TOP_RIGHT);
             plot.addRangeMarker(m);
         }
         int h = 150 + 22 * t.rows().size();
@@ -278,9 +284,11 @@ final class Charts {
             g.setRenderingHint(RenderingHints.KEY_TEXT_ANTIALIASING, RenderingHints.VALUE_TEXT_ANTIALIAS_ON);
             g.setColor(Color.WHITE);
             g.fillRect(0, 0, width, height);
-            TextTitle t = new TextTitle(title, new Font(Font.SANS_SERIF, Font.BOLD, 16));
             int top = 36;
-            t.draw(g, new Rectangle2D.Double(0, 4, width, top - 4));
+            g.setColor(Color.BLACK);
+            g.setFont(new Font(Font.SANS_SERIF, Font.BOLD, 16));
+            java.awt.FontMetrics fm = g.getFontMetrics();
+            g.drawString(title, Math.max(4, (width - fm.stringWidth(title)) / 2), 8 + fm.getAscent());
             painter.paint(g, top);
         } finally {
             g.dispose();
