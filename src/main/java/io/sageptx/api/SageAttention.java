@@ -200,7 +200,12 @@ public final class SageAttention implements AutoCloseable {
         runner.forward(a, stream, workspace, workspaceBytes);
     }
 
-    /** Output of {@link #forwardHost}: O as 16-bit values in the output dtype, and the LSE if asked for. */
+    /**
+     * Output of {@link #forwardHost}: O as 16-bit values in the output dtype, and the LSE if asked for.
+     *
+     * @param o   O as 16-bit values of the output dtype, [B, H, Lq, D]
+     * @param lse the LSE [B, H, Lq] (natural log), or null when not asked for
+     */
     public record HostResult(short[] o, float[] lse) {
     }
 

@@ -100,6 +100,7 @@ public final class CudaStream extends DeviceResource {
     }
 
 
+    /** Whether this is the legacy default (null) stream. */
     public boolean isDefault() {
         return isDefault;
     }

@@ -213,10 +213,12 @@ public final class DeviceContext {
         return out[0];
     }
 
+    /** The device ordinal (as {@code cuDeviceGet} numbers it). */
     public int ordinal() {
         return ordinal;
     }
 
+    /** The JCuda device object. */
     public CUdevice device() {
         return device;
     }
@@ -231,14 +233,17 @@ public final class DeviceContext {
         return CudaHandles.value(context);
     }
 
+    /** The device's name, e.g. {@code NVIDIA H100 80GB HBM3}. */
     public String name() {
         return name;
     }
 
+    /** Compute capability, major number (9 on an H100). */
     public int computeCapabilityMajor() {
         return ccMajor;
     }
 
+    /** Compute capability, minor number (0 on an H100). */
     public int computeCapabilityMinor() {
         return ccMinor;
     }
@@ -253,10 +258,12 @@ public final class DeviceContext {
         return "sm_" + ccMajor + ccMinor;
     }
 
+    /** Streaming multiprocessors. */
     public int multiprocessorCount() {
         return multiprocessorCount;
     }
 
+    /** Device memory in bytes. */
     public long totalMemoryBytes() {
         return totalMemoryBytes;
     }
@@ -271,10 +278,12 @@ public final class DeviceContext {
         return maxSharedMemoryPerBlockOptin;
     }
 
+    /** Shared memory per multiprocessor in bytes. */
     public int maxSharedMemoryPerMultiprocessor() {
         return maxSharedMemoryPerMultiprocessor;
     }
 
+    /** L2 cache in bytes. */
     public int l2CacheBytes() {
         return l2CacheBytes;
     }

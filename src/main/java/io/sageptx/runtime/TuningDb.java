@@ -77,6 +77,7 @@ public final class TuningDb {
                 TuningDb::new);
     }
 
+    /** The tuning folder. */
     public Path folder() {
         return folder;
     }

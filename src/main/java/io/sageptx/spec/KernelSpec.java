@@ -32,7 +32,9 @@ public record KernelSpec(int headDim, int blockQ, int blockK, int warps, boolean
 
     /** Keys per block: 64, or 32 for the FP16 PV variant (FP8 PV needs two k32 steps per block). */
     public static final List<Integer> BLOCK_KS = List.of(32, 64);
+    /** Warps per CTA. */
     public static final List<Integer> WARPS = List.of(4, 8);
+    /** Query rows per warp (blockQ / warps). */
     public static final List<Integer> WARP_ROWS = List.of(16, 32);
 
     public KernelSpec {
@@ -89,6 +91,7 @@ public record KernelSpec(int headDim, int blockQ, int blockK, int warps, boolean
         return !pv.isFp8() && headDim > 192 ? 32 : 64;
     }
 
+    /** Threads per CTA. */
     public int threads() {
         return warps * 32;
     }
@@ -160,6 +163,7 @@ public record KernelSpec(int headDim, int blockQ, int blockK, int warps, boolean
             mma = s.mma;
         }
 
+        /** D. */
         public Builder headDim(int d) {
             headDim = d;
             return this;
@@ -172,11 +176,13 @@ public record KernelSpec(int headDim, int blockQ, int blockK, int warps, boolean
             return this;
         }
 
+        /** Keys per main-loop block ({@link KernelSpec#BLOCK_KS}). */
         public Builder blockK(int keys) {
             blockK = keys;
             return this;
         }
 
+        /** Causal mask (the alignment is a run-time parameter). */
         public Builder causal(boolean c) {
             causal = c;
             return this;
@@ -190,6 +196,7 @@ public record KernelSpec(int headDim, int blockQ, int blockK, int warps, boolean
             return this;
         }
 
+        /** Granularity of the INT8 scales. */
         public Builder quant(QuantGranularity q) {
             quant = q;
             return this;
@@ -202,16 +209,19 @@ public record KernelSpec(int headDim, int blockQ, int blockK, int warps, boolean
             return this;
         }
 
+        /** Target architecture. */
         public Builder arch(Arch a) {
             arch = a;
             return this;
         }
 
+        /** The kernel family. */
         public Builder mma(MmaKind m) {
             mma = m;
             return this;
         }
 
+        /** The spec; refused with an IllegalArgumentException naming the field when invalid. */
         public KernelSpec build() {
             return new KernelSpec(headDim, blockQ, blockK, warps, causal, pv, quant, inType, outType, arch, mma);
         }
