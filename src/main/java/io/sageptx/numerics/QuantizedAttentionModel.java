@@ -7,7 +7,7 @@ import java.util.Arrays;
 
 /**
  * A CPU model of the quantized SageAttention2++ forward pass, following the kernel's arithmetic step by
- * step (see {@code shared/design/ALGORITHM.md}): K smoothing, INT8 Q and K' with the spec's scale groups,
+ * step (see {@code docs/method.md}): K smoothing, INT8 Q and K' with the spec's scale groups,
  * exact integer QK^T, base-2 online softmax with the running max shifted by log2(448) over key blocks of
  * {@code spec.blockK()}, FP8 e4m3 (or 16-bit) P and V, the two-level PV accumulation of the spec's
  * {@link PvVariant}, and the epilogue.
