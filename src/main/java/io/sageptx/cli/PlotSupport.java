@@ -27,7 +27,7 @@ final class PlotSupport {
      */
     static void requireDrawing(String option, String csvHint) {
         if (canDraw()) return;
-        throw new IllegalArgumentException(option + ": this Java runtime has no java.desktop module (AWT), so it cannot "
+        throw new IllegalArgumentException((option.equals("plot") ? "" : option + ": ") + "this Java runtime has no java.desktop module (AWT), so it cannot "
                 + "draw charts (a trimmed, jlink'ed runtime such as the GPU machine's); " + csvHint
                 + " and draw it where a full JDK runs: java -jar sageptx-<version>-cli.jar plot FILE.csv -o FILE.png");
     }

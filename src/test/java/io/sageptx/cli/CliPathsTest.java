@@ -42,10 +42,37 @@ class CliPathsTest {
         work = Files.createDirectories(tmp.resolve("somewhere else"));
     }
 
-    /** The test class path as a plain list (Surefire's manifest-only jar works too, but not everywhere). */
-    static String classPath() {
-        String cp = System.getProperty("surefire.test.class.path");
-        return cp != null && !cp.isBlank() ? cp : System.getProperty("java.class.path");
+    /**
+     * The command line's class path, from where its classes were loaded (works under Surefire and the JUnit
+     * console launcher alike, whose java.class.path is only the launcher).
+     */
+    static String classPath() throws Exception {
+        List<String> out = new ArrayList<>();
+        for (Class<?> c : new Class<?>[]{Main.class, picocli.CommandLine.class, jcuda.Pointer.class,
+                org.stringtemplate.v4.ST.class, org.antlr.runtime.Token.class}) {
+            String p = Path.of(c.getProtectionDomain().getCodeSource().getLocation().toURI()).toString();
+            if (!out.contains(p)) out.add(p);
+        }
+        for (String name : new String[]{"org.jfree.chart.JFreeChart", "jcuda.jcublas.JCublas2"}) { // optional ones
+            try {
+                String p = Path.of(Class.forName(name, false, CliPathsTest.class.getClassLoader()).getProtectionDomain()
+                        .getCodeSource().getLocation().toURI()).toString();
+                if (!out.contains(p)) out.add(p);
+            } catch (ClassNotFoundException e) {
+                // absent: the CLI runs without it
+            }
+        }
+        // jcuda-natives holds no classes, only the native libraries: found by its Maven metadata
+        java.util.Enumeration<java.net.URL> natives = CliPathsTest.class.getClassLoader()
+                .getResources("META-INF/maven/org.jcuda/jcuda-natives/pom.properties");
+        while (natives.hasMoreElements()) {
+            String u = natives.nextElement().toString();
+            if (u.startsWith("jar:file:")) {
+                String p = Path.of(java.net.URI.create(u.substring(4, u.indexOf("!/")))).toString();
+                if (!out.contains(p)) out.add(p);
+            }
+        }
+        return String.join(File.pathSeparator, out);
     }
 
     static Proc exec(Path cwd, Map<String, String> env, List<String> command) throws Exception {
