@@ -110,6 +110,26 @@ class CliUsabilityTest {
         assertDoesNotThrow(() -> Main.commandLine().parseArgs(command, "--causal")); // alone: true
     }
 
+    @Test
+    void givenValuesReplaceTheDefaults() {
+        BenchCommand b = new BenchCommand();
+        new CommandLine(b).parseArgs("--causal", "false", "--head-dim", "96", "--seq", "2k", "--dtype", "bf16");
+        assertEquals(List.of(false), Opts.causal(b.causal));
+        assertEquals(List.of(96), Opts.headDims(b.headDims));
+        assertEquals(List.of(2048), Opts.lengths("--seq", b.seqs));
+        assertEquals(List.of(io.sageptx.spec.DType.BF16), Opts.dtypes("--dtype", b.dtypes));
+        BenchCommand d = new BenchCommand();
+        new CommandLine(d).parseArgs();
+        assertEquals(List.of(false, true), Opts.causal(d.causal));
+        assertEquals(List.of(1024, 2048, 4096, 8192, 16384, 32768), Opts.lengths("--seq", d.seqs));
+        BenchCommand alone = new BenchCommand();
+        new CommandLine(alone).parseArgs("--causal");
+        assertEquals(List.of(true), Opts.causal(alone.causal));
+        BenchCommand twice = new BenchCommand();
+        new CommandLine(twice).parseArgs("--head-dim", "64", "--head-dim", "128,256");
+        assertEquals(List.of(64, 128, 256), Opts.headDims(twice.headDims));
+    }
+
     @ParameterizedTest
     @ValueSource(strings = {"emit-ptx", "run"})
     void oneKernelCommandsParseTheSameFormsAndRefuseListsByName(String command) {
