@@ -39,9 +39,10 @@ def main():
     p = argparse.ArgumentParser(description=__doc__)
     p.add_argument("--batch", type=int, default=4)
     p.add_argument("--heads", type=int, default=32)
-    p.add_argument("--head-dims", default="64,128")
-    p.add_argument("--seq-lens", default="1k,2k,4k,8k,16k,32k")
-    p.add_argument("--causal", default="both", choices=["no", "yes", "both"])
+    # the same option names and forms as `sageptx bench` (--head-dims / --seq-lens kept as old spellings)
+    p.add_argument("--head-dim", "--head-dims", dest="head_dims", default="64,128")
+    p.add_argument("--seq", "--seq-lens", dest="seq_lens", default="1k,2k,4k,8k,16k,32k")
+    p.add_argument("--causal", default="both", choices=["false", "true", "both", "false,true", "no", "yes"])
     p.add_argument("--backends", default="fa2,cudnn")
     p.add_argument("--runs", type=int, default=20)
     p.add_argument("--warmup", type=int, default=3)
@@ -50,7 +51,8 @@ def main():
     dev = torch.device("cuda")
     props = torch.cuda.get_device_properties(dev)
     l2 = getattr(props, "L2_cache_size", 50 * 2**20)
-    causals = {"no": [False], "yes": [True], "both": [False, True]}[a.causal]
+    causals = {"false": [False], "no": [False], "true": [True], "yes": [True], "both": [False, True],
+               "false,true": [False, True]}[a.causal]
     gen = torch.Generator(device=dev)
     gen.manual_seed(1234)
     with open(a.out, "w", newline="") as f:

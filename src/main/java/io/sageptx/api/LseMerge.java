@@ -2,6 +2,7 @@ package io.sageptx.api;
 
 import io.sageptx.call.MergeArgs;
 
+import io.sageptx.cuda.CudaHandles;
 import io.sageptx.cuda.DeviceContext;
 import io.sageptx.kernel.Args;
 import io.sageptx.kernel.KernelLoader;
@@ -47,6 +48,16 @@ public final class LseMerge {
         return new LseMerge(DeviceContext.current());
     }
 
+    /**
+     * On the device whose primary context has the raw handle {@code cuContext} ({@link DeviceContext#forContext(long)}).
+     *
+     * @param cuContext the raw {@code CUcontext} handle of a device's primary context
+     * @return a merge on that device
+     */
+    public static LseMerge forContext(long cuContext) {
+        return new LseMerge(DeviceContext.forContext(cuContext));
+    }
+
     /** On the device of {@code ctx} (e.g. {@code attention.context()}). */
     public static LseMerge of(DeviceContext ctx) {
         return new LseMerge(ctx);
@@ -89,6 +100,19 @@ public final class LseMerge {
         }
     }
 
+    /**
+     * Queues the merge on the stream with the raw handle {@code stream} (0: the legacy default stream, 2: the
+     * per-thread default stream; any other must be a stream of this device's primary context).
+     *
+     * @param a      the merge
+     * @param stream the raw {@code CUstream} handle
+     */
+    public void merge(MergeArgs a, long stream) {
+        a.validate();
+        merge(a, CudaHandles.stream(ctx, stream));
+    }
+
+    /** The device and primary context this merge runs in. */
     public DeviceContext context() {
         return ctx;
     }

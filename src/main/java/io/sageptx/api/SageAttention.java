@@ -2,6 +2,7 @@ package io.sageptx.api;
 
 import io.sageptx.call.AttentionArgs;
 import io.sageptx.cuda.CudaEvent;
+import io.sageptx.cuda.CudaHandles;
 import io.sageptx.cuda.DeviceContext;
 import io.sageptx.kernels.attention.ScratchLayout;
 import io.sageptx.runtime.AttentionKernels;
@@ -51,6 +52,19 @@ public final class SageAttention implements AutoCloseable {
         return new SageAttention(DeviceContext.current());
     }
 
+    /**
+     * Attention on the device whose primary context has the raw handle {@code cuContext} (a
+     * {@code CUcontext} value another binding handed out). Refused with an {@link IllegalArgumentException}
+     * when the handle is not a device's primary context ({@link DeviceContext#forContext(long)}).
+     *
+     * @param cuContext the raw {@code CUcontext} handle of a device's primary context
+     * @return an instance on that device
+     */
+    public static SageAttention forContext(long cuContext) {
+        return new SageAttention(DeviceContext.forContext(cuContext));
+    }
+
+    /** The device and primary context this instance runs in. */
     public DeviceContext context() {
         return runner.context();
     }
@@ -141,6 +155,41 @@ public final class SageAttention implements AutoCloseable {
     }
 
     /**
+     * Queues attention on the stream with the raw handle {@code stream} (a {@code CUstream} value from
+     * another binding; 0: the legacy default stream, {@value CudaHandles#PER_THREAD_DEFAULT_STREAM}: the
+     * per-thread default stream). Any other handle must be a stream of this device's primary context.
+     *
+     * @param a      the call
+     * @param stream the raw stream handle
+     */
+    public void forward(AttentionArgs a, long stream) {
+        runner.forward(a.validate(), CudaHandles.stream(runner.context(), stream), null);
+    }
+
+    /**
+     * {@link #forward(AttentionArgs, CUstream, CudaEvent)} on a raw stream handle ({@link #forward(AttentionArgs, long)}).
+     *
+     * @param a               the call
+     * @param stream          the raw stream handle
+     * @param afterPreprocess recorded after the preprocessing kernels; may be null
+     */
+    public void forward(AttentionArgs a, long stream, CudaEvent afterPreprocess) {
+        runner.forward(a.validate(), CudaHandles.stream(runner.context(), stream), afterPreprocess);
+    }
+
+    /**
+     * {@link #forward(AttentionArgs, CUstream, long, long)} on a raw stream handle ({@link #forward(AttentionArgs, long)}).
+     *
+     * @param a              the call
+     * @param stream         the raw stream handle
+     * @param workspace      device address of the caller's scratch memory
+     * @param workspaceBytes its size in bytes
+     */
+    public void forward(AttentionArgs a, long stream, long workspace, long workspaceBytes) {
+        runner.forward(a.validate(), CudaHandles.stream(runner.context(), stream), workspace, workspaceBytes);
+    }
+
+    /**
      * Queues attention on {@code stream} with scratch memory of the caller's: {@code workspaceBytes} at
      * {@code workspace} (a device address of this device, aligned to 256 bytes, at least
      * {@link #workspaceBytes(AttentionArgs)}). Nothing is allocated and nothing is ordered here: the
@@ -151,7 +200,12 @@ public final class SageAttention implements AutoCloseable {
         runner.forward(a, stream, workspace, workspaceBytes);
     }
 
-    /** Output of {@link #forwardHost}: O as 16-bit values in the output dtype, and the LSE if asked for. */
+    /**
+     * Output of {@link #forwardHost}: O as 16-bit values in the output dtype, and the LSE if asked for.
+     *
+     * @param o   O as 16-bit values of the output dtype, [B, H, Lq, D]
+     * @param lse the LSE [B, H, Lq] (natural log), or null when not asked for
+     */
     public record HostResult(short[] o, float[] lse) {
     }
 

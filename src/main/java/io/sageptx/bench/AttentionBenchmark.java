@@ -21,7 +21,16 @@ import io.sageptx.spec.KernelSpec;
  */
 public final class AttentionBenchmark implements AutoCloseable {
 
-    /** The shape of one benchmark point. */
+    /**
+     * The shape of one benchmark point.
+     *
+     * @param batch   B
+     * @param heads   H (and the key/value heads)
+     * @param headDim D
+     * @param seqLen  N, the query and key length
+     * @param causal  top-left causal mask
+     * @param dtype   dtype of Q, K, V and O
+     */
     public record Shape(int batch, int heads, int headDim, int seqLen, boolean causal, DType dtype) {
         long qElements() {
             return (long) batch * heads * seqLen * headDim;
@@ -38,6 +47,7 @@ public final class AttentionBenchmark implements AutoCloseable {
     private final int runs;
     private int seed = 0x5A6E;
 
+    /** A benchmark of {@code attention}'s calls: {@code warmup} untimed calls, then the median of {@code runs} timed ones. */
     public AttentionBenchmark(SageAttention attention, int warmup, int runs) {
         if (runs < 1 || warmup < 0) throw new IllegalArgumentException("runs must be >= 1 and warmup >= 0");
         this.attention = attention;

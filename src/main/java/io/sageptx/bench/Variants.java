@@ -19,6 +19,7 @@ import io.sageptx.spec.PvVariant;
  */
 public final class Variants {
 
+    /** What the library runs when nothing is tuned. */
     public static final String DEFAULT = "default";
     /** The autotuned winner of each shape's key (resolved by the caller through SageAttention.specFor). */
     public static final String TUNED = "tuned";

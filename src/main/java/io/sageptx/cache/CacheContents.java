@@ -25,17 +25,26 @@ public final class CacheContents {
      * @param bytes  bytes on disk
      */
     public record EntryStatus(String digest, EntryMetadata meta, String error, long bytes) {
+        /** Whether the entry is usable. */
         public boolean ok() {
             return error == null;
         }
     }
 
-    /** One GPU folder and its entries. */
+    /**
+     * One GPU folder and its entries.
+     *
+     * @param name    the folder's name (GPU model and compute capability)
+     * @param path    where it is
+     * @param entries its entries, each checked
+     */
     public record GpuFolder(String name, Path path, List<EntryStatus> entries) {
+        /** Bytes on disk of every entry. */
         public long bytes() {
             return entries.stream().mapToLong(EntryStatus::bytes).sum();
         }
 
+        /** How many entries are unusable. */
         public long bad() {
             return entries.stream().filter(e -> !e.ok()).count();
         }

@@ -15,6 +15,7 @@ import java.util.TreeMap;
  */
 public final class CacheIndex {
 
+    /** The index file's name in a GPU folder. */
     public static final String FILE = "index.properties";
     static final String LOCK = ".index.lock";
 

@@ -26,15 +26,23 @@ public final class DeviceKernelCache {
     }
 
     private static final Map<Integer, Opened> CACHES = new ConcurrentHashMap<>();
-    private static volatile Consumer<String> warnings = System.err::println;
+    /** Logger {@code io.sageptx.cache.DeviceKernelCache}: corrupt entries, unwritable folders, linker fallbacks. */
+    private static final System.Logger LOG = System.getLogger(DeviceKernelCache.class.getName());
+    private static final Consumer<String> TO_LOG = m -> LOG.log(System.Logger.Level.WARNING, m);
+    private static volatile Consumer<String> warnings = TO_LOG;
     private static final java.util.Set<Integer> LINK_WARNED = ConcurrentHashMap.newKeySet();
 
     private DeviceKernelCache() {
     }
 
-    /** Where warnings go (default: standard error). */
+    /**
+     * Where warnings go instead of the default, the platform logger {@code io.sageptx.cache.DeviceKernelCache}
+     * ({@link System.Logger}, level WARNING; bridged to SLF4J or Log4j where an application installs a bridge).
+     *
+     * @param sink the new destination; null restores the logger
+     */
     public static void warnings(Consumer<String> sink) {
-        warnings = Objects.requireNonNull(sink, "sink");
+        warnings = sink == null ? TO_LOG : sink;
     }
 
     /** The cache of {@code ctx}'s device under the current {@link CacheDirectory#root()}. */

@@ -11,14 +11,17 @@ public final class Digests {
     private Digests() {
     }
 
+    /** SHA-256 of {@code data}, lower-case hex. */
     public static String sha256(byte[] data) {
         return HexFormat.of().formatHex(newSha256().digest(data));
     }
 
+    /** SHA-256 of the UTF-8 bytes of {@code text}, lower-case hex. */
     public static String sha256(String text) {
         return sha256(text.getBytes(StandardCharsets.UTF_8));
     }
 
+    /** A fresh SHA-256 digest. */
     public static MessageDigest newSha256() {
         try {
             return MessageDigest.getInstance("SHA-256");

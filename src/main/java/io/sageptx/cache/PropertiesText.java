@@ -18,6 +18,7 @@ public final class PropertiesText {
     private PropertiesText() {
     }
 
+    /** Properties as ISO-8859-1 bytes, keys sorted, without the date comment (so equal content gives equal bytes). */
     public static byte[] format(String header, Map<String, String> values) {
         StringBuilder sb = new StringBuilder("# ").append(header).append('\n');
         for (Map.Entry<String, String> e : new TreeMap<>(values).entrySet()) {

@@ -87,6 +87,7 @@ public final class AttentionArgs {
         this.spec = b.spec;
     }
 
+    /** A builder with every argument unset: pointers 0, batch and heads 1, fp16, not causal. */
     public static Builder builder() {
         return new Builder();
     }
@@ -187,23 +188,39 @@ public final class AttentionArgs {
         }
     }
 
+    /** B: sequences (the varlen batch's count of sequences). */
     public int batch() { return batch; }
+    /** Query heads. */
     public int heads() { return heads; }
+    /** Key/value heads (equal to heads, or a divisor of it for GQA/MQA). */
     public int kvHeads() { return kvHeads; }
+    /** Query length (varlen: the longest query sequence). */
     public int lq() { return lq; }
+    /** Key length (varlen: the longest key sequence). */
     public int lk() { return lk; }
+    /** D, the head dimension. */
     public int headDim() { return headDim; }
+    /** Dtype of Q, K and V. */
     public DType inType() { return inType; }
+    /** Dtype of O. */
     public DType outType() { return outType; }
     /** Whether a causal mask applies (either alignment). */
     public boolean causal() { return causalMode != CausalMode.NONE; }
+    /** The causal mask and its alignment ({@link CausalMode#NONE} when there is none). */
     public CausalMode causalMode() { return causalMode; }
+    /** Whether this is a varlen batch ({@link Builder#varlen}). */
     public boolean isVarlen() { return varlen; }
+    /** Element strides of Q as given, or null for the layout's. */
     public Strides qStrides() { return qStrides; }
+    /** Element strides of K as given, or null for the layout's. */
     public Strides kStrides() { return kStrides; }
+    /** Element strides of V as given, or null for the layout's. */
     public Strides vStrides() { return vStrides; }
+    /** Element strides of O as given, or null for the layout's. */
     public Strides oStrides() { return oStrides; }
+    /** The softmax scale (1/sqrt(headDim) unless set). */
     public float smScale() { return smScale; }
+    /** Whether an LSE output is given. */
     public boolean hasLse() { return lse != 0; }
     /** Device address of Q. */
     public long q() { return q; }
@@ -256,27 +273,46 @@ public final class AttentionArgs {
         private PvVariant pv;
         private KernelSpec spec;
 
+        /** Device address of Q (16-byte aligned). */
         public Builder q(long address) { this.q = address; return this; }
+        /** Device address of K (16-byte aligned). */
         public Builder k(long address) { this.k = address; return this; }
+        /** Device address of V (16-byte aligned). */
         public Builder v(long address) { this.v = address; return this; }
+        /** Device address of O (16-byte aligned). */
         public Builder o(long address) { this.o = address; return this; }
         // JCuda pointers (their byte offset included), for frameworks that hold CUdeviceptr
+        /** Q as a JCuda pointer (its byte offset included). */
         public Builder q(CUdeviceptr p) { return q(DeviceBuffer.addressOf(p)); }
+        /** K as a JCuda pointer (its byte offset included). */
         public Builder k(CUdeviceptr p) { return k(DeviceBuffer.addressOf(p)); }
+        /** V as a JCuda pointer (its byte offset included). */
         public Builder v(CUdeviceptr p) { return v(DeviceBuffer.addressOf(p)); }
+        /** O as a JCuda pointer (its byte offset included). */
         public Builder o(CUdeviceptr p) { return o(DeviceBuffer.addressOf(p)); }
+        /** The LSE output as a JCuda pointer (its byte offset included); null for none. */
         public Builder lse(CUdeviceptr p) { return lse(DeviceBuffer.addressOf(p)); }
         /** Optional LSE output, float32 [B, H, Lq], natural log; 0 for none. */
         public Builder lse(long address) { this.lse = address; return this; }
+        /** B (default 1); for varlen, the number of sequences. */
         public Builder batch(int n) { this.batch = n; return this; }
+        /** Query heads (default 1). */
         public Builder heads(int n) { this.heads = n; return this; }
+        /** Key/value heads (default: heads); heads must be a multiple of it. */
         public Builder kvHeads(int n) { this.kvHeads = n; return this; }
+        /** Query length. */
         public Builder lq(int n) { this.lq = n; return this; }
+        /** Key length (default: lq). */
         public Builder lk(int n) { this.lk = n; return this; }
+        /** Query and key length, both. */
         public Builder seqLen(int n) { this.lq = n; this.lk = n; return this; }
+        /** D: a multiple of 16 from 32 to 256. */
         public Builder headDim(int d) { this.headDim = d; return this; }
+        /** Dtype of Q, K and V (default fp16). */
         public Builder inType(DType t) { this.inType = dtype("inType", t); return this; }
+        /** Dtype of O (default: the input dtype). */
         public Builder outType(DType t) { this.outType = t; return this; }
+        /** Dtype of Q, K, V and O, all. */
         public Builder dtype(DType t) { this.inType = dtype("dtype", t); this.outType = t; return this; }
         /**
          * Causal mask, top-left aligned (query i sees keys j &lt;= i); refused when Lq != Lk, where the
@@ -301,8 +337,11 @@ public final class AttentionArgs {
         }
         /** Element strides of Q (batch, head, token); the head dim is contiguous. */
         public Builder qStrides(long batch, long head, long token) { this.qStrides = new Strides(batch, head, token); return this; }
+        /** Element strides of K (batch, head, token); the head dim is contiguous. */
         public Builder kStrides(long batch, long head, long token) { this.kStrides = new Strides(batch, head, token); return this; }
+        /** Element strides of V (batch, head, token); the head dim is contiguous. */
         public Builder vStrides(long batch, long head, long token) { this.vStrides = new Strides(batch, head, token); return this; }
+        /** Element strides of O (batch, head, token); the head dim is contiguous. */
         public Builder oStrides(long batch, long head, long token) { this.oStrides = new Strides(batch, head, token); return this; }
         /**
          * A varlen batch: {@code batch} sequences packed along the token axis, with int32 device arrays of
@@ -329,6 +368,7 @@ public final class AttentionArgs {
             return t;
         }
 
+        /** The arguments; {@link AttentionArgs#validate()} (called by every forward) checks them. */
         public AttentionArgs build() {
             return new AttentionArgs(this);
         }

@@ -9,12 +9,12 @@ import io.sageptx.spec.DType;
 import jcuda.driver.CUdeviceptr;
 
 /**
- * One LSE merge over device memory ({@link LseMerge}): P partial results (O_i, LSE_i) of attention over
+ * One LSE merge over device memory ({@link io.sageptx.api.LseMerge}): P partial results (O_i, LSE_i) of attention over
  * disjoint key ranges of the same queries, and the output (O, LSE) of the merge. Every O is 16-bit
  * ({@link #dtype}) with rows of D contiguous channels at element offset
  * {@code b * strideB + h * strideH + l * strideL} (default [B, H, L, D] contiguous; {@link
  * Builder#layoutBlhd()} for [B, L, H, D]); every LSE is float32 natural log, [B, H, L] contiguous, as
- * {@link SageAttention} writes it. The output may be the same memory as part 0 (an in-place merge).
+ * {@link io.sageptx.api.SageAttention} writes it. The output may be the same memory as part 0 (an in-place merge).
  */
 public final class MergeArgs {
 
@@ -43,14 +43,21 @@ public final class MergeArgs {
     public long outO() { return outO; }
     /** Merged output LSE. */
     public long outLse() { return outLse; }
+    /** B. */
     public int batch() { return batch; }
+    /** H. */
     public int heads() { return heads; }
+    /** L, query rows per (batch, head). */
     public int seqLen() { return seqLen; }
+    /** D. */
     public int headDim() { return headDim; }
+    /** Dtype of every O. */
     public DType dtype() { return dtype; }
     /** Element strides of the O tensors: batch, head, row. */
     public long strideB() { return strideB; }
+    /** Element stride between heads of the O tensors. */
     public long strideH() { return strideH; }
+    /** Element stride between rows of the O tensors. */
     public long strideL() { return strideL; }
 
     private MergeArgs(Builder b) {
@@ -79,10 +86,12 @@ public final class MergeArgs {
         }
     }
 
+    /** A builder with no parts; batch and heads 1, fp16, [B, H, L, D]. */
     public static Builder builder() {
         return new Builder();
     }
 
+    /** How many parts are merged. */
     public int parts() {
         return partO.length;
     }
@@ -174,6 +183,7 @@ public final class MergeArgs {
             return this;
         }
 
+        /** Adds a part given as JCuda pointers. */
         public Builder part(CUdeviceptr o, CUdeviceptr lse) {
             return part(DeviceBuffer.addressOf(o), DeviceBuffer.addressOf(lse));
         }
@@ -185,15 +195,20 @@ public final class MergeArgs {
             return this;
         }
 
+        /** The merged output as JCuda pointers. */
         public Builder out(CUdeviceptr o, CUdeviceptr lse) {
             return out(DeviceBuffer.addressOf(o), DeviceBuffer.addressOf(lse));
         }
 
+        /** B (default 1). */
         public Builder batch(int n) { this.batch = n; return this; }
+        /** H (default 1). */
         public Builder heads(int n) { this.heads = n; return this; }
         /** L, the number of query rows per (batch, head). */
         public Builder seqLen(int n) { this.seqLen = n; return this; }
+        /** D. */
         public Builder headDim(int d) { this.headDim = d; return this; }
+        /** Dtype of every O (default fp16). */
         public Builder dtype(DType t) { this.dtype = t; return this; }
         /** O tensors laid out [B, L, H, D] (contiguous); the LSEs stay [B, H, L]. */
         public Builder layoutBlhd() { this.blhd = true; return this; }
@@ -203,6 +218,7 @@ public final class MergeArgs {
             return this;
         }
 
+        /** The arguments; {@link MergeArgs#validate()} checks them. */
         public MergeArgs build() {
             return new MergeArgs(this);
         }

@@ -59,7 +59,7 @@ final class CacheCommand implements Runnable {
                 }
                 t.print(System.out);
             }
-            TuningDb db = new TuningDb(CacheDirectory.tuning(root), System.err::println);
+            TuningDb db = new TuningDb(CacheDirectory.tuning(root));
             for (String gpu : db.gpus()) {
                 System.out.println();
                 System.out.println(gpu + ": tuned winners");
@@ -124,7 +124,7 @@ final class CacheCommand implements Runnable {
             System.out.printf(Locale.ROOT, "cleared %s%s (%.1f KiB)%n", CacheDirectory.kernels(root), gpu == null ? "" : "/" + gpu,
                     bytes / 1024.0);
             if (tuning) {
-                int n = new TuningDb(CacheDirectory.tuning(root), System.err::println).clear();
+                int n = new TuningDb(CacheDirectory.tuning(root)).clear();
                 System.out.println("cleared " + n + " tuning files in " + CacheDirectory.tuning(root));
             }
             return 0;

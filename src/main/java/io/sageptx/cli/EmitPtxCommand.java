@@ -21,8 +21,8 @@ final class EmitPtxCommand implements Callable<Integer> {
 
     @Option(names = "--arch", defaultValue = "sm_89",
             description = "the GPU architecture: sm_80, sm_86, sm_89, sm_90 (or sm_90a), sm_100, sm_120, ... or a compute "
-                    + "capability such as 8.6; devices without a target of their own get the portable PTX they run "
-                    + "(default ${DEFAULT-VALUE})")
+                    + "capability such as 8.6; devices without a target of their own get the portable PTX they run, "
+                    + "with a note (default ${DEFAULT-VALUE})")
     String arch;
 
     @Option(names = "--module", defaultValue = "attention",
@@ -37,30 +37,25 @@ final class EmitPtxCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
-        Arch.DeviceTarget target;
-        try {
-            target = Arch.resolve(arch);
-        } catch (IllegalArgumentException e) {
-            throw new IllegalArgumentException("--arch " + arch + ": " + e.getMessage().replaceFirst("^arch: ", ""), e);
-        }
-        if (target.portable()) System.err.println("note: " + target.note());
-        KernelSpec spec = options.spec(target.arch());
+        Arch.DeviceTarget target = Opts.arch(arch);
+        KernelSpec spec = options.spec(target.arch(), "--arch " + arch);
         String ptx = switch (module) {
             case "attention" -> AttentionModules.module(spec).ptx().get();
             case "preprocess" -> PreprocessKernels.module(spec).ptx().get();
-            default -> throw new IllegalArgumentException("--module: '" + module + "' is not one of attention, preprocess");
+            default -> throw new IllegalArgumentException("--module " + module + " is not allowed; allowed: attention, preprocess");
         };
-        if (module.equals("attention")) {
-            // the launch configuration on the named device (its own limits; the plan is sized for the
-            // smallest device that runs this arch's PTX)
-            System.err.println("launch: " + AttentionFamilies.of(spec).launchSummary(spec,
-                    ArchLimits.forDevice(target.major(), target.minor())));
-        }
         if (output == null) {
             System.out.print(ptx);
         } else {
-            Files.writeString(output, ptx, StandardCharsets.US_ASCII);
-            System.err.println("wrote " + output + " (" + ptx.length() + " bytes, " + spec + ")");
+            Path file = Opts.path(output);
+            Files.writeString(file, ptx, StandardCharsets.US_ASCII);
+            System.err.println("wrote " + file + " (" + ptx.length() + " bytes, " + spec + ")");
+        }
+        if (module.equals("attention")) {
+            // the launch configuration on the named device (its own limits; the plan is sized for the
+            // smallest device that runs this arch's PTX), once the module is out
+            System.err.println("launch: " + AttentionFamilies.of(spec).launchSummary(spec,
+                    ArchLimits.forDevice(target.major(), target.minor())));
         }
         return 0;
     }

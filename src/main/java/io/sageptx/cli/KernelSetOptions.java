@@ -20,47 +20,48 @@ import picocli.CommandLine.Option;
  * every tuned winner stored for that GPU.
  */
 public final class KernelSetOptions {
-    @Option(names = "--device", description = "CUDA device ordinal (default: all devices)")
+    @Option(names = "--device", description = Opts.DEVICE_HELP + " (default: all devices)")
     Integer device;
 
-    @Option(names = "--head-dim", split = ",", defaultValue = "64,128", description = "head dimensions (default ${DEFAULT-VALUE})")
-    List<Integer> headDims;
+    @Option(names = "--head-dim", defaultValue = "64,128", description = Opts.HEAD_DIM_HELP + " (default ${DEFAULT-VALUE})")
+    List<String> headDims;
 
-    @Option(names = "--dtype", split = ",", defaultValue = "fp16,bf16", description = "dtypes (default ${DEFAULT-VALUE})")
+    @Option(names = "--dtype", defaultValue = "fp16,bf16", description = Opts.DTYPE_HELP + " (default ${DEFAULT-VALUE})")
     List<String> dtypes;
 
-    @Option(names = "--causal", arity = "1", split = ",", defaultValue = "false,true", description = "causal modes (default ${DEFAULT-VALUE})")
-    List<Boolean> causal;
+    @Option(names = "--causal", arity = "0..1", fallbackValue = "true", defaultValue = "both",
+            description = Opts.CAUSAL_HELP + "; --causal alone means true (default ${DEFAULT-VALUE})")
+    List<String> causal;
 
     @Option(names = "--tuned-only", description = "only the tuned winners, not the default specs")
     boolean tunedOnly;
 
+    /** Checks every option (no GPU needed), so a typo is reported before any device work. */
+    void validate() {
+        dims();
+        types();
+        causals();
+    }
+
     /** The selected device ordinals; throws when none or out of range. */
     List<Integer> devices() {
         Cuda.requireAvailable();
-        int n = Cuda.deviceCount();
-        if (device != null) {
-            if (device < 0 || device >= n) {
-                throw new IllegalArgumentException("--device " + device + " is out of range: " + n + " device(s)");
-            }
-            return List.of(device);
-        }
+        if (device != null) return List.of(Opts.device(device));
         List<Integer> all = new ArrayList<>();
-        for (int i = 0; i < n; i++) all.add(i);
+        for (int i = 0; i < Cuda.deviceCount(); i++) all.add(i);
         return all;
     }
 
     List<DType> types() {
-        return dtypes.stream().map(DType::parse).toList();
+        return Opts.dtypes("--dtype", dtypes);
     }
 
     List<Integer> dims() {
-        for (int d : headDims) {
-            if (!KernelSpec.HEAD_DIMS.contains(d)) {
-                throw new IllegalArgumentException("--head-dim " + d + " is not supported; supported: " + KernelSpec.HEAD_DIMS);
-            }
-        }
-        return headDims;
+        return Opts.headDims(headDims);
+    }
+
+    List<Boolean> causals() {
+        return Opts.causal(causal);
     }
 
     /** The kernel set of a device: defaults (unless --tuned-only) then tuned winners, within the selection. */
@@ -69,16 +70,17 @@ public final class KernelSetOptions {
         Set<KernelSpec> out = new LinkedHashSet<>();
         List<DType> types = types();
         List<Integer> dims = dims();
+        List<Boolean> cs = causals();
         if (!tunedOnly) {
             for (int d : dims) {
                 for (DType t : types) {
-                    for (boolean c : causal) out.add(AttentionFamilies.preferred(arch, d, c, t, t));
+                    for (boolean c : cs) out.add(AttentionFamilies.preferred(arch, d, c, t, t));
                 }
             }
         }
         for (TuningDb.Entry e : TuningDb.shared().entries(gpu).values()) {
             KernelSpec s = e.spec();
-            if (s.arch() == arch && dims.contains(s.headDim()) && types.contains(s.inType()) && causal.contains(s.causal())) {
+            if (s.arch() == arch && dims.contains(s.headDim()) && types.contains(s.inType()) && cs.contains(s.causal())) {
                 out.add(s);
             }
         }

@@ -1,5 +1,6 @@
 package io.sageptx.cli;
 
+import java.util.List;
 import java.util.Random;
 import java.util.concurrent.Callable;
 
@@ -25,7 +26,7 @@ import picocli.CommandLine.Option;
         description = "Run one attention call on random inputs and report its error against a reference.")
 final class RunCommand implements Callable<Integer> {
 
-    @Option(names = "--device", defaultValue = "0", description = "CUDA device ordinal (default ${DEFAULT-VALUE})")
+    @Option(names = "--device", defaultValue = "0", description = Opts.DEVICE_HELP + " (default ${DEFAULT-VALUE})")
     int device;
 
     @Option(names = "--batch", defaultValue = "1", description = "B (default ${DEFAULT-VALUE})")
@@ -34,11 +35,11 @@ final class RunCommand implements Callable<Integer> {
     @Option(names = "--heads", defaultValue = "8", description = "H (default ${DEFAULT-VALUE})")
     int heads;
 
-    @Option(names = "--seq", defaultValue = "2048", description = "query length Lq (default ${DEFAULT-VALUE})")
-    int lq;
+    @Option(names = "--seq", defaultValue = "2048", description = "query length Lq; a k suffix means x1024 (default ${DEFAULT-VALUE})")
+    List<String> seq;
 
     @Option(names = "--kv-seq", description = "key length Lk (default: Lq)")
-    Integer lk;
+    String kvSeq;
 
     @Option(names = "--seed", defaultValue = "1", description = "random seed (default ${DEFAULT-VALUE})")
     long seed;
@@ -46,15 +47,27 @@ final class RunCommand implements Callable<Integer> {
     @Mixin
     SpecOptions options;
 
+    @Mixin
+    CacheOptions cache;
+
     @Override
     public Integer call() {
-        int keys = lk == null ? lq : lk;
-        SageAttention att = SageAttention.onDevice(device);
-        DeviceContext ctx = att.context();
-        KernelSpec spec = options.spec(att.arch());
+        int lq = Opts.length("--seq", Opts.single("--seq", seq, "one call"));
+        int keys = kvSeq == null ? lq : Opts.length("--kv-seq", kvSeq);
+        Opts.atLeast("--batch", batch, 1);
+        Opts.atLeast("--heads", heads, 1);
+        boolean causal = options.causal();
+        if (causal && keys != lq) {
+            throw new IllegalArgumentException("--causal true needs --kv-seq equal to --seq (top-left causal mask); got --seq "
+                    + lq + " --kv-seq " + keys);
+        }
         DType in = options.in();
         DType out = options.out();
-        int d = options.headDim;
+        int d = options.headDim();
+        cache.apply();
+        SageAttention att = SageAttention.onDevice(Opts.device(device));
+        DeviceContext ctx = att.context();
+        KernelSpec spec = options.spec(att.arch(), null);
         int qn = batch * heads * lq * d;
         int kn = batch * heads * keys * d;
         Random r = new Random(seed);
@@ -90,14 +103,14 @@ final class RunCommand implements Callable<Integer> {
             dO.fill16((short) 0xFFFF);
             AttentionArgs a = AttentionArgs.builder().q(dq.address()).k(dk.address()).v(dv.address()).o(dO.address())
                     .batch(batch).heads(heads).lq(lq).lk(keys).headDim(d).inType(in).outType(out)
-                    .causal(options.causal).smScale(scale).spec(spec).build();
+                    .causal(causal).smScale(scale).spec(spec).build();
             att.forward(a, s.handle());
             e0.record(s);
             att.forward(a, s.handle());
             e1.record(s);
             s.synchronize();
             float ms = CudaEvent.elapsedMillis(e0, e1);
-            double flops = 4.0 * batch * heads * (double) lq * keys * d / (options.causal ? 2 : 1);
+            double flops = 4.0 * batch * heads * (double) lq * keys * d / (causal ? 2 : 1);
             short[] o16 = new short[qn];
             dO.copyTo(o16);
             float[] o = Half.decode(o16, out);
@@ -105,10 +118,10 @@ final class RunCommand implements Callable<Integer> {
             String refName;
             if ((long) lq * keys * batch * heads <= 8L * 1024 * 1024) {
                 ref = AttentionReference.compute(Half.decode(q16, in), Half.decode(k16, in), Half.decode(v16, in), batch,
-                        heads, heads, lq, keys, d, scale, options.causal).o();
+                        heads, heads, lq, keys, d, scale, causal).o();
                 refName = "FP64 CPU reference";
             } else {
-                GpuReferenceAttention.run(ctx, s, new ReferenceSpec(d, options.causal, in, att.arch()), dq.address(),
+                GpuReferenceAttention.run(ctx, s, new ReferenceSpec(d, causal, in, att.arch()), dq.address(),
                         dk.address(), dv.address(), ro.address(), 0L, batch, heads, heads, lq, keys, scale);
                 s.synchronize();
                 float[] f = new float[qn];

@@ -33,6 +33,7 @@ final class WarmupCommand implements Callable<Integer> {
 
     @Override
     public Integer call() {
+        set.validate();
         Path root = cache.apply();
         System.out.println("cache: " + root);
         double cold = 0;

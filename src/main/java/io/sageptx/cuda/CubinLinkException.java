@@ -5,6 +5,7 @@ package io.sageptx.cuda;
  * be obtained through {@code cuLink*}. Callers may fall back to loading the PTX itself.
  */
 public final class CubinLinkException extends CudaException {
+    /** The linker's failure {@code result} in {@code what}. */
     public CubinLinkException(int result, String what) {
         super(result, what);
     }

@@ -76,6 +76,7 @@ public final class CudaEvent extends DeviceResource {
         return ms[0];
     }
 
+    /** The JCuda event object. */
     public CUevent handle() {
         ensureOpen();
         return event;

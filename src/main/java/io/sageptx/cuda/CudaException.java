@@ -31,6 +31,7 @@ public class CudaException extends RuntimeException {
         this(result, operation, detail, null);
     }
 
+    /** As {@link #CudaException(int, String, String)}, with a cause. */
     protected CudaException(int result, String operation, String detail, Throwable cause) {
         this(buildMessage(result, operation, detail), result, operation, cause);
     }

@@ -128,18 +128,22 @@ public final class CudaKernel {
         }
     }
 
+    /** The kernel's entry name. */
     public String name() {
         return name;
     }
 
+    /** The module it was loaded from. */
     public PtxModule module() {
         return module;
     }
 
+    /** The device it runs on. */
     public DeviceContext context() {
         return ctx;
     }
 
+    /** The JCuda function object. */
     public CUfunction handle() {
         module.ensureOpen();
         return function;

@@ -47,6 +47,21 @@ public final class CudaStream extends DeviceResource {
         return handle == null ? defaultStream(ctx) : new CudaStream(ctx, handle, false, false);
     }
 
+    /**
+     * A caller's stream given as a raw {@code CUstream} handle (from another binding), not owned. 0 is the
+     * legacy default stream, 2 the per-thread default stream ({@link CudaHandles}); any other handle must
+     * be a stream of {@code ctx}'s primary context ({@link CudaHandles#stream(DeviceContext, long)}).
+     *
+     * @param ctx    the device
+     * @param handle the raw stream handle
+     * @return the stream, not owned: {@link #close()} leaves it alone
+     */
+    public static CudaStream wrap(DeviceContext ctx, long handle) {
+        Objects.requireNonNull(ctx, "ctx");
+        return handle == CudaHandles.LEGACY_DEFAULT_STREAM ? defaultStream(ctx)
+                : new CudaStream(ctx, CudaHandles.stream(ctx, handle), false, false);
+    }
+
     /** The legacy default (null) stream of {@code ctx}; {@link #close()} does nothing for it. */
     public static CudaStream defaultStream(DeviceContext ctx) {
         Objects.requireNonNull(ctx, "ctx");
@@ -72,12 +87,20 @@ public final class CudaStream extends DeviceResource {
         return true;
     }
 
+    /** The JCuda stream object. */
     public CUstream handle() {
         ensureOpen();
         return stream;
     }
 
+    /** The raw {@code CUstream} value (0 for the legacy default stream), as other bindings take it. */
+    public long rawHandle() {
+        ensureOpen();
+        return CudaHandles.value(stream);
+    }
 
+
+    /** Whether this is the legacy default (null) stream. */
     public boolean isDefault() {
         return isDefault;
     }

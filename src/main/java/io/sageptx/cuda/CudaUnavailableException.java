@@ -10,11 +10,13 @@ public class CudaUnavailableException extends CudaException {
 
     private final String reason;
 
+    /** CUDA is unusable for {@code reason}; {@code result} is the driver's code, if any. */
     public CudaUnavailableException(int result, String reason) {
         super("CUDA unavailable: " + reason, result, "CUDA availability probe", null);
         this.reason = reason;
     }
 
+    /** Why CUDA is unusable (one line). */
     public String reason() {
         return reason;
     }

@@ -117,6 +117,7 @@ public final class DeviceBuffer extends DeviceResource {
         return ptr;
     }
 
+    /** Size in bytes. */
     public long bytes() {
         return bytes;
     }
@@ -130,36 +131,44 @@ public final class DeviceBuffer extends DeviceResource {
 
     // ---- host -> device ----
 
+    /** Copies host bytes to the start of the buffer (synchronous). */
     public void copyFrom(byte[] src) {
         copyIn(Pointer.to(src), src.length, 1, "byte[]");
     }
 
+    /** Copies host shorts (e.g. fp16 values) to the start of the buffer (synchronous). */
     public void copyFrom(short[] src) {
         copyIn(Pointer.to(src), src.length, 2, "short[]");
     }
 
+    /** Copies host ints to the start of the buffer (synchronous). */
     public void copyFrom(int[] src) {
         copyIn(Pointer.to(src), src.length, 4, "int[]");
     }
 
+    /** Copies host floats to the start of the buffer (synchronous). */
     public void copyFrom(float[] src) {
         copyIn(Pointer.to(src), src.length, 4, "float[]");
     }
 
     // ---- device -> host ----
 
+    /** Copies the start of the buffer into host bytes (synchronous). */
     public void copyTo(byte[] dst) {
         copyOut(Pointer.to(dst), dst.length, 1, "byte[]");
     }
 
+    /** Copies the start of the buffer into host shorts (synchronous). */
     public void copyTo(short[] dst) {
         copyOut(Pointer.to(dst), dst.length, 2, "short[]");
     }
 
+    /** Copies the start of the buffer into host ints (synchronous). */
     public void copyTo(int[] dst) {
         copyOut(Pointer.to(dst), dst.length, 4, "int[]");
     }
 
+    /** Copies the start of the buffer into host floats (synchronous). */
     public void copyTo(float[] dst) {
         copyOut(Pointer.to(dst), dst.length, 4, "float[]");
     }

@@ -108,6 +108,57 @@ public final class DeviceContext {
         return ctx;
     }
 
+    /**
+     * The device whose primary context has the raw handle {@code cuContext} (a {@code CUcontext} value from
+     * another binding: PyTorch's current context through JavaCPP, a JNI library, the CUDA runtime's
+     * {@code cudaSetDevice} context). Only devices whose primary context is already active are looked at,
+     * so no context is created on any other device.
+     *
+     * @param cuContext the {@code CUcontext} handle; must be the primary context of a device
+     * @return the device's context (the cached instance of {@link #of(int)})
+     * @throws IllegalArgumentException when {@code cuContext} is 0 or not the primary context of any device
+     *                                  (for example one made with {@code cuCtxCreate})
+     * @throws CudaUnavailableException when there is no usable driver or device
+     */
+    public static DeviceContext forContext(long cuContext) {
+        if (cuContext == 0) {
+            throw new IllegalArgumentException("cuContext is 0 (no context): pass the CUcontext handle of a device's"
+                    + " primary context, or use forCurrentContext() / onDevice(ordinal)");
+        }
+        Cuda.requireAvailable();
+        StringBuilder active = new StringBuilder();
+        for (int n = 0; n < Cuda.deviceCount(); n++) {
+            DeviceContext cached = CACHE.get(n);
+            if (cached == null) {
+                CUdevice d = new CUdevice();
+                Cuda.check(JCudaDriver.cuDeviceGet(d, n), "cuDeviceGet(" + n + ")");
+                int[] flags = {0};
+                int[] isActive = {0};
+                Cuda.check(JCudaDriver.cuDevicePrimaryCtxGetState(d, flags, isActive),
+                        "cuDevicePrimaryCtxGetState(device " + n + ")");
+                if (isActive[0] == 0) continue; // its primary context does not exist: the handle is not it
+            }
+            DeviceContext ctx = of(n);
+            if (ctx.contextHandle() == cuContext) return ctx;
+            active.append(active.length() == 0 ? "" : ", ").append("cuda:").append(n).append(' ')
+                    .append(CudaHandles.hex(ctx.contextHandle()));
+        }
+        throw new IllegalArgumentException("cuContext " + CudaHandles.hex(cuContext) + " is not the primary context of"
+                + " any of the " + Cuda.deviceCount() + " CUDA device(s) (active primary contexts: "
+                + (active.length() == 0 ? "none" : active) + "); SagePTX runs in primary contexts only: pass the"
+                + " context of cuDevicePrimaryCtxRetain or of the CUDA runtime (cudaSetDevice), not one of cuCtxCreate");
+    }
+
+    /**
+     * {@link #forContext(long)} for a JCuda context object.
+     *
+     * @param context a device's primary context
+     * @return the device's context
+     */
+    public static DeviceContext forContext(CUcontext context) {
+        return forContext(CudaHandles.value(context));
+    }
+
     private DeviceContext(int ordinal) {
         this.ordinal = ordinal;
         String where = " (device " + ordinal + ")";
@@ -162,10 +213,12 @@ public final class DeviceContext {
         return out[0];
     }
 
+    /** The device ordinal (as {@code cuDeviceGet} numbers it). */
     public int ordinal() {
         return ordinal;
     }
 
+    /** The JCuda device object. */
     public CUdevice device() {
         return device;
     }
@@ -175,14 +228,22 @@ public final class DeviceContext {
         return context;
     }
 
+    /** The raw {@code CUcontext} value of the primary context, as other bindings take it. */
+    public long contextHandle() {
+        return CudaHandles.value(context);
+    }
+
+    /** The device's name, e.g. {@code NVIDIA H100 80GB HBM3}. */
     public String name() {
         return name;
     }
 
+    /** Compute capability, major number (9 on an H100). */
     public int computeCapabilityMajor() {
         return ccMajor;
     }
 
+    /** Compute capability, minor number (0 on an H100). */
     public int computeCapabilityMinor() {
         return ccMinor;
     }
@@ -197,10 +258,12 @@ public final class DeviceContext {
         return "sm_" + ccMajor + ccMinor;
     }
 
+    /** Streaming multiprocessors. */
     public int multiprocessorCount() {
         return multiprocessorCount;
     }
 
+    /** Device memory in bytes. */
     public long totalMemoryBytes() {
         return totalMemoryBytes;
     }
@@ -215,10 +278,12 @@ public final class DeviceContext {
         return maxSharedMemoryPerBlockOptin;
     }
 
+    /** Shared memory per multiprocessor in bytes. */
     public int maxSharedMemoryPerMultiprocessor() {
         return maxSharedMemoryPerMultiprocessor;
     }
 
+    /** L2 cache in bytes. */
     public int l2CacheBytes() {
         return l2CacheBytes;
     }

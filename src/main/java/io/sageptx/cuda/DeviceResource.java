@@ -19,10 +19,12 @@ public abstract class DeviceResource implements AutoCloseable {
     /** Releases the driver object; called once, by the first {@link #close()}. */
     abstract void release();
 
+    /** The device this resource belongs to. */
     public DeviceContext context() {
         return ctx;
     }
 
+    /** Whether {@link #close()} was called. */
     public boolean isClosed() {
         return closed;
     }

@@ -25,6 +25,7 @@ public final class KernelArgs {
     private final List<Pointer> entries = new ArrayList<>();
     private final List<String> descriptions = new ArrayList<>();
 
+    /** An empty argument list. */
     public KernelArgs() {
     }
 
@@ -49,18 +50,21 @@ public final class KernelArgs {
         return ptr(buffer.address());
     }
 
+    /** Appends a 32-bit integer. */
     public KernelArgs i32(int value) {
         entries.add(Pointer.to(new int[] {value}));
         descriptions.add("i32 " + value);
         return this;
     }
 
+    /** Appends a 64-bit integer (or a device address). */
     public KernelArgs i64(long value) {
         entries.add(Pointer.to(new long[] {value}));
         descriptions.add("i64 " + value);
         return this;
     }
 
+    /** Appends a 32-bit float. */
     public KernelArgs f32(float value) {
         entries.add(Pointer.to(new float[] {value}));
         descriptions.add("f32 " + value);

@@ -12,6 +12,7 @@ public class PtxLoadException extends CudaException {
     private final String errorLog;
     private final String infoLog;
 
+    /** A module the driver refused: its result, name, the JIT's error and info logs, and what was being done. */
     public PtxLoadException(int result, String moduleName, String errorLog, String infoLog, String detail) {
         super(result, "loading PTX module '" + moduleName + "' (cuModuleLoadDataEx)", detail, null);
         this.moduleName = moduleName;
@@ -19,6 +20,7 @@ public class PtxLoadException extends CudaException {
         this.infoLog = infoLog == null ? "" : infoLog;
     }
 
+    /** The module's name. */
     public String moduleName() {
         return moduleName;
     }

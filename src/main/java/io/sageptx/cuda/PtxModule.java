@@ -132,11 +132,13 @@ public final class PtxModule extends DeviceResource {
         return loadMillis;
     }
 
+    /** The module's name. */
     public String name() {
         return name;
     }
 
 
+    /** The JCuda module object. */
     public CUmodule handle() {
         ensureOpen();
         return module;

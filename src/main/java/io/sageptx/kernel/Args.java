@@ -21,10 +21,12 @@ public final class Args {
         return put(name, value);
     }
 
+    /** Binds a 32-bit integer parameter by name. */
     public Args u32(String name, int value) {
         return put(name, value);
     }
 
+    /** Binds a 32-bit float parameter by name. */
     public Args f32(String name, float value) {
         return put(name, value);
     }

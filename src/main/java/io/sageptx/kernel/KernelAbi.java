@@ -29,10 +29,12 @@ public final class KernelAbi {
         this.params = List.copyOf(params);
     }
 
+    /** An empty parameter list to add to, in order. */
     public static Builder builder() {
         return new Builder();
     }
 
+    /** The parameters, in order. */
     public List<KernelParam> params() {
         return params;
     }
@@ -95,24 +97,29 @@ public final class KernelAbi {
     public static final class Builder {
         private final List<KernelParam> params = new ArrayList<>();
 
+        /** Adds a 64-bit parameter (a pointer or a stride), with a comment for the PTX. */
         public Builder u64(String name, String comment) {
             params.add(new KernelParam(name, ParamType.U64, comment));
             return this;
         }
 
+        /** Adds a 64-bit parameter. */
         public Builder u64(String name) {
             return u64(name, "");
         }
 
+        /** Adds a 32-bit integer parameter, with a comment for the PTX. */
         public Builder u32(String name, String comment) {
             params.add(new KernelParam(name, ParamType.U32, comment));
             return this;
         }
 
+        /** Adds a 32-bit integer parameter. */
         public Builder u32(String name) {
             return u32(name, "");
         }
 
+        /** Adds a 32-bit float parameter, with a comment for the PTX. */
         public Builder f32(String name, String comment) {
             params.add(new KernelParam(name, ParamType.F32, comment));
             return this;
@@ -123,6 +130,7 @@ public final class KernelAbi {
             return u64(prefix + "_sb", comment).u64(prefix + "_sh").u64(prefix + "_sr");
         }
 
+        /** The parameter list. */
         public KernelAbi build() {
             return new KernelAbi(params);
         }

@@ -9,6 +9,10 @@ import java.util.function.Function;
  * description of one call). The PTX text comes from the {@link ModuleDef} that holds it.
  *
  * @param <C> what a call of this kernel is described by
+ *
+ * @param name     the kernel's entry name in its module
+ * @param abi      its parameters, in order
+ * @param geometry the launch geometry of a call
  */
 public record KernelDef<C>(String name, KernelAbi abi, Function<C, Launch> geometry) {
     public KernelDef {

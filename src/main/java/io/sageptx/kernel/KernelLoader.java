@@ -53,6 +53,9 @@ public final class KernelLoader {
      * A loaded kernel and its definition.
      *
      * @param <C> what a call is described by
+     *
+     * @param def      what the kernel is
+     * @param function the loaded function
      */
     public record Kernel<C>(KernelDef<C> def, CudaKernel function) {
 

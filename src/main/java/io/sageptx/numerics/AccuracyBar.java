@@ -7,13 +7,18 @@ import io.sageptx.numerics.ErrorStats;
 import io.sageptx.spec.PvVariant;
 
 /**
- * The accuracy a candidate must reach on the probe input to be timed at all: cosine >= 0.995,
- * relative L1 <= 0.06 for FP8 PV and <= 0.02 for FP16 PV, LSE max abs error < 0.1, no NaN/Inf.
- * (Measured on the H100: FP8 PV rel L1 0.025-0.039, FP16 PV 0.005-0.012, LSE <= 0.03;
+ * The accuracy a candidate must reach on the probe input to be timed at all: cosine &gt;= 0.995,
+ * relative L1 &lt;= 0.06 for FP8 PV and &lt;= 0.02 for FP16 PV, LSE max abs error &lt; 0.1, no NaN/Inf.
+ * (Measured on the H100: FP8 PV rel L1 0.025-0.039, FP16 PV 0.005-0.012, LSE &lt;= 0.03;
  * docs/notes/core-accuracy.md.)
+ *
+ * @param minCosine   the lowest cosine similarity to the reference that passes
+ * @param maxRelL1    the largest relative L1 error that passes
+ * @param maxLseError the LSE's largest absolute error must stay below this
  */
 public record AccuracyBar(double minCosine, double maxRelL1, double maxLseError) {
 
+    /** The bar of a PV variant: FP8 PV allows more error (relative L1 0.06) than FP16 PV (0.02). */
     public static AccuracyBar forPv(PvVariant pv) {
         return new AccuracyBar(0.995, pv.isFp8() ? 0.06 : 0.02, 0.1);
     }
@@ -29,7 +34,14 @@ public record AccuracyBar(double minCosine, double maxRelL1, double maxLseError)
         return null;
     }
 
-    /** What a probe measured. */
+    /**
+     * What a probe measured.
+     *
+     * @param cosine    cosine similarity of O to the reference
+     * @param relL1     relative L1 error of O: sum |O - ref| / sum |ref|
+     * @param lseMaxAbs largest absolute error of the LSE (infinite when an LSE is NaN)
+     * @param nonFinite how many outputs are NaN or infinite
+     */
     public record Accuracy(double cosine, double relL1, double lseMaxAbs, long nonFinite) {
 
         /** Compares an output and its LSE (natural log) with the FP64 reference. */

@@ -11,7 +11,12 @@ public final class LseMergeReference {
     private LseMergeReference() {
     }
 
-    /** Merged rows: O {@code [rows][d]} and natural-log LSE {@code [rows]}. */
+    /**
+     * Merged rows: O {@code [rows][d]} and natural-log LSE {@code [rows]}.
+     *
+     * @param o   merged O, {@code [rows][d]} flattened
+     * @param lse merged LSE per row (natural log)
+     */
     public record Result(double[] o, double[] lse) {
     }
 

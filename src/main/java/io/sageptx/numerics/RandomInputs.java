@@ -9,10 +9,25 @@ import io.sageptx.spec.DType;
  * K ~ N(0, 1) plus a per-channel bias of 3 * N(0, 1) per (batch, kv head). Values are rounded to the
  * dtype; {@link #q()} etc. are the rounded values as floats (what the reference must see) and
  * {@link #q16()} etc. the 16-bit encodings (what the GPU gets).
+ *
+ * @param batch   B
+ * @param heads   query heads
+ * @param kvHeads key/value heads
+ * @param lq      query length
+ * @param lk      key length
+ * @param d       head dim
+ * @param type    the dtype the values are rounded to
+ * @param q       Q [B, H, Lq, D], rounded, as floats
+ * @param k       K [B, Hkv, Lk, D], rounded, as floats
+ * @param v       V [B, Hkv, Lk, D], rounded, as floats
+ * @param q16     Q as 16-bit values of the dtype
+ * @param k16     K as 16-bit values
+ * @param v16     V as 16-bit values
  */
 public record RandomInputs(int batch, int heads, int kvHeads, int lq, int lk, int d, DType type,
                            float[] q, float[] k, float[] v, short[] q16, short[] k16, short[] v16) {
 
+    /** Inputs of one shape from {@code seed} (the same seed gives the same values). */
     public static RandomInputs generate(long seed, int batch, int heads, int kvHeads, int lq, int lk, int d,
                                         DType type) {
         Random r = new Random(seed);

@@ -13,8 +13,9 @@ import io.sageptx.kernels.reference.ReferenceSpec;
 
 /**
  * SagePTX's own FP32 attention on the GPU ({@link ReferenceKernelEmitter}): the reference of the GPU
- * tests and of {@code verify} on shapes too large for the FP64 CPU reference. cuBLAS (JCublas 12.6) is
- * not used: it does not load where only CUDA 13 is installed ({@link #cublasStatus()} says why).
+ * tests and of {@code verify} on shapes too large for the FP64 CPU reference. cuBLAS (JCublas 12.6, an
+ * optional dependency) is not used: it does not load where only CUDA 13 is installed, and it may be
+ * absent from the class path ({@link #cublasStatus()} says which).
  *
  * <p>Modules come through {@link KernelLoader} (the device's kernel cache on disk, compiled on a miss),
  * once per (device, spec), and are kept for the life of the JVM.
@@ -118,6 +119,9 @@ public final class GpuReferenceAttention {
                 return "cuBLAS available (JCublas2.cublasCreate succeeded), not used: using SagePTX's FP32 reference kernel";
             }
             reason = "cublasCreate returned " + jcuda.jcublas.cublasStatus.stringFor(r);
+        } catch (NoClassDefFoundError e) {
+            reason = "JCublas is not on the class path: it is an optional dependency of SagePTX ("
+                    + e.getMessage() + ")";
         } catch (Throwable t) {
             reason = describe(t);
         }

@@ -64,6 +64,7 @@ public final class AttentionKernels {
         return LOADED.computeIfAbsent(new Key(ctx.ordinal(), spec), k -> new AttentionKernels(ctx, spec));
     }
 
+    /** The spec these kernels were generated for. */
     public KernelSpec spec() {
         return spec;
     }
@@ -73,18 +74,22 @@ public final class AttentionKernels {
         return smemBytes;
     }
 
+    /** The fused attention kernel. */
     public Kernel<ScratchLayout> attention() {
         return attention;
     }
 
+    /** The K mean and V absolute-maximum kernel (preprocessing). */
     public Kernel<ScratchLayout> kvStats() {
         return kvStats;
     }
 
+    /** The INT8 quantization of Q (preprocessing). */
     public Kernel<ScratchLayout> quantQ() {
         return quantQ;
     }
 
+    /** The smoothing and INT8 quantization of K (preprocessing). */
     public Kernel<ScratchLayout> quantK() {
         return quantK;
     }

@@ -35,6 +35,7 @@ public final class AttentionRunner implements AutoCloseable {
     private final Workspace workspace;
     private final String gpu;
 
+    /** A runner on the device of {@code ctx}, with a workspace of its own (allocated on first use). */
     public AttentionRunner(DeviceContext ctx) {
         this.ctx = ctx;
         this.arch = Arch.forDevice(ctx.computeCapabilityMajor(), ctx.computeCapabilityMinor());
@@ -42,10 +43,12 @@ public final class AttentionRunner implements AutoCloseable {
         this.workspace = new Workspace(ctx);
     }
 
+    /** The device this runner launches on. */
     public DeviceContext context() {
         return ctx;
     }
 
+    /** The architecture the generator targets on this device. */
     public Arch arch() {
         return arch;
     }
@@ -217,7 +220,12 @@ public final class AttentionRunner implements AutoCloseable {
         return args.strides(prefix, varlen ? 0 : st.batch(), st.head(), st.token());
     }
 
-    /** Output of {@link #forwardHost}: O as 16-bit values in the output dtype, and the LSE if asked for. */
+    /**
+     * Output of {@link #forwardHost}: O as 16-bit values in the output dtype, and the LSE if asked for.
+     *
+     * @param o   O as 16-bit values of the output dtype, [B, H, Lq, D]
+     * @param lse the LSE [B, H, Lq] (natural log), or null when not asked for
+     */
     public record HostResult(short[] o, float[] lse) {
     }
 

@@ -43,12 +43,29 @@ public final class TuningDb {
     }
 
     private static final Map<Path, TuningDb> SHARED = new ConcurrentHashMap<>();
+    /** Logger {@code io.sageptx.runtime.TuningDb}: the shared database's warnings. */
+    private static final System.Logger LOG = System.getLogger(TuningDb.class.getName());
 
     private final Path folder;
     private final Consumer<String> warnings;
     private final Map<String, Map<String, Entry>> byGpu = new ConcurrentHashMap<>();
     private volatile boolean memoryOnly;
 
+    /**
+     * The database in {@code folder}, warning through the platform logger {@code io.sageptx.runtime.TuningDb}.
+     *
+     * @param folder the tuning folder ({@link CacheDirectory#tuning})
+     */
+    public TuningDb(Path folder) {
+        this(folder, m -> LOG.log(System.Logger.Level.WARNING, m));
+    }
+
+    /**
+     * The database in {@code folder} with its own warning sink.
+     *
+     * @param folder   the tuning folder ({@link CacheDirectory#tuning})
+     * @param warnings where the one-line warnings go (malformed lines, an unwritable folder)
+     */
     public TuningDb(Path folder, Consumer<String> warnings) {
         this.folder = Objects.requireNonNull(folder, "folder");
         this.warnings = Objects.requireNonNull(warnings, "warnings");
@@ -57,9 +74,10 @@ public final class TuningDb {
     /** The database under the current {@link CacheDirectory#root()}, shared by the process. */
     public static TuningDb shared() {
         return SHARED.computeIfAbsent(CacheDirectory.tuning(CacheDirectory.root()),
-                f -> new TuningDb(f, System.err::println));
+                TuningDb::new);
     }
 
+    /** The tuning folder. */
     public Path folder() {
         return folder;
     }

@@ -19,6 +19,7 @@ public record TuningKey(String gpu, DType inType, DType outType, int headDim, bo
 
     /** Smallest and largest bucket. */
     public static final int MIN_BUCKET = 512;
+    /** The largest bucket: longer sequences share it. */
     public static final int MAX_BUCKET = 32768;
 
     public TuningKey {

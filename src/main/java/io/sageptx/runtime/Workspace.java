@@ -43,6 +43,7 @@ public final class Workspace implements AutoCloseable {
     private DeviceBuffer qkm;
     private CudaEvent lastUse;
 
+    /** An empty workspace of the device of {@code ctx}; buffers are allocated on first use. */
     public Workspace(DeviceContext ctx) {
         this.ctx = ctx;
         this.view = false;
@@ -104,6 +105,7 @@ public final class Workspace implements AutoCloseable {
         return hostWaits;
     }
 
+    /** The device. */
     public DeviceContext context() {
         return ctx;
     }
@@ -155,15 +157,23 @@ public final class Workspace implements AutoCloseable {
         return DeviceBuffer.allocate(ctx, bytes + bytes / 4);
     }
 
+    /** INT8 Q. */
     public DeviceBuffer q8() { return q8; }
+    /** INT8 smoothed K. */
     public DeviceBuffer k8() { return k8; }
+    /** FP8 V^T (FP8 PV variants). */
     public DeviceBuffer v8() { return v8; }
+    /** Q's INT8 scales. */
     public DeviceBuffer qScale() { return qScale; }
+    /** K's INT8 scales. */
     public DeviceBuffer kScale() { return kScale; }
+    /** K's per-channel mean (the smoothing). */
     public DeviceBuffer kMean() { return kMean; }
+    /** V's per-channel scales. */
     public DeviceBuffer vScale() { return vScale; }
     /** The V channel means of a call of {@code l}: the second half of the V statistics buffer. */
     public long vMean(ScratchLayout l) { return vScale.address() + l.channelStatBytes(); }
+    /** sm_scale * (q . mean(K)) per query row: the LSE correction of the K smoothing. */
     public DeviceBuffer qkm() { return qkm; }
 
     /** Bytes held now. */

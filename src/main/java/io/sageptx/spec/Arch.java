@@ -10,9 +10,13 @@ import java.util.stream.Collectors;
  * driver), never an arch-specific target ({@code sm_90a}) of another chip.
  */
 public enum Arch {
+    /** Ampere (A100, RTX 30): INT8 QK and FP16 PV; also the PTX of 8.6 to 8.8. */
     SM80(80, false),
+    /** Ada (RTX 40, L4, L40): native FP8 mma.sync with FP16 accumulators, the method's target. */
     SM89(89, true),
+    /** Hopper (H100, H200): the wgmma family (sm_90a) by default, the mma.sync family too. */
     SM90(90, false),
+    /** Blackwell GeForce (RTX 50): native FP8 mma.sync with FP16 accumulators. */
     SM120(120, true);
 
     private final int computeCapability;
@@ -56,6 +60,11 @@ public enum Arch {
     /**
      * A device's compute capability and the arch the generator uses for it, with a note when the device has
      * no target of its own (its kernels are the portable PTX of {@code arch}, compiled forward by the driver).
+     *
+     * @param major the compute capability's major number
+     * @param minor its minor number
+     * @param arch  the arch whose PTX the device runs
+     * @param note  why a device runs another arch's PTX; empty when it runs its own
      */
     public record DeviceTarget(int major, int minor, Arch arch, String note) {
         /** True when the device runs another arch's PTX (JIT-compiled forward), not PTX of its own target. */

@@ -38,7 +38,9 @@ public record KernelSpec(int headDim, int blockQ, int blockK, int warps, boolean
 
     /** Keys per block: 64, or 32 for the FP16 PV variant (FP8 PV needs two k32 steps per block). */
     public static final List<Integer> BLOCK_KS = List.of(32, 64);
+    /** Warps per CTA. */
     public static final List<Integer> WARPS = List.of(4, 8);
+    /** Query rows per warp (blockQ / warps). */
     public static final List<Integer> WARP_ROWS = List.of(16, 32);
 
     public KernelSpec {
@@ -103,6 +105,7 @@ public record KernelSpec(int headDim, int blockQ, int blockK, int warps, boolean
         return !pv.isFp8() && headDim > 192 ? 32 : 64;
     }
 
+    /** Threads per CTA. */
     public int threads() {
         return warps * 32;
     }
@@ -176,6 +179,7 @@ public record KernelSpec(int headDim, int blockQ, int blockK, int warps, boolean
             stages = s.stages;
         }
 
+        /** D. */
         public Builder headDim(int d) {
             headDim = d;
             return this;
@@ -188,11 +192,13 @@ public record KernelSpec(int headDim, int blockQ, int blockK, int warps, boolean
             return this;
         }
 
+        /** Keys per main-loop block ({@link KernelSpec#BLOCK_KS}). */
         public Builder blockK(int keys) {
             blockK = keys;
             return this;
         }
 
+        /** Causal mask (the alignment is a run-time parameter). */
         public Builder causal(boolean c) {
             causal = c;
             return this;
@@ -206,6 +212,7 @@ public record KernelSpec(int headDim, int blockQ, int blockK, int warps, boolean
             return this;
         }
 
+        /** Granularity of the INT8 scales. */
         public Builder quant(QuantGranularity q) {
             quant = q;
             return this;
@@ -218,11 +225,13 @@ public record KernelSpec(int headDim, int blockQ, int blockK, int warps, boolean
             return this;
         }
 
+        /** Target architecture. */
         public Builder arch(Arch a) {
             arch = a;
             return this;
         }
 
+        /** The kernel family. */
         public Builder mma(MmaKind m) {
             mma = m;
             return this;
@@ -234,6 +243,7 @@ public record KernelSpec(int headDim, int blockQ, int blockK, int warps, boolean
             return this;
         }
 
+        /** The spec; refused with an IllegalArgumentException naming the field when invalid. */
         public KernelSpec build() {
             return new KernelSpec(headDim, blockQ, blockK, warps, causal, pv, quant, inType, outType, arch, mma, stages);
         }

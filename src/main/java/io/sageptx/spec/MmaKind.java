@@ -44,6 +44,7 @@ public enum MmaKind {
     /** Refuses the spec fields this family cannot run, naming the field (called by KernelSpec's constructor). */
     abstract void check(int headDim, int blockQ, int warps, PvVariant pv, Arch arch);
 
+    /** The name users type ({@code sync}, {@code wgmma}). */
     public String id() {
         return id;
     }
@@ -58,6 +59,7 @@ public enum MmaKind {
         return labelSuffix;
     }
 
+    /** The kind named {@code sync} or {@code wgmma}. */
     public static MmaKind parse(String text) {
         String t = text.trim().toLowerCase();
         for (MmaKind m : values()) {

@@ -21,17 +21,19 @@ public enum PvVariant {
         this.id = id;
     }
 
+    /** The name users type ({@code fp8-f16acc}, {@code fp8-f32acc}, {@code fp16}). */
     public String id() {
         return id;
     }
 
+    /** Whether P and V are FP8 (e4m3). */
     public boolean isFp8() {
         return this != FP16;
     }
 
     /**
      * The largest |V8| the per-channel V scale maps to. With FP16 accumulators the chained partial of a
-     * key block must stay below the FP16 maximum: blockK * 448 * vmax < 65504, which 2.25 keeps for
+     * key block must stay below the FP16 maximum: {@code blockK * 448 * vmax < 65504}, which 2.25 keeps for
      * blockK = 64 (64 512). With FP32 accumulators the whole e4m3 range (448) is used.
      */
     public float vMax(int blockK) {
@@ -43,6 +45,7 @@ public enum PvVariant {
         return this == FP8_F32ACC ? 448.0f : 1.0f;
     }
 
+    /** The variant named by its id (or its enum name). */
     public static PvVariant parse(String text) {
         for (PvVariant p : values()) {
             if (p.id.equalsIgnoreCase(text.trim()) || p.name().equalsIgnoreCase(text.trim())) return p;

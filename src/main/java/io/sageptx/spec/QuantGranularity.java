@@ -22,6 +22,7 @@ public enum QuantGranularity {
         this.kGroupsPerBlock = kGroupsPerBlock;
     }
 
+    /** The name users type ({@code thread}, {@code warp}, {@code block}). */
     public String id() {
         return id;
     }
@@ -36,6 +37,7 @@ public enum QuantGranularity {
         return kGroupsPerBlock;
     }
 
+    /** The granularity named by its id (or its enum name). */
     public static QuantGranularity parse(String text) {
         for (QuantGranularity q : values()) {
             if (q.id.equalsIgnoreCase(text.trim()) || q.name().equalsIgnoreCase(text.trim())) return q;

@@ -9,6 +9,7 @@ package io.sageptx.spec;
 public class UnsupportedDeviceException extends IllegalArgumentException {
     private static final long serialVersionUID = 1L;
 
+    /** A device or driver refused for {@code message} (names the device and what it lacks). */
     public UnsupportedDeviceException(String message) {
         super(message);
     }

@@ -21,8 +21,10 @@ public final class Autotuner {
 
     /** Progress: called before each candidate with (index, count, spec), and once at the end. */
     public interface Progress {
+        /** Called before candidate {@code done} of {@code total} (named {@code what}), and with done == total at the end. */
         void step(int done, int total, String what);
 
+        /** Reports nothing. */
         Progress NONE = (d, t, w) -> {
         };
     }
@@ -37,10 +39,12 @@ public final class Autotuner {
         this.minGain = minGain;
     }
 
+    /** An autotuner that counts a candidate faster only when it gains 2 % or more. */
     public Autotuner(CandidateRunner runner) {
         this(runner, 0.02);
     }
 
+    /** Tries every candidate in order (prune, probe, time) and returns every result with the winner marked; stores nothing. */
     public TuneResult tune(TuningKey key, List<KernelSpec> candidates, Progress progress) {
         long t0 = System.nanoTime();
         List<CandidateResult> results = new ArrayList<>();

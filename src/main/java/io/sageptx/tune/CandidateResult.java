@@ -17,6 +17,7 @@ import io.sageptx.spec.KernelSpec;
 public record CandidateResult(KernelSpec spec, Status status, String detail, CandidateRunner.Resources resources,
                               AccuracyBar.Accuracy accuracy, double medianMs, double spread) {
 
+    /** What happened to a candidate. */
     public enum Status {
         /** the winner */
         WINNER,

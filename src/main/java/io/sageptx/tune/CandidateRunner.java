@@ -9,7 +9,16 @@ import io.sageptx.spec.KernelSpec;
  */
 public interface CandidateRunner {
 
-    /** Registers, local memory and shared memory of a compiled candidate, against the device's limits. */
+    /**
+     * Registers, local memory and shared memory of a compiled candidate, against the device's limits.
+     *
+     * @param registers         registers per thread
+     * @param localBytes        local memory per thread (spills)
+     * @param sharedBytes       shared memory per CTA, static and dynamic
+     * @param threads           threads per CTA
+     * @param maxSharedBytes    the device's shared memory limit per CTA (opt-in)
+     * @param registersPerBlock the device's registers per CTA
+     */
     record Resources(int registers, int localBytes, int sharedBytes, int threads, int maxSharedBytes,
                      int registersPerBlock) {
 

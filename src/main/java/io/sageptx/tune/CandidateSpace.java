@@ -21,6 +21,7 @@ public final class CandidateSpace {
     /** Proposes candidates for an architecture and key; may propose specs for other shapes (they are skipped). */
     @FunctionalInterface
     public interface Source {
+        /** The candidate specs for {@code key} on {@code arch}. */
         List<KernelSpec> candidates(Arch arch, TuningKey key);
     }
 

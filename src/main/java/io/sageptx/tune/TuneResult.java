@@ -9,6 +9,10 @@ import io.sageptx.spec.KernelSpec;
 /**
  * The outcome of tuning one key: every candidate's result in the order tried, the winner, and the
  * wall time the tuning took.
+ *
+ * @param key        the key tuned
+ * @param candidates every candidate's result, in the order tried
+ * @param seconds    wall time of the tuning
  */
 public record TuneResult(TuningKey key, List<CandidateResult> candidates, double seconds) {
 
@@ -16,10 +20,12 @@ public record TuneResult(TuningKey key, List<CandidateResult> candidates, double
         candidates = List.copyOf(candidates);
     }
 
+    /** The winning candidate, if any was timed. */
     public Optional<CandidateResult> winner() {
         return candidates.stream().filter(c -> c.status() == CandidateResult.Status.WINNER).findFirst();
     }
 
+    /** The winning spec, if any. */
     public Optional<KernelSpec> winnerSpec() {
         return winner().map(CandidateResult::spec);
     }

@@ -20,6 +20,7 @@ public final class Tuning {
      * @param reps   timed calls per candidate
      */
     public record Shape(int batch, int heads, int seq, int warmup, int reps) {
+        /** B=4, H=32 at the key's bucket length, 2 warm-up and 10 timed calls. */
         public static final Shape DEFAULT = new Shape(4, 32, 0, 2, 10);
 
         int seqFor(TuningKey key) {

@@ -96,6 +96,30 @@ class TuningStoreTest {
     }
 
     @Test
+    void warningsGoToThePlatformLoggerByDefault() throws Exception {
+        Path f = tmp.resolve("tuning");
+        Files.createDirectories(f);
+        Files.writeString(f.resolve("sm_90-H100.properties"), "nonsense.spec=x\n");
+        java.util.logging.Logger jul = java.util.logging.Logger.getLogger(TuningDb.class.getName());
+        List<java.util.logging.LogRecord> records = Collections.synchronizedList(new ArrayList<>());
+        java.util.logging.Handler h = new java.util.logging.Handler() {
+            @Override public void publish(java.util.logging.LogRecord r) { records.add(r); }
+            @Override public void flush() { }
+            @Override public void close() { }
+        };
+        jul.addHandler(h);
+        try {
+            assertTrue(new TuningDb(f).entries("sm_90-H100").isEmpty());
+        } finally {
+            jul.removeHandler(h);
+        }
+        assertEquals(1, records.size(), records.toString());
+        assertEquals(java.util.logging.Level.WARNING, records.get(0).getLevel());
+        assertEquals("io.sageptx.runtime.TuningDb", records.get(0).getLoggerName());
+        assertTrue(records.get(0).getMessage().startsWith("sageptx tuning: ignoring entry 'nonsense'"), records.get(0).getMessage());
+    }
+
+    @Test
     void anUnwritableFolderKeepsWinnersInMemory() throws Exception {
         Path file = tmp.resolve("file");
         Files.writeString(file, "x");
