@@ -41,6 +41,23 @@ for step in "$@"; do
       SANITIZE_TIMEOUT=$(( secs / 2 )) tools/sanitize "$work/sanitize" >"$work/sanitize-run.log" 2>&1
       rc=$?
       line="sanitize: rc=$rc $(grep '^sanitize' "$work/sanitize-run.log" | tr '\n' ' ')" ;;
+    sanitize-class)
+      # memcheck then racecheck (hazards) of one test class on a reduced grid (sageptx.grid=small / tiny)
+      arg=${rest%%:*}; [[ $rest == *:* ]] && secs=${rest##*:}
+      line="sanitize-class $arg:"
+      for tool in memcheck racecheck; do
+        grid=small; extra=()
+        [[ $tool == racecheck ]] && { grid=tiny; extra=(--racecheck-report hazard); }
+        log="$work/san-$tool-$(echo "$arg" | tr -c 'A-Za-z0-9' '_' | cut -c1-30).log"
+        JAVA_TOOL_OPTIONS="-Dsageptx.grid=$grid" timeout $(( secs / 2 )) compute-sanitizer --tool $tool --target-processes all \
+          --print-limit 50 "${extra[@]}" .gpu/test --include-tag gpu --include-classname "$arg" >"$log" 2>&1
+        rc=$?
+        errors=$(grep -Eo 'ERROR SUMMARY: [0-9]+ error' "$log" | grep -Eo '[0-9]+' | awk '{s+=$1} END {print s+0}')
+        hazards=$(grep -Eo 'RACECHECK SUMMARY: [0-9]+ hazard' "$log" | grep -Eo '[0-9]+' | awk '{s+=$1} END {print s+0}')
+        ok=$(grep -Eo '[0-9]+ tests successful' "$log" | grep -Eo '^[0-9]+' | tail -1)
+        bad=$(grep -Eo '[0-9]+ tests failed' "$log" | grep -Eo '^[0-9]+' | tail -1)
+        line+=" $tool rc=$rc errors=$errors hazards=$hazards tests=${ok:-?}/${bad:-?}failed;"
+      done ;;
     *) line="$name: unknown step"; rc=2 ;;
   esac
   summary+=("$line ($(( $(date +%s) - start )) s)")
