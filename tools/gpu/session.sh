@@ -58,6 +58,14 @@ for step in "$@"; do
         bad=$(grep -Eo '[0-9]+ tests failed' "$log" | grep -Eo '^[0-9]+' | tail -1)
         line+=" $tool rc=$rc errors=$errors hazards=$hazards tests=${ok:-?}/${bad:-?}failed;"
       done ;;
+    script)
+      # another tool script with its own OUT under the work folder: script:tools/gpu/x.sh:SECONDS
+      arg=${rest%%:*}; [[ $rest == *:* ]] && secs=${rest##*:}
+      sub="$work/$(basename "$arg" .sh)"
+      mkdir -p "$sub"
+      OUT="$sub" timeout "$secs" "$arg" >"$sub/run.log" 2>&1
+      rc=$?
+      line="script $arg: rc=$rc" ;;
     *) line="$name: unknown step"; rc=2 ;;
   esac
   summary+=("$line ($(( $(date +%s) - start )) s)")

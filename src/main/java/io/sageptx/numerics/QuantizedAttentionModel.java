@@ -30,6 +30,8 @@ public final class QuantizedAttentionModel {
     public static final float NEG_INIT = -1e30f;
     /** Lower bound on the absmax of an INT8 group (an all-zero group gets a tiny, non-zero scale). */
     public static final float INT8_ABSMAX_FLOOR = 1e-6f;
+    /** FP8 V is smoothed (quantized around its channel mean) only where |mean| * this > the channel absmax. */
+    public static final float V_SMOOTH_RATIO = 4.0f;
     /** Lower bound on the absmax of a V channel (an all-zero channel gets a tiny, non-zero scale). */
     public static final float V_ABSMAX_FLOOR = 1e-6f;
 
@@ -370,13 +372,22 @@ public final class QuantizedAttentionModel {
     }
 
     /**
-     * Per-channel V means {@code [B][Hkv][D]} (FP32 sums over the Lk tokens): FP8 V is quantized around its
-     * mean and the mean is added back to O in the epilogue. All 0 for {@link PvVariant#FP16}.
+     * Per-channel V means {@code [B][Hkv][D]} (FP32 sums over the Lk tokens) where they are large beside the
+     * channel's absmax (|mean| * {@link #V_SMOOTH_RATIO} > absmax), else 0: FP8 V is quantized around this
+     * value and it is added back to O in the epilogue. All 0 for {@link PvVariant#FP16}.
      */
     public static float[] vMeans(KernelSpec spec, float[] v, int batch, int hkv, int lk) {
         int d = spec.headDim();
         if (!spec.pv().isFp8()) return new float[batch * hkv * d];
-        return kMean(v, batch, hkv, lk, d);
+        float[] mu = kMean(v, batch, hkv, lk, d);
+        for (int bh = 0; bh < batch * hkv; bh++) {
+            for (int c = 0; c < d; c++) {
+                float a = 0;
+                for (int j = 0; j < lk; j++) a = Math.max(a, Math.abs(v[(bh * lk + j) * d + c]));
+                if (Math.abs(mu[bh * d + c]) * V_SMOOTH_RATIO <= a) mu[bh * d + c] = 0f; // around zero: as given
+            }
+        }
+        return mu;
     }
 
     /**
