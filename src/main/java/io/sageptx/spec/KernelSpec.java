@@ -23,9 +23,11 @@ import java.util.stream.IntStream;
  * @param outType   dtype of O
  * @param arch      target architecture
  * @param mma       the main loop's tensor-core instructions (the kernel family): mma.sync, or wgmma on sm_90
+ * @param qk        the precision of the QK product: INT8 (the method, the default) or the input's 16-bit type
+ *                  (opt-in; needs 16-bit PV, wgmma only for now)
  */
 public record KernelSpec(int headDim, int blockQ, int blockK, int warps, boolean causal, PvVariant pv,
-                         QuantGranularity quant, DType inType, DType outType, Arch arch, MmaKind mma) {
+                         QuantGranularity quant, DType inType, DType outType, Arch arch, MmaKind mma, QkPrecision qk) {
 
     /** Every multiple of 16 from 32 to 256: each one gets its own kernel (Q/K are zero-padded to 32 in D). */
     public static final List<Integer> HEAD_DIMS = IntStream.rangeClosed(2, 16).map(i -> 16 * i).boxed().toList();
@@ -42,6 +44,7 @@ public record KernelSpec(int headDim, int blockQ, int blockK, int warps, boolean
         Objects.requireNonNull(outType, "outType");
         Objects.requireNonNull(arch, "arch");
         Objects.requireNonNull(mma, "mma");
+        Objects.requireNonNull(qk, "qk");
         require(HEAD_DIMS.contains(headDim), "headDim", headDim, HEAD_DIMS.toString());
         require(BLOCK_KS.contains(blockK), "blockK", blockK, BLOCK_KS.toString());
         require(blockK == 64 || !pv.isFp8(), "blockK", blockK, "64 with FP8 PV (" + pv.id() + ")");
@@ -50,7 +53,15 @@ public record KernelSpec(int headDim, int blockQ, int blockK, int warps, boolean
                 "warps * 16 or warps * 32 (" + warps * 16 + " or " + warps * 32 + " with " + warps + " warps)");
         require(!pv.isFp8() || arch.hasFp8Mma(), "pv", pv.id(),
                 "fp16 on " + arch.target() + " (FP8 mma.sync needs sm_89 or newer)");
-        mma.check(headDim, blockQ, warps, pv, arch);
+        require(qk == QkPrecision.INT8 || pv == PvVariant.FP16, "qk", qk.id(),
+                "int8 with pv=" + pv.id() + " (qk=fp16 needs pv=fp16: 16-bit QK and 16-bit PV)");
+        mma.check(headDim, blockQ, warps, pv, arch, qk);
+    }
+
+    /** A spec with the default QK precision (INT8), as every spec was before {@link QkPrecision}. */
+    public KernelSpec(int headDim, int blockQ, int blockK, int warps, boolean causal, PvVariant pv,
+                      QuantGranularity quant, DType inType, DType outType, Arch arch, MmaKind mma) {
+        this(headDim, blockQ, blockK, warps, causal, pv, quant, inType, outType, arch, mma, QkPrecision.INT8);
     }
 
     /** Refuses a field value with the field's name and what is allowed. */
@@ -96,6 +107,11 @@ public record KernelSpec(int headDim, int blockQ, int blockK, int warps, boolean
     /** Query rows one warp owns. */
     public int warpRows() {
         return blockQ / warps;
+    }
+
+    /** Whether S = Q K^T is computed in the input's 16-bit type ({@link QkPrecision#FP16}). */
+    public boolean fp16Qk() {
+        return qk == QkPrecision.FP16;
     }
 
     /** D rounded up to the INT8 QK mma's k of 32: the row length of the Q8/K8 scratch and smem tiles. */
@@ -145,6 +161,7 @@ public record KernelSpec(int headDim, int blockQ, int blockK, int warps, boolean
         private DType outType;
         private Arch arch;
         private MmaKind mma;
+        private QkPrecision qk;
 
         private Builder(KernelSpec s) {
             headDim = s.headDim;
@@ -158,6 +175,7 @@ public record KernelSpec(int headDim, int blockQ, int blockK, int warps, boolean
             outType = s.outType;
             arch = s.arch;
             mma = s.mma;
+            qk = s.qk;
         }
 
         public Builder headDim(int d) {
@@ -212,8 +230,14 @@ public record KernelSpec(int headDim, int blockQ, int blockK, int warps, boolean
             return this;
         }
 
+        /** The precision of the QK product (FP16 needs {@code pv(PvVariant.FP16)} and the wgmma family). */
+        public Builder qk(QkPrecision q) {
+            qk = q;
+            return this;
+        }
+
         public KernelSpec build() {
-            return new KernelSpec(headDim, blockQ, blockK, warps, causal, pv, quant, inType, outType, arch, mma);
+            return new KernelSpec(headDim, blockQ, blockK, warps, causal, pv, quant, inType, outType, arch, mma, qk);
         }
     }
 }
