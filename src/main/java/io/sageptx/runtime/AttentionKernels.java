@@ -45,17 +45,29 @@ public final class AttentionKernels {
         for (ModuleDef m : modules(spec)) got.add(KernelLoader.load(ctx, m));
         this.modules = List.copyOf(got);
         ModuleDef main = AttentionModules.module(spec);
-        ModuleDef pre = PreprocessKernels.module(spec);
         this.attention = KernelLoader.kernel(ctx, main, AttentionModules.kernel(spec));
         this.attention.function().setMaxDynamicSharedBytes(smemBytes);
+        if (spec.fp16Qk()) {
+            // 16-bit QK reads the caller's tensors: no preprocessing module
+            this.kvStats = null;
+            this.quantQ = null;
+            this.quantK = null;
+            this.quantV = null;
+            return;
+        }
+        ModuleDef pre = PreprocessKernels.module(spec);
         this.kvStats = KernelLoader.kernel(ctx, pre, PreprocessKernels.kvStats(spec));
         this.quantQ = KernelLoader.kernel(ctx, pre, PreprocessKernels.quantQ(spec));
         this.quantK = KernelLoader.kernel(ctx, pre, PreprocessKernels.quantK(spec));
         this.quantV = spec.pv().isFp8() ? KernelLoader.kernel(ctx, pre, PreprocessKernels.quantV(spec)) : null;
     }
 
-    /** The modules of a spec: the fused attention kernel first, then the preprocessing kernels. */
+    /**
+     * The modules of a spec: the fused attention kernel first, then the preprocessing kernels (none for 16-bit
+     * QK, which reads the caller's tensors).
+     */
     public static List<ModuleDef> modules(KernelSpec spec) {
+        if (spec.fp16Qk()) return List.of(AttentionModules.module(spec));
         return List.of(AttentionModules.module(spec), PreprocessKernels.module(spec));
     }
 
@@ -77,6 +89,7 @@ public final class AttentionKernels {
         return attention;
     }
 
+    /** K/V statistics (null for 16-bit QK, as are the other preprocessing kernels). */
     public Kernel<ScratchLayout> kvStats() {
         return kvStats;
     }

@@ -19,7 +19,8 @@ import jcuda.driver.CUstream;
 /**
  * Runs attention calls on one device: checks a call's arguments, chooses its spec (asked for, tuned or
  * default), sizes and orders its scratch workspace, loads its kernels and queues the five launches
- * (K/V statistics, INT8 K, INT8 Q, FP8 V, the fused kernel) with arguments bound by name. The public API
+ * (K/V statistics, INT8 K, INT8 Q, FP8 V, the fused kernel) with arguments bound by name; a call of 16-bit QK
+ * ({@code qkPrecision(FP16)}) is one launch of the fused kernel on the caller's tensors. The public API
  * ({@code io.sageptx.api.SageAttention}) and the autotuner both run calls through it.
  *
  * <p>Threads: an instance is safe to share. Calls that use its own workspace are queued one at a time (the
@@ -62,20 +63,26 @@ public final class AttentionRunner implements AutoCloseable {
     public KernelSpec specFor(AttentionArgs a) {
         if (a.spec() == null) {
             KernelSpec tuned = TuningDb.shared().winner(tuningKey(a)).orElse(null);
-            if (tuned != null && tuned.arch() == arch && (a.pv() == null || tuned.pv() == a.pv())) return tuned;
+            if (tuned != null && tuned.arch() == arch && (a.pv() == null || tuned.pv() == a.pv()) && tuned.qk() == a.qk()) {
+                return tuned;
+            }
         }
         return defaultSpec(a, arch);
     }
 
-    /** The spec of a call on an architecture when nothing is tuned: the one it asks for, else the default. Needs no GPU. */
+    /**
+     * The spec of a call on an architecture when nothing is tuned: the one it asks for, else the default of its
+     * PV variant and QK precision. Needs no GPU.
+     */
     public static KernelSpec defaultSpec(AttentionArgs a, Arch arch) {
         if (a.spec() != null) return a.spec();
-        return AttentionFamilies.preferred(arch, a.headDim(), a.causal(), a.inType(), a.outType(), a.pv());
+        return AttentionFamilies.preferred(arch, a.headDim(), a.causal(), a.inType(), a.outType(), a.pv(), a.qk());
     }
 
-    /** The tuning key of a call on this device: GPU, dtypes, head dim, causal, bucket of its lengths. */
+    /** The tuning key of a call on this device: GPU, dtypes, head dim, causal, bucket of its lengths, QK precision. */
     public TuningKey tuningKey(AttentionArgs a) {
-        return new TuningKey(gpu, a.inType(), a.outType(), a.headDim(), a.causal(), TuningKey.bucket(a.lq(), a.lk()));
+        return new TuningKey(gpu, a.inType(), a.outType(), a.headDim(), a.causal(), TuningKey.bucket(a.lq(), a.lk()),
+                a.qk());
     }
 
     /** The GPU's folder name in the caches (model and compute capability). */
@@ -171,6 +178,10 @@ public final class AttentionRunner implements AutoCloseable {
     private static void launch(AttentionKernels kk, ScratchLayout l, AttentionArgs a, CudaStream s, Workspace w,
                                CudaEvent mark) {
         KernelSpec spec = kk.spec();
+        if (spec.fp16Qk()) {
+            launch16(kk, l, a, s, mark);
+            return;
+        }
         boolean fp8 = spec.pv().isFp8();
         CUstream h = s.handle();
         long vScale = fp8 ? w.vScale().address() : 0L;
@@ -212,6 +223,25 @@ public final class AttentionRunner implements AutoCloseable {
                 "p_o", a.oStrides(), a.isVarlen()), "p_v", a.vStrides(), a.isVarlen()), h);
     }
 
+    /**
+     * 16-bit QK ({@code spec.qk() = fp16}): one launch, the fused kernel reads Q, K and V from the caller's
+     * tensors (no preprocessing, no scratch); the INT8 scratch parameters are unused and bound to 0.
+     */
+    private static void launch16(AttentionKernels kk, ScratchLayout l, AttentionArgs a, CudaStream s, CudaEvent mark) {
+        if (mark != null) mark.record(s);
+        Args args = new Args().ptr("p_q8", a.q()).ptr("p_k8", a.k()).ptr("p_v", a.v()).ptr("p_qs", 0L).ptr("p_ks", 0L)
+                .ptr("p_vs", 0L).ptr("p_vm", 0L).ptr("p_o", a.o()).ptr("p_lse", a.lse()).ptr("p_qkm", 0L)
+                .u32("p_lq", a.lq()).u32("p_lk", a.lk()).u32("p_lqpad", l.lqPadded()).u32("p_lkpad", l.lkPadded())
+                .u32("p_heads", a.heads()).u32("p_group", a.heads() / a.kvHeads()).u32("p_qsstride", 0).u32("p_ksstride", 0)
+                .ptr("p_cuq", a.cuSeqlensQ()).ptr("p_cuk", a.cuSeqlensK())
+                .u32("p_causal_br", a.causalMode() == CausalMode.BOTTOM_RIGHT ? 1 : 0);
+        strides(args, "p_o", a.oStrides(), a.isVarlen());
+        strides(args, "p_v", a.vStrides(), a.isVarlen());
+        strides(args, "p_q", a.qStrides(), a.isVarlen());
+        strides(args, "p_k", a.kStrides(), a.isVarlen());
+        kk.attention().launch(l, args.f32("p_c", a.smScale() * LOG2_E), s.handle());
+    }
+
     /** Binds a tensor's element strides (batch, head, token); varlen tensors have no batch stride. */
     private static Args strides(Args args, String prefix, Strides st, boolean varlen) {
         return args.strides(prefix, varlen ? 0 : st.batch(), st.head(), st.token());
@@ -244,7 +274,8 @@ public final class AttentionRunner implements AutoCloseable {
             AttentionArgs a = AttentionArgs.builder().q(dq.address()).k(dk.address()).v(dv.address()).o(dO.address())
                     .lse(withLse ? dl.address() : 0).batch(shape.batch()).heads(shape.heads()).kvHeads(shape.kvHeads())
                     .lq(shape.lq()).lk(shape.lk()).headDim(shape.headDim()).inType(shape.inType()).outType(shape.outType())
-                    .causal(shape.causalMode()).smScale(shape.smScale()).pv(shape.pv()).spec(shape.spec()).build();
+                    .causal(shape.causalMode()).smScale(shape.smScale()).pv(shape.pv()).qkPrecision(shape.qkPrecision())
+                    .spec(shape.spec()).build();
             forward(a, s.handle(), null);
             s.synchronize();
             short[] o = new short[qn];
