@@ -14,6 +14,7 @@ import io.sageptx.kernel.Args;
 import io.sageptx.kernels.attention.ScratchLayout;
 import io.sageptx.spec.Arch;
 import io.sageptx.spec.KernelSpec;
+import io.sageptx.spec.QkPrecision;
 import jcuda.driver.CUstream;
 
 /**
@@ -179,7 +180,7 @@ public final class AttentionRunner implements AutoCloseable {
                                CudaEvent mark) {
         KernelSpec spec = kk.spec();
         if (spec.fp16Qk()) {
-            launch16(kk, l, a, s, mark);
+            launch16(kk, l, a, s, mark, 0L);
             return;
         }
         boolean fp8 = spec.pv().isFp8();
@@ -190,18 +191,24 @@ public final class AttentionRunner implements AutoCloseable {
         kk.kvStats().launch(l, strides(strides(new Args().ptr("p_k", a.k()).ptr("p_v", a.v()).ptr("p_kmean", w.kMean().address())
                 .ptr("p_vscale", vScale).ptr("p_vmean", vMean).u32("p_lk", a.lk()).ptr("p_cuk", a.cuSeqlensK()),
                 "p_k", a.kStrides(), a.isVarlen()), "p_v", a.vStrides(), a.isVarlen()), h);
+        boolean auto = spec.qk() == QkPrecision.AUTO;
+        long stats = auto ? w.qkStats().address() : 0L;
         // 2. INT8 smoothed K
-        kk.quantK().launch(l, strides(new Args().ptr("p_src", a.k()).ptr("p_dst", w.k8().address())
+        Args qk8 = strides(new Args().ptr("p_src", a.k()).ptr("p_dst", w.k8().address())
                 .ptr("p_scale", w.kScale().address()).ptr("p_mean", w.kMean().address()).ptr("p_rowdot", 0L)
                 .u32("p_l", a.lk()).u32("p_lpad", l.lkPadded()).u32("p_scalestride", l.kScalesPerHead()).u32("p_group", 1)
-                .f32("p_factor", 1.0f).f32("p_dotfactor", 0.0f).ptr("p_cu", a.cuSeqlensK()), "p", a.kStrides(), a.isVarlen()), h);
+                .f32("p_factor", 1.0f).f32("p_dotfactor", 0.0f).ptr("p_cu", a.cuSeqlensK()), "p", a.kStrides(), a.isVarlen());
+        if (auto) qk8.ptr("p_sumsq", stats + l.kSumSqOffset());
+        kk.quantK().launch(l, qk8, h);
         // 3. INT8 Q with sm_scale * log2(e) folded into its scales (and q . kmean for the LSE)
-        kk.quantQ().launch(l, strides(new Args().ptr("p_src", a.q()).ptr("p_dst", w.q8().address())
+        Args qq8 = strides(new Args().ptr("p_src", a.q()).ptr("p_dst", w.q8().address())
                 .ptr("p_scale", w.qScale().address()).ptr("p_mean", w.kMean().address())
                 .ptr("p_rowdot", a.hasLse() ? w.qkm().address() : 0L).u32("p_l", a.lq()).u32("p_lpad", l.lqPadded())
                 .u32("p_scalestride", l.qScalesPerHead()).u32("p_group", a.heads() / a.kvHeads())
                 .f32("p_factor", a.smScale() * LOG2_E).f32("p_dotfactor", a.smScale()).ptr("p_cu", a.cuSeqlensQ()),
-                "p", a.qStrides(), a.isVarlen()), h);
+                "p", a.qStrides(), a.isVarlen());
+        if (auto) qq8.ptr("p_sumsq", stats + l.qSumSqOffset());
+        kk.quantQ().launch(l, qq8, h);
         // 4. FP8 V, transposed and permuted
         long vIn = a.v();
         if (kk.quantV() != null) {
@@ -210,9 +217,20 @@ public final class AttentionRunner implements AutoCloseable {
                     .ptr("p_cu", a.cuSeqlensK()), "p", a.vStrides(), a.isVarlen()), h);
             vIn = w.v8().address();
         }
+        // qk=auto: every head's precision, from the scales and sums of squares just written
+        if (auto) {
+            kk.qkDecide().launch(l, new Args().ptr("p_qs", w.qScale().address()).ptr("p_ks", w.kScale().address())
+                    .ptr("p_qss", stats + l.qSumSqOffset()).ptr("p_kss", stats + l.kSumSqOffset()).ptr("p_flags", stats)
+                    .ptr("p_decisions", a.qkDecisions()).u32("p_lq", a.lq()).u32("p_lk", a.lk())
+                    .ptr("p_cuq", a.cuSeqlensQ()).ptr("p_cuk", a.cuSeqlensK()).u32("p_group", a.heads() / a.kvHeads())
+                    .u32("p_qsstride", l.qScalesPerHead()).u32("p_ksstride", l.kScalesPerHead())
+                    .u32("p_qtiles", l.qScaleTiles()).u32("p_kblocks", l.kBlocks()).f32("p_smscale", a.smScale()), h);
+        }
         if (mark != null) mark.record(s);
-        // 5. the fused kernel
-        kk.attention().launch(l, strides(strides(new Args().ptr("p_q8", w.q8().address()).ptr("p_k8", w.k8().address())
+        // 5. the fused kernel (qk=auto: of the heads flagged 0, then its 16-bit partner of those flagged 1)
+        Args main = new Args();
+        if (auto) main.ptr("p_qkflags", stats);
+        kk.attention().launch(l, strides(strides(main.ptr("p_q8", w.q8().address()).ptr("p_k8", w.k8().address())
                 .ptr("p_v", vIn).ptr("p_qs", w.qScale().address()).ptr("p_ks", w.kScale().address()).ptr("p_vs", vScale).ptr("p_vm", vMean)
                 .ptr("p_o", a.o()).ptr("p_lse", a.lse()).ptr("p_qkm", w.qkm().address())
                 .u32("p_lq", a.lq()).u32("p_lk", a.lk()).u32("p_lqpad", l.lqPadded()).u32("p_lkpad", l.lkPadded())
@@ -221,13 +239,18 @@ public final class AttentionRunner implements AutoCloseable {
                 .ptr("p_cuq", a.cuSeqlensQ()).ptr("p_cuk", a.cuSeqlensK())
                 .u32("p_causal_br", a.causalMode() == CausalMode.BOTTOM_RIGHT ? 1 : 0),
                 "p_o", a.oStrides(), a.isVarlen()), "p_v", a.vStrides(), a.isVarlen()), h);
+        if (auto) {
+            AttentionKernels p = kk.autoPartner();
+            launch16(p, new ScratchLayout(p.spec(), a.batch(), a.heads(), a.kvHeads(), a.lq(), a.lk()), a, s, null, stats);
+        }
     }
 
     /**
      * 16-bit QK ({@code spec.qk() = fp16}): one launch, the fused kernel reads Q, K and V from the caller's
      * tensors (no preprocessing, no scratch); the INT8 scratch parameters are unused and bound to 0.
      */
-    private static void launch16(AttentionKernels kk, ScratchLayout l, AttentionArgs a, CudaStream s, CudaEvent mark) {
+    private static void launch16(AttentionKernels kk, ScratchLayout l, AttentionArgs a, CudaStream s, CudaEvent mark,
+                                 long qkFlags) {
         if (mark != null) mark.record(s);
         Args args = new Args().ptr("p_q8", a.q()).ptr("p_k8", a.k()).ptr("p_v", a.v()).ptr("p_qs", 0L).ptr("p_ks", 0L)
                 .ptr("p_vs", 0L).ptr("p_vm", 0L).ptr("p_o", a.o()).ptr("p_lse", a.lse()).ptr("p_qkm", 0L)
@@ -239,7 +262,7 @@ public final class AttentionRunner implements AutoCloseable {
         strides(args, "p_v", a.vStrides(), a.isVarlen());
         strides(args, "p_q", a.qStrides(), a.isVarlen());
         strides(args, "p_k", a.kStrides(), a.isVarlen());
-        kk.attention().launch(l, args.f32("p_c", a.smScale() * LOG2_E), s.handle());
+        kk.attention().launch(l, args.f32("p_c", a.smScale() * LOG2_E).ptr("p_qkflags", qkFlags), s.handle());
     }
 
     /** Binds a tensor's element strides (batch, head, token); varlen tensors have no batch stride. */

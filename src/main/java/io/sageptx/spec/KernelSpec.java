@@ -53,8 +53,11 @@ public record KernelSpec(int headDim, int blockQ, int blockK, int warps, boolean
                 "warps * 16 or warps * 32 (" + warps * 16 + " or " + warps * 32 + " with " + warps + " warps)");
         require(!pv.isFp8() || arch.hasFp8Mma(), "pv", pv.id(),
                 "fp16 on " + arch.target() + " (FP8 mma.sync needs sm_89 or newer)");
-        require(qk == QkPrecision.INT8 || pv == PvVariant.FP16, "qk", qk.id(),
+        require(qk != QkPrecision.FP16 || pv == PvVariant.FP16, "qk", qk.id(),
                 "int8 with pv=" + pv.id() + " (qk=fp16 needs pv=fp16: 16-bit QK and 16-bit PV)");
+        require(qk != QkPrecision.AUTO || (pv.isFp8() && mma == MmaKind.WGMMA), "qk", qk.id(),
+                "int8 or fp16 with pv=" + pv.id() + " and mma=" + mma.id() + " (qk=auto is the wgmma INT8 kernel with FP8 PV"
+                        + " and its 16-bit QK partner)");
         mma.check(headDim, blockQ, warps, pv, arch, qk);
     }
 
@@ -112,6 +115,15 @@ public record KernelSpec(int headDim, int blockQ, int blockK, int warps, boolean
     /** Whether S = Q K^T is computed in the input's 16-bit type ({@link QkPrecision#FP16}). */
     public boolean fp16Qk() {
         return qk == QkPrecision.FP16;
+    }
+
+    /**
+     * The 16-bit QK spec that runs the heads an {@link QkPrecision#AUTO} spec gives to it: the same head dim,
+     * tiles, causal mode, dtypes and family, 16-bit QK and PV with 64-key blocks.
+     */
+    public KernelSpec autoPartner() {
+        if (qk != QkPrecision.AUTO) throw new IllegalStateException("not a qk=auto spec: " + this);
+        return toBuilder().pv(PvVariant.FP16).blockK(64).quant(QuantGranularity.PER_THREAD).qk(QkPrecision.FP16).build();
     }
 
     /** D rounded up to the INT8 QK mma's k of 32: the row length of the Q8/K8 scratch and smem tiles. */

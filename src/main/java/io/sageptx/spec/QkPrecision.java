@@ -16,7 +16,15 @@ public enum QkPrecision {
      * Q and K in the input's 16-bit type (fp16 or bf16) as the caller gave them, FP32 accumulation; no K
      * smoothing (so the LSE has no q . kmean term). Needs 16-bit PV ({@link PvVariant#FP16}).
      */
-    FP16("fp16");
+    FP16("fp16"),
+    /**
+     * Per (batch, head), on the GPU: the preprocessing estimates the INT8 logit error of every head from its
+     * quantization scales and the RMS of Q and K ({@code QkIndicator} in io.sageptx.numerics); heads above the
+     * threshold run the 16-bit QK kernel ({@link #FP16}), the others the INT8 kernel of the spec. Both kernels
+     * are launched, each skipping the other's heads: no host synchronization. A spec of this precision is the INT8
+     * kernel (FP8 PV, wgmma) of the ordinary heads; its partner {@link KernelSpec#autoPartner()} is the 16-bit one.
+     */
+    AUTO("auto");
 
     private final String id;
 

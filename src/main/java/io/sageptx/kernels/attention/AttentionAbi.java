@@ -2,6 +2,7 @@ package io.sageptx.kernels.attention;
 
 import io.sageptx.kernel.KernelAbi;
 import io.sageptx.spec.KernelSpec;
+import io.sageptx.spec.QkPrecision;
 
 /**
  * The parameters of the fused attention kernel, the same for every attention family: the quantized
@@ -48,7 +49,10 @@ public final class AttentionAbi {
             // are unused (bound to 0).
             b.strides("p_q", "Q strides in elements: batch (0 for varlen), head, token (16-bit QK)")
                     .strides("p_k", "K strides in elements (16-bit QK)")
-                    .f32("p_c", "sm_scale * log2(e): the base-2 softmax scale of the FP32 scores (16-bit QK)");
+                    .f32("p_c", "sm_scale * log2(e): the base-2 softmax scale of the FP32 scores (16-bit QK)")
+                    .u64("p_qkflags", "qk=auto: u32 [B][H], 1 = the head runs here (16-bit QK); 0 = every head runs here");
+        } else if (spec.qk() == QkPrecision.AUTO) {
+            b.u64("p_qkflags", "qk=auto: u32 [B][H], 0 = the head runs here (INT8 QK), 1 = in the 16-bit QK kernel");
         }
         return b.build();
     }

@@ -98,6 +98,26 @@ public record ScratchLayout(KernelSpec spec, int batch, int heads, int kvHeads, 
         return 2 * channelStatBytes();
     }
 
+    /**
+     * qk=auto: the decision kernel's inputs and output in one buffer, floats / u32: the per-(b, h) flags
+     * [B][H] (1 = 16-bit QK), then the Q sums of squares per scale tile [B][H][qScaleTiles], then the K' sums per
+     * key block [B][Hkv][kBlocks]. None for other precisions.
+     */
+    public long qkStatBytes() {
+        if (spec.qk() != io.sageptx.spec.QkPrecision.AUTO) return 0;
+        return 4L * batch * heads + 4L * batch * heads * qScaleTiles() + 4L * batch * kvHeads * kBlocks();
+    }
+
+    /** Byte offset of the Q sums of squares in {@link #qkStatBytes()} (the flags are at 0). */
+    public long qSumSqOffset() {
+        return 4L * batch * heads;
+    }
+
+    /** Byte offset of the K' sums of squares in {@link #qkStatBytes()}. */
+    public long kSumSqOffset() {
+        return qSumSqOffset() + 4L * batch * heads * qScaleTiles();
+    }
+
     /** sm_scale * (q . kmean) per query row, for the LSE: [B][H][Lq padded]. */
     public long qkmBytes() {
         return quantized() ? 4L * batch * heads * lqPadded() : 0;

@@ -79,7 +79,7 @@ public final class WgmmaEmitter {
                         List<CopyGroup> kCopyGroups, Descriptor qDesc, int qWgBytes, int kStage0, int kStageStride,
                         int kStageStride16, int vStage0, int vStageStride, int vStageStride16, Swizzle vSwz,
                         String kSwizzleName, String vSwizzleName, Descriptor vDesc, List<Load> vLoads, int qkSteps,
-                        int pvSteps, String pvDescription, List<Wgmma> qk, List<PvGroup> pvGroups) {
+                        int pvSteps, String pvDescription, List<Wgmma> qk, List<PvGroup> pvGroups, boolean gate) {
     }
 
     static final int MAX_REGISTERS_PER_SM = 65536;
@@ -268,7 +268,8 @@ public final class WgmmaEmitter {
                 plan.kTile().columns().stream().map(c -> c.width() + "-byte").collect(Collectors.joining(" + ")),
                 plan.vTile().rowBytes() + "-byte", descriptor(plan.vTile()), groups(plan.vTile(), "v", 0, 0).get(0).loads(),
                 dPad / 32, bk / 32, (f16Acc ? "FP16" : "FP32") + " accumulators from zero every block, in "
-                        + plan.pvGroups().size() + " group(s) of channels, each flushed into O = O * alpha + acc", qk, pv);
+                        + plan.pvGroups().size() + " group(s) of channels, each flushed into O = O * alpha + acc", qk, pv,
+                spec.qk() == io.sageptx.spec.QkPrecision.AUTO);
     }
 
     /** The slot parameters of a single-group tile (V^T: one 64-byte column). */

@@ -62,6 +62,11 @@ public final class WgmmaFamily implements AttentionFamily {
     @Override
     public Optional<KernelSpec> preferred(Arch arch, int headDim, boolean causal, DType in, DType out, PvVariant pv,
                                           QkPrecision qk) {
+        if (qk == QkPrecision.AUTO) {
+            // the INT8 kernel of the ordinary heads (the default's PV, or the FP8 one asked for), gated; its
+            // partner (KernelSpec.autoPartner) runs the others
+            return preferred(arch, headDim, causal, in, out, pv).map(s -> s.toBuilder().qk(QkPrecision.AUTO).build());
+        }
         if (qk != QkPrecision.FP16) return preferred(arch, headDim, causal, in, out, pv);
         if (!serves(arch) || (pv != null && pv != PvVariant.FP16)) return Optional.empty();
         return Optional.of(fp16Qk(arch, headDim, causal, in, out));
@@ -72,9 +77,16 @@ public final class WgmmaFamily implements AttentionFamily {
                 .tiles(128, 8).quant(QuantGranularity.PER_THREAD).mma(MmaKind.WGMMA).qk(QkPrecision.FP16).build();
     }
 
-    /** 16-bit QK: the tiles 128 / 8 and 64 / 4 with 64-key blocks, and 128 / 8 with 32-key blocks. */
+    /**
+     * 16-bit QK: the tiles 128 / 8 and 64 / 4 with 64-key blocks, and 128 / 8 with 32-key blocks; qk=auto: the
+     * INT8 candidates, gated (each with its 16-bit partner of the same tiles).
+     */
     @Override
     public List<KernelSpec> candidates(Arch arch, int headDim, boolean causal, DType in, DType out, QkPrecision qk) {
+        if (qk == QkPrecision.AUTO) {
+            return candidates(arch, headDim, causal, in, out).stream().map(s -> s.toBuilder().qk(QkPrecision.AUTO).build())
+                    .toList();
+        }
         if (qk != QkPrecision.FP16) return candidates(arch, headDim, causal, in, out);
         List<KernelSpec> list = new ArrayList<>();
         if (!serves(arch)) return list;
