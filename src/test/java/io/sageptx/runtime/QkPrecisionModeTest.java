@@ -82,6 +82,33 @@ class QkPrecisionModeTest {
     }
 
     @Test
+    void autoRunsTheDefaultInt8KernelGatedWithItsSixteenBitPartner() {
+        AttentionArgs a = call().qkPrecision(QkPrecision.AUTO).qkDecisions(8 * P).build().validate();
+        KernelSpec s = AttentionRunner.defaultSpec(a, Arch.SM90);
+        KernelSpec def = AttentionRunner.defaultSpec(call().build(), Arch.SM90);
+        assertEquals(def.toBuilder().qk(QkPrecision.AUTO).build(), s, "the default INT8 spec, gated");
+        assertEquals(AttentionRunner.defaultSpec(call().qkPrecision(QkPrecision.FP16).build(), Arch.SM90), s.autoPartner(),
+                "its partner is what a qk=fp16 call runs");
+        ScratchLayout l = new ScratchLayout(s, 2, 8, 2, 100, 300);
+        assertEquals(4L * 2 * 8 + 4L * 2 * 8 * l.qScaleTiles() + 4L * 2 * 2 * l.kBlocks(), l.qkStatBytes());
+        assertTrue(AttentionRunner.workspaceBytes(a, Arch.SM90) > AttentionRunner.workspaceBytes(call().build(), Arch.SM90));
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                () -> call().qkDecisions(8 * P).build().validate());
+        assertTrue(e.getMessage().contains("qkDecisions") && e.getMessage().contains("auto"), e.getMessage());
+        e = assertThrows(IllegalArgumentException.class,
+                () -> call().qkPrecision(QkPrecision.AUTO).qkDecisions(8 * P + 2).build().validate());
+        assertTrue(e.getMessage().contains("aligned"), e.getMessage());
+        e = assertThrows(IllegalArgumentException.class,
+                () -> AttentionRunner.defaultSpec(call().qkPrecision(QkPrecision.AUTO).build(), Arch.SM89));
+        assertTrue(e.getMessage().contains("qkPrecision = auto"), e.getMessage());
+        TuningKey k = new TuningKey("g", DType.BF16, DType.BF16, 96, false, 512, QkPrecision.AUTO);
+        List<KernelSpec> c = CandidateSpace.standard().enumerate(Arch.SM90, k);
+        assertEquals(12, c.size(), c.toString());
+        assertTrue(c.stream().allMatch(x -> x.qk() == QkPrecision.AUTO && x.pv().isFp8()));
+        assertEquals(s.toBuilder().headDim(96).build(), c.get(0));
+    }
+
+    @Test
     void tuningKeysAndCandidatesKeepThePrecision() {
         TuningKey int8 = new TuningKey("g", DType.BF16, DType.BF16, 64, true, 2048);
         TuningKey q16 = new TuningKey("g", DType.BF16, DType.BF16, 64, true, 2048, QkPrecision.FP16);
