@@ -4,6 +4,7 @@ import io.sageptx.cuda.DeviceBuffer;
 import io.sageptx.spec.DType;
 import io.sageptx.spec.KernelSpec;
 import io.sageptx.spec.PvVariant;
+import io.sageptx.spec.QkPrecision;
 import jcuda.driver.CUdeviceptr;
 
 /**
@@ -54,6 +55,8 @@ public final class AttentionArgs {
     final long cuSeqlensK;
     final boolean varlen;
     final PvVariant pv;
+    final QkPrecision qkPrecision;
+    final long qkDecisions;
     final KernelSpec spec;
 
     private AttentionArgs(Builder b) {
@@ -84,6 +87,8 @@ public final class AttentionArgs {
         this.oStrides = b.oStrides != null ? b.oStrides : qDefault;
         this.smScale = b.smScaleSet ? b.smScale : (float) (1.0 / Math.sqrt(Math.max(1, b.headDim)));
         this.pv = b.pv;
+        this.qkPrecision = b.qkPrecision;
+        this.qkDecisions = b.qkDecisions;
         this.spec = b.spec;
     }
 
@@ -150,10 +155,28 @@ public final class AttentionArgs {
             throw new IllegalArgumentException("k and v too large: batch x kvHeads x lk x headDim = " + kElems
                     + " elements exceeds 2^31 - 1");
         }
+        if (qkPrecision == QkPrecision.FP16 && pv != null && pv != PvVariant.FP16) {
+            throw new IllegalArgumentException("qkPrecision = fp16 with pv = " + pv.id() + " is not allowed; allowed: pv "
+                    + "fp16 (or none) with qkPrecision fp16 (16-bit QK and 16-bit PV), or qkPrecision int8 with pv " + pv.id());
+        }
+        if (qkDecisions != 0) {
+            if (qk() != QkPrecision.AUTO) {
+                throw new IllegalArgumentException("qkDecisions is the per-head output of qkPrecision auto; the call's "
+                        + "qkPrecision is " + qk().id() + " (allowed: qkDecisions(0) there)");
+            }
+            if (qkDecisions % 4 != 0) {
+                throw new IllegalArgumentException("qkDecisions = 0x" + Long.toHexString(qkDecisions)
+                        + " is not aligned to 4 bytes (an int32 [batch][heads] device array)");
+            }
+        }
         if (spec != null) {
             if (spec.headDim() != headDim || spec.causal() != causal() || spec.inType() != inType || spec.outType() != outType) {
                 throw new IllegalArgumentException("spec " + spec + " does not match the call (headDim " + headDim
                         + ", causal " + causalMode + ", in " + inType.shortName() + ", out " + outType.shortName() + ")");
+            }
+            if (qkPrecision != null && spec.qk() != qkPrecision) {
+                throw new IllegalArgumentException("spec " + spec + " does not match the call's qkPrecision = "
+                        + qkPrecision.id() + " (its qk is " + spec.qk().id() + ")");
             }
         }
         return this;
@@ -238,6 +261,15 @@ public final class AttentionArgs {
     public long cuSeqlensK() { return cuSeqlensK; }
     /** The PV variant asked for, or null for the default. */
     public PvVariant pv() { return pv; }
+    /** The QK precision asked for, or null for the default (INT8, or what the asked-for spec has). */
+    public QkPrecision qkPrecision() { return qkPrecision; }
+    /** qkPrecision auto: device address of the int32 [B][H] decisions output (1 = 16-bit QK), or 0. */
+    public long qkDecisions() { return qkDecisions; }
+    /** The QK precision the call runs with: the spec's when one is asked for, else the asked one, else INT8. */
+    public QkPrecision qk() {
+        if (spec != null) return spec.qk();
+        return qkPrecision == null ? QkPrecision.INT8 : qkPrecision;
+    }
     /** The exact kernel spec asked for, or null. */
     public KernelSpec spec() { return spec; }
     /** The layout of the tensors that have no explicit strides. */
@@ -271,6 +303,8 @@ public final class AttentionArgs {
         private long cuSeqlensK;
         private boolean varlen;
         private PvVariant pv;
+        private QkPrecision qkPrecision;
+        private long qkDecisions;
         private KernelSpec spec;
 
         /** Device address of Q (16-byte aligned). */
@@ -360,6 +394,20 @@ public final class AttentionArgs {
         public Builder smScale(float s) { this.smScale = s; this.smScaleSet = true; return this; }
         /** Asks for a PV variant instead of the architecture's default. */
         public Builder pv(PvVariant p) { this.pv = p; return this; }
+        /**
+         * Asks for a QK precision (null: the default, INT8). {@link QkPrecision#FP16} computes S = Q K^T and P V
+         * in the input's 16-bit type with FP32 accumulators (opt-in, for inputs an INT8 product cannot carry:
+         * outlier channels, large magnitudes; the wgmma family on compute capability 9.0 only). {@link QkPrecision#AUTO}
+         * decides per (batch, head) on the GPU from the INT8 quantization's own statistics ({@link #qkDecisions}
+         * reports it). Never chosen by the library or the tuner for a call that does not ask for it.
+         */
+        public Builder qkPrecision(QkPrecision q) { this.qkPrecision = q; return this; }
+        /**
+         * With {@code qkPrecision(QkPrecision.AUTO)}: an int32 device array [batch][heads] that receives each head's
+         * precision (1 = 16-bit QK, 0 = INT8), written on the stream by the call; 0 for none.
+         */
+        public Builder qkDecisions(long address) { this.qkDecisions = address; return this; }
+        public Builder qkDecisions(CUdeviceptr p) { return qkDecisions(DeviceBuffer.addressOf(p)); }
         /** Asks for an exact kernel spec (tuned or chosen by hand); it must match the call. */
         public Builder spec(KernelSpec s) { this.spec = s; return this; }
 

@@ -14,6 +14,7 @@ import io.sageptx.spec.DType;
 import io.sageptx.spec.KernelSpec;
 import io.sageptx.spec.MmaKind;
 import io.sageptx.spec.PvVariant;
+import io.sageptx.spec.QkPrecision;
 
 /**
  * The registry of attention families, in order of preference: the default of a call is the first family
@@ -50,10 +51,25 @@ public final class AttentionFamilies {
 
     /** As {@link #preferred(Arch, int, boolean, DType, DType)} for a PV variant (null: the default). */
     public static KernelSpec preferred(Arch arch, int headDim, boolean causal, DType in, DType out, PvVariant pv) {
+        return preferred(arch, headDim, causal, in, out, pv, QkPrecision.INT8);
+    }
+
+    /**
+     * As {@link #preferred(Arch, int, boolean, DType, DType, PvVariant)} for a QK precision (null: INT8, the
+     * default): the first family that has the precision on {@code arch}.
+     */
+    public static KernelSpec preferred(Arch arch, int headDim, boolean causal, DType in, DType out, PvVariant pv,
+                                       QkPrecision qk) {
+        QkPrecision q = qk == null ? QkPrecision.INT8 : qk;
         for (AttentionFamily f : ALL) {
             if (!f.serves(arch)) continue;
-            Optional<KernelSpec> s = f.preferred(arch, headDim, causal, in, out, pv);
+            Optional<KernelSpec> s = f.preferred(arch, headDim, causal, in, out, pv, q);
             if (s.isPresent()) return s.get();
+        }
+        if (!q.isDefault()) {
+            throw new IllegalArgumentException("qkPrecision = " + q.id() + (pv == null ? "" : " with pv = " + pv.id())
+                    + " is not available on " + arch.target() + "; allowed: int8 there (qkPrecision fp16 runs with pv fp16 "
+                    + "on the wgmma family, compute capability 9.0)");
         }
         throw new IllegalArgumentException("no attention family runs " + (pv == null ? "" : "pv=" + pv.id() + " ")
                 + "on " + arch.target());
@@ -61,10 +77,25 @@ public final class AttentionFamilies {
 
     /** The tuner's candidates for a call shape: the preferred spec first, then every family's, duplicates removed. */
     public static List<KernelSpec> candidates(Arch arch, int headDim, boolean causal, DType in, DType out) {
+        return candidates(arch, headDim, causal, in, out, QkPrecision.INT8);
+    }
+
+    /**
+     * The tuner's candidates of one QK precision: its preferred spec first, then every family's specs of that
+     * precision (none of another: tuning never changes a call's precision). Empty where no family has it.
+     */
+    public static List<KernelSpec> candidates(Arch arch, int headDim, boolean causal, DType in, DType out, QkPrecision qk) {
         Set<KernelSpec> specs = new LinkedHashSet<>();
-        specs.add(preferred(arch, headDim, causal, in, out));
         for (AttentionFamily f : ALL) {
-            if (f.serves(arch)) specs.addAll(f.candidates(arch, headDim, causal, in, out));
+            if (!f.serves(arch)) continue;
+            Optional<KernelSpec> p = f.preferred(arch, headDim, causal, in, out, null, qk);
+            if (p.isPresent()) {
+                specs.add(p.get());
+                break;
+            }
+        }
+        for (AttentionFamily f : ALL) {
+            if (f.serves(arch)) specs.addAll(f.candidates(arch, headDim, causal, in, out, qk));
         }
         return new ArrayList<>(specs);
     }

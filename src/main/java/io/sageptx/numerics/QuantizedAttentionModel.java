@@ -8,7 +8,8 @@ import java.util.Arrays;
 /**
  * A CPU model of the quantized SageAttention2++ forward pass, following the kernel's arithmetic step by
  * step (see {@code docs/method.md}): K smoothing, INT8 Q and K' with the spec's scale groups, exact
- * integer QK^T, base-2 online softmax with the running max shifted by log2(448) over key blocks of
+ * integer QK^T (or, for the 16-bit QK precision {@code spec.qk() = fp16}, Q and K as given with FP32
+ * accumulation per k16 step, no smoothing and no q . kmean term in the LSE), base-2 online softmax with the running max shifted by log2(448) over key blocks of
  * {@code spec.blockK()}, FP8 e4m3 (or 16-bit) P and V (FP8 V quantized around its channel means, which the
  * epilogue adds back), the two-level PV accumulation of the spec's {@link PvVariant}, and the epilogue.
  *
@@ -98,19 +99,21 @@ public final class QuantizedAttentionModel {
         int bk = spec.blockK();
         PvVariant pv = spec.pv();
 
-        float[] km = kMean(k, batch, hkv, lk, d);
-        float[] kSmooth = subtractKMean(k, km, batch, hkv, lk, d);
-        Int8Tensor qi = quantizeQ(spec, q, batch, hq, lq);
-        Int8Tensor ki = quantizeK(spec, kSmooth, batch, hkv, lk);
+        // 16-bit QK (qk = fp16): Q and K as given (16-bit values), no smoothing, FP32 scores
+        boolean q16 = spec.fp16Qk();
+        float[] km = q16 ? new float[batch * hkv * d] : kMean(k, batch, hkv, lk, d);
+        float[] kSmooth = q16 ? k : subtractKMean(k, km, batch, hkv, lk, d);
+        Int8Tensor qi = q16 ? null : quantizeQ(spec, q, batch, hq, lq);
+        Int8Tensor ki = q16 ? null : quantizeK(spec, kSmooth, batch, hkv, lk);
         float[] vmu = acc.smoothV() ? vMeans(spec, v, batch, hkv, lk) : new float[batch * hkv * d];
         float[] vs = acc.smoothV() ? vScales(spec, v, batch, hkv, lk) : vScalesAroundZero(spec, v, batch, hkv, lk);
         float[] vq = quantizeV(spec, v, vmu, vs, batch, hkv, lk); // decoded FP8 (or 16-bit) V, [B][Hkv][Lk][D]
 
         int group = hq / hkv;
-        int qTile = qi.tileRows();
-        int qGroups = qi.groupsPerTile();
+        int qTile = q16 ? 1 : qi.tileRows();
+        int qGroups = q16 ? 1 : qi.groupsPerTile();
         int qTiles = ceilDiv(lq, qTile);
-        int kGroups = ki.groupsPerTile();
+        int kGroups = q16 ? 1 : ki.groupsPerTile();
         int kBlocks = ceilDiv(lk, bk);
         float scaleLog2 = (float) smScale * LOG2_E;
         int chunk = pv.isFp8() ? 32 : 16; // keys per mma k-step: m16n8k32 (FP8) or m16n8k16 (16-bit)
@@ -137,8 +140,8 @@ public final class QuantizedAttentionModel {
                 int kmBase = (b * hkv + hk) * d;
                 for (int i = 0; i < lq; i++) {
                     int row = qBase + i * d;
-                    for (int c = 0; c < d; c++) qrow[c] = qi.values()[row + c];
-                    float qs = qi.scales()[qsBase + (i / qTile) * qGroups + qGroupOf(i % qTile, qGroups)];
+                    if (!q16) for (int c = 0; c < d; c++) qrow[c] = qi.values()[row + c];
+                    float qs = q16 ? 1f : qi.scales()[qsBase + (i / qTile) * qGroups + qGroupOf(i % qTile, qGroups)];
                     float m = NEG_INIT;
                     float l = 0f;
                     Arrays.fill(o32, 0f);
@@ -150,13 +153,19 @@ public final class QuantizedAttentionModel {
                         float bmax = NEG_INIT;
                         for (int jj = 0; jj < n; jj++) {
                             int kr = kvBase + (j0 + jj) * d;
-                            byte[] kv = ki.values();
-                            int dot = 0;
-                            for (int c = 0; c < d; c++) dot += qrow[c] * kv[kr + c];
-                            float ks = ki.scales()[ksBase + blk * kGroups + kGroupOf(jj, kGroups)];
-                            kc[jj] = ks;
-                            float cfac = qs * ks * scaleLog2;
-                            s[jj] = dot * cfac;
+                            if (q16) {
+                                // wgmma k16 steps into FP32 accumulators: each step's 16 exact products summed,
+                                // then rounded to FP32 into the accumulator; the scale c = sm_scale * log2(e)
+                                s[jj] = fp32Dot(q, row, k, kr, d, QK16_STEP) * scaleLog2;
+                            } else {
+                                byte[] kv = ki.values();
+                                int dot = 0;
+                                for (int c = 0; c < d; c++) dot += qrow[c] * kv[kr + c];
+                                float ks = ki.scales()[ksBase + blk * kGroups + kGroupOf(jj, kGroups)];
+                                kc[jj] = ks;
+                                float cfac = qs * ks * scaleLog2;
+                                s[jj] = dot * cfac;
+                            }
                             if (s[jj] > bmax) bmax = s[jj];
                         }
                         // online softmax: rescale, then P = exp2(s - (m - log2 448)) in (0, 448]
@@ -238,6 +247,23 @@ public final class QuantizedAttentionModel {
             }
         }
         return new Result(o, lse, maxPartial, overflows);
+    }
+
+    /** Channels per k-step of the 16-bit QK wgmma (m64nNk16). */
+    static final int QK16_STEP = 16;
+
+    /**
+     * q[qr..qr+d) . k[kr..kr+d) as a tensor core with FP32 accumulators computes it: per k-step of {@code step}
+     * channels the exact sum of the (exact) products of 16-bit values, added to the FP32 accumulator and rounded.
+     */
+    static float fp32Dot(float[] q, int qr, float[] k, int kr, int d, int step) {
+        float acc = 0f;
+        for (int c0 = 0; c0 < d; c0 += step) {
+            double sum = 0;
+            for (int c = c0; c < Math.min(d, c0 + step); c++) sum += (double) q[qr + c] * k[kr + c];
+            acc = (float) (acc + sum);
+        }
+        return acc;
     }
 
     /**

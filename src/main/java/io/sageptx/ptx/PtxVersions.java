@@ -2,6 +2,7 @@ package io.sageptx.ptx;
 
 import io.sageptx.spec.Arch;
 import io.sageptx.spec.KernelSpec;
+import io.sageptx.spec.MmaKind;
 import io.sageptx.spec.PvVariant;
 import io.sageptx.spec.UnsupportedDeviceException;
 
@@ -10,10 +11,14 @@ public final class PtxVersions {
     private PtxVersions() {
     }
 
-    /** ISA for a kernel: 8.7 for the f16-accumulate FP8 mma and sm_120, 8.4 for the f32 one, else 7.8. */
+    /**
+     * ISA for a kernel: 8.7 for the f16-accumulate FP8 mma and sm_120, 8.4 for the f32 one, 8.0 for the 16-bit
+     * wgmma kernel (wgmma and sm_90a appear in 8.0), else 7.8.
+     */
     public static String isa(KernelSpec spec) {
         if (spec.pv() == PvVariant.FP8_F16ACC || spec.arch() == Arch.SM120) return "8.7";
         if (spec.pv() == PvVariant.FP8_F32ACC) return "8.4";
+        if (spec.mma() == MmaKind.WGMMA) return "8.0";
         return base(spec.arch());
     }
 
@@ -33,6 +38,7 @@ public final class PtxVersions {
     public static int minDriver(String isa) {
         return switch (isa) {
             case "7.8" -> 11080;
+            case "8.0" -> 12000;
             case "8.1" -> 12010;
             case "8.4" -> 12040;
             case "8.7" -> 12080;

@@ -16,6 +16,7 @@ import io.sageptx.kernels.AttentionModules;
 import io.sageptx.kernels.attention.ScratchLayout;
 import io.sageptx.kernels.preprocess.PreprocessKernels;
 import io.sageptx.spec.KernelSpec;
+import io.sageptx.spec.QkPrecision;
 
 /**
  * The loaded kernels of one spec on one device: the fused attention kernel (of the spec's family) and
@@ -36,32 +37,56 @@ public final class AttentionKernels {
     private final Kernel<ScratchLayout> quantQ;
     private final Kernel<ScratchLayout> quantK;
     private final Kernel<ScratchLayout> quantV;
+    private Kernel<ScratchLayout> qkDecide;
+    private final AttentionKernels partner;
     private final List<LoadedModule<PtxModule>> modules;
 
-    private AttentionKernels(DeviceContext ctx, KernelSpec spec) {
+    private AttentionKernels(DeviceContext ctx, KernelSpec spec, AttentionKernels partner) {
         this.spec = spec;
+        this.partner = partner;
         this.smemBytes = AttentionFamilies.of(spec).smemBytes(spec);
         List<LoadedModule<PtxModule>> got = new ArrayList<>();
         for (ModuleDef m : modules(spec)) got.add(KernelLoader.load(ctx, m));
         this.modules = List.copyOf(got);
         ModuleDef main = AttentionModules.module(spec);
-        ModuleDef pre = PreprocessKernels.module(spec);
         this.attention = KernelLoader.kernel(ctx, main, AttentionModules.kernel(spec));
         this.attention.function().setMaxDynamicSharedBytes(smemBytes);
+        if (spec.fp16Qk()) {
+            // 16-bit QK reads the caller's tensors: no preprocessing module
+            this.kvStats = null;
+            this.quantQ = null;
+            this.quantK = null;
+            this.quantV = null;
+            return;
+        }
+        ModuleDef pre = PreprocessKernels.module(spec);
         this.kvStats = KernelLoader.kernel(ctx, pre, PreprocessKernels.kvStats(spec));
         this.quantQ = KernelLoader.kernel(ctx, pre, PreprocessKernels.quantQ(spec));
         this.quantK = KernelLoader.kernel(ctx, pre, PreprocessKernels.quantK(spec));
         this.quantV = spec.pv().isFp8() ? KernelLoader.kernel(ctx, pre, PreprocessKernels.quantV(spec)) : null;
+        if (spec.qk() == QkPrecision.AUTO) {
+            this.qkDecide = KernelLoader.kernel(ctx, pre, PreprocessKernels.qkDecide(spec));
+        }
     }
 
-    /** The modules of a spec: the fused attention kernel first, then the preprocessing kernels. */
+    /**
+     * The modules of a spec: the fused attention kernel first, then the preprocessing kernels (none for 16-bit
+     * QK, which reads the caller's tensors).
+     */
     public static List<ModuleDef> modules(KernelSpec spec) {
+        if (spec.fp16Qk()) return List.of(AttentionModules.module(spec));
+        if (spec.qk() == QkPrecision.AUTO) {
+            return List.of(AttentionModules.module(spec), PreprocessKernels.module(spec),
+                    AttentionModules.module(spec.autoPartner()));
+        }
         return List.of(AttentionModules.module(spec), PreprocessKernels.module(spec));
     }
 
     /** The kernels of a spec on a device, loading (JIT-compiling) them on first use. */
     public static AttentionKernels of(DeviceContext ctx, KernelSpec spec) {
-        return LOADED.computeIfAbsent(new Key(ctx.ordinal(), spec), k -> new AttentionKernels(ctx, spec));
+        // qk=auto: the 16-bit partner is loaded first, outside this map's update (no recursive computeIfAbsent)
+        AttentionKernels partner = spec.qk() == QkPrecision.AUTO ? of(ctx, spec.autoPartner()) : null;
+        return LOADED.computeIfAbsent(new Key(ctx.ordinal(), spec), k -> new AttentionKernels(ctx, spec, partner));
     }
 
     /** The spec these kernels were generated for. */
@@ -79,7 +104,7 @@ public final class AttentionKernels {
         return attention;
     }
 
-    /** The K mean and V absolute-maximum kernel (preprocessing). */
+    /** K/V statistics (null for 16-bit QK, as are the other preprocessing kernels). */
     public Kernel<ScratchLayout> kvStats() {
         return kvStats;
     }
@@ -97,6 +122,16 @@ public final class AttentionKernels {
     /** The FP8 V transform, or null for the FP16 PV variant. */
     public Kernel<ScratchLayout> quantV() {
         return quantV;
+    }
+
+    /** qk=auto: the decision kernel (null otherwise). */
+    public Kernel<ScratchLayout> qkDecide() {
+        return qkDecide;
+    }
+
+    /** qk=auto: the kernels of the 16-bit QK partner that runs the flagged heads (null otherwise). */
+    public AttentionKernels autoPartner() {
+        return partner;
     }
 
     /** How the modules were obtained (disk or compiled) and what that cost. */

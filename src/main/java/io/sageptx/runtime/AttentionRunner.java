@@ -14,12 +14,14 @@ import io.sageptx.kernel.Args;
 import io.sageptx.kernels.attention.ScratchLayout;
 import io.sageptx.spec.Arch;
 import io.sageptx.spec.KernelSpec;
+import io.sageptx.spec.QkPrecision;
 import jcuda.driver.CUstream;
 
 /**
  * Runs attention calls on one device: checks a call's arguments, chooses its spec (asked for, tuned or
  * default), sizes and orders its scratch workspace, loads its kernels and queues the five launches
- * (K/V statistics, INT8 K, INT8 Q, FP8 V, the fused kernel) with arguments bound by name. The public API
+ * (K/V statistics, INT8 K, INT8 Q, FP8 V, the fused kernel) with arguments bound by name; a call of 16-bit QK
+ * ({@code qkPrecision(FP16)}) is one launch of the fused kernel on the caller's tensors. The public API
  * ({@code io.sageptx.api.SageAttention}) and the autotuner both run calls through it.
  *
  * <p>Threads: an instance is safe to share. Calls that use its own workspace are queued one at a time (the
@@ -65,20 +67,26 @@ public final class AttentionRunner implements AutoCloseable {
     public KernelSpec specFor(AttentionArgs a) {
         if (a.spec() == null) {
             KernelSpec tuned = TuningDb.shared().winner(tuningKey(a)).orElse(null);
-            if (tuned != null && tuned.arch() == arch && (a.pv() == null || tuned.pv() == a.pv())) return tuned;
+            if (tuned != null && tuned.arch() == arch && (a.pv() == null || tuned.pv() == a.pv()) && tuned.qk() == a.qk()) {
+                return tuned;
+            }
         }
         return defaultSpec(a, arch);
     }
 
-    /** The spec of a call on an architecture when nothing is tuned: the one it asks for, else the default. Needs no GPU. */
+    /**
+     * The spec of a call on an architecture when nothing is tuned: the one it asks for, else the default of its
+     * PV variant and QK precision. Needs no GPU.
+     */
     public static KernelSpec defaultSpec(AttentionArgs a, Arch arch) {
         if (a.spec() != null) return a.spec();
-        return AttentionFamilies.preferred(arch, a.headDim(), a.causal(), a.inType(), a.outType(), a.pv());
+        return AttentionFamilies.preferred(arch, a.headDim(), a.causal(), a.inType(), a.outType(), a.pv(), a.qk());
     }
 
-    /** The tuning key of a call on this device: GPU, dtypes, head dim, causal, bucket of its lengths. */
+    /** The tuning key of a call on this device: GPU, dtypes, head dim, causal, bucket of its lengths, QK precision. */
     public TuningKey tuningKey(AttentionArgs a) {
-        return new TuningKey(gpu, a.inType(), a.outType(), a.headDim(), a.causal(), TuningKey.bucket(a.lq(), a.lk()));
+        return new TuningKey(gpu, a.inType(), a.outType(), a.headDim(), a.causal(), TuningKey.bucket(a.lq(), a.lk()),
+                a.qk());
     }
 
     /** The GPU's folder name in the caches (model and compute capability). */
@@ -174,6 +182,10 @@ public final class AttentionRunner implements AutoCloseable {
     private static void launch(AttentionKernels kk, ScratchLayout l, AttentionArgs a, CudaStream s, Workspace w,
                                CudaEvent mark) {
         KernelSpec spec = kk.spec();
+        if (spec.fp16Qk()) {
+            launch16(kk, l, a, s, mark, 0L);
+            return;
+        }
         boolean fp8 = spec.pv().isFp8();
         CUstream h = s.handle();
         long vScale = fp8 ? w.vScale().address() : 0L;
@@ -182,18 +194,24 @@ public final class AttentionRunner implements AutoCloseable {
         kk.kvStats().launch(l, strides(strides(new Args().ptr("p_k", a.k()).ptr("p_v", a.v()).ptr("p_kmean", w.kMean().address())
                 .ptr("p_vscale", vScale).ptr("p_vmean", vMean).u32("p_lk", a.lk()).ptr("p_cuk", a.cuSeqlensK()),
                 "p_k", a.kStrides(), a.isVarlen()), "p_v", a.vStrides(), a.isVarlen()), h);
+        boolean auto = spec.qk() == QkPrecision.AUTO;
+        long stats = auto ? w.qkStats().address() : 0L;
         // 2. INT8 smoothed K
-        kk.quantK().launch(l, strides(new Args().ptr("p_src", a.k()).ptr("p_dst", w.k8().address())
+        Args qk8 = strides(new Args().ptr("p_src", a.k()).ptr("p_dst", w.k8().address())
                 .ptr("p_scale", w.kScale().address()).ptr("p_mean", w.kMean().address()).ptr("p_rowdot", 0L)
                 .u32("p_l", a.lk()).u32("p_lpad", l.lkPadded()).u32("p_scalestride", l.kScalesPerHead()).u32("p_group", 1)
-                .f32("p_factor", 1.0f).f32("p_dotfactor", 0.0f).ptr("p_cu", a.cuSeqlensK()), "p", a.kStrides(), a.isVarlen()), h);
+                .f32("p_factor", 1.0f).f32("p_dotfactor", 0.0f).ptr("p_cu", a.cuSeqlensK()), "p", a.kStrides(), a.isVarlen());
+        if (auto) qk8.ptr("p_sumsq", stats + l.kSumSqOffset());
+        kk.quantK().launch(l, qk8, h);
         // 3. INT8 Q with sm_scale * log2(e) folded into its scales (and q . kmean for the LSE)
-        kk.quantQ().launch(l, strides(new Args().ptr("p_src", a.q()).ptr("p_dst", w.q8().address())
+        Args qq8 = strides(new Args().ptr("p_src", a.q()).ptr("p_dst", w.q8().address())
                 .ptr("p_scale", w.qScale().address()).ptr("p_mean", w.kMean().address())
                 .ptr("p_rowdot", a.hasLse() ? w.qkm().address() : 0L).u32("p_l", a.lq()).u32("p_lpad", l.lqPadded())
                 .u32("p_scalestride", l.qScalesPerHead()).u32("p_group", a.heads() / a.kvHeads())
                 .f32("p_factor", a.smScale() * LOG2_E).f32("p_dotfactor", a.smScale()).ptr("p_cu", a.cuSeqlensQ()),
-                "p", a.qStrides(), a.isVarlen()), h);
+                "p", a.qStrides(), a.isVarlen());
+        if (auto) qq8.ptr("p_sumsq", stats + l.qSumSqOffset());
+        kk.quantQ().launch(l, qq8, h);
         // 4. FP8 V, transposed and permuted
         long vIn = a.v();
         if (kk.quantV() != null) {
@@ -202,9 +220,20 @@ public final class AttentionRunner implements AutoCloseable {
                     .ptr("p_cu", a.cuSeqlensK()), "p", a.vStrides(), a.isVarlen()), h);
             vIn = w.v8().address();
         }
+        // qk=auto: every head's precision, from the scales and sums of squares just written
+        if (auto) {
+            kk.qkDecide().launch(l, new Args().ptr("p_qs", w.qScale().address()).ptr("p_ks", w.kScale().address())
+                    .ptr("p_qss", stats + l.qSumSqOffset()).ptr("p_kss", stats + l.kSumSqOffset()).ptr("p_flags", stats)
+                    .ptr("p_decisions", a.qkDecisions()).u32("p_lq", a.lq()).u32("p_lk", a.lk())
+                    .ptr("p_cuq", a.cuSeqlensQ()).ptr("p_cuk", a.cuSeqlensK()).u32("p_group", a.heads() / a.kvHeads())
+                    .u32("p_qsstride", l.qScalesPerHead()).u32("p_ksstride", l.kScalesPerHead())
+                    .u32("p_qtiles", l.qScaleTiles()).u32("p_kblocks", l.kBlocks()).f32("p_smscale", a.smScale()), h);
+        }
         if (mark != null) mark.record(s);
-        // 5. the fused kernel
-        kk.attention().launch(l, strides(strides(new Args().ptr("p_q8", w.q8().address()).ptr("p_k8", w.k8().address())
+        // 5. the fused kernel (qk=auto: of the heads flagged 0, then its 16-bit partner of those flagged 1)
+        Args main = new Args();
+        if (auto) main.ptr("p_qkflags", stats);
+        kk.attention().launch(l, strides(strides(main.ptr("p_q8", w.q8().address()).ptr("p_k8", w.k8().address())
                 .ptr("p_v", vIn).ptr("p_qs", w.qScale().address()).ptr("p_ks", w.kScale().address()).ptr("p_vs", vScale).ptr("p_vm", vMean)
                 .ptr("p_o", a.o()).ptr("p_lse", a.lse()).ptr("p_qkm", w.qkm().address())
                 .u32("p_lq", a.lq()).u32("p_lk", a.lk()).u32("p_lqpad", l.lqPadded()).u32("p_lkpad", l.lkPadded())
@@ -213,6 +242,30 @@ public final class AttentionRunner implements AutoCloseable {
                 .ptr("p_cuq", a.cuSeqlensQ()).ptr("p_cuk", a.cuSeqlensK())
                 .u32("p_causal_br", a.causalMode() == CausalMode.BOTTOM_RIGHT ? 1 : 0),
                 "p_o", a.oStrides(), a.isVarlen()), "p_v", a.vStrides(), a.isVarlen()), h);
+        if (auto) {
+            AttentionKernels p = kk.autoPartner();
+            launch16(p, new ScratchLayout(p.spec(), a.batch(), a.heads(), a.kvHeads(), a.lq(), a.lk()), a, s, null, stats);
+        }
+    }
+
+    /**
+     * 16-bit QK ({@code spec.qk() = fp16}): one launch, the fused kernel reads Q, K and V from the caller's
+     * tensors (no preprocessing, no scratch); the INT8 scratch parameters are unused and bound to 0.
+     */
+    private static void launch16(AttentionKernels kk, ScratchLayout l, AttentionArgs a, CudaStream s, CudaEvent mark,
+                                 long qkFlags) {
+        if (mark != null) mark.record(s);
+        Args args = new Args().ptr("p_q8", a.q()).ptr("p_k8", a.k()).ptr("p_v", a.v()).ptr("p_qs", 0L).ptr("p_ks", 0L)
+                .ptr("p_vs", 0L).ptr("p_vm", 0L).ptr("p_o", a.o()).ptr("p_lse", a.lse()).ptr("p_qkm", 0L)
+                .u32("p_lq", a.lq()).u32("p_lk", a.lk()).u32("p_lqpad", l.lqPadded()).u32("p_lkpad", l.lkPadded())
+                .u32("p_heads", a.heads()).u32("p_group", a.heads() / a.kvHeads()).u32("p_qsstride", 0).u32("p_ksstride", 0)
+                .ptr("p_cuq", a.cuSeqlensQ()).ptr("p_cuk", a.cuSeqlensK())
+                .u32("p_causal_br", a.causalMode() == CausalMode.BOTTOM_RIGHT ? 1 : 0);
+        strides(args, "p_o", a.oStrides(), a.isVarlen());
+        strides(args, "p_v", a.vStrides(), a.isVarlen());
+        strides(args, "p_q", a.qStrides(), a.isVarlen());
+        strides(args, "p_k", a.kStrides(), a.isVarlen());
+        kk.attention().launch(l, args.f32("p_c", a.smScale() * LOG2_E).ptr("p_qkflags", qkFlags), s.handle());
     }
 
     /** Binds a tensor's element strides (batch, head, token); varlen tensors have no batch stride. */
@@ -252,7 +305,8 @@ public final class AttentionRunner implements AutoCloseable {
             AttentionArgs a = AttentionArgs.builder().q(dq.address()).k(dk.address()).v(dv.address()).o(dO.address())
                     .lse(withLse ? dl.address() : 0).batch(shape.batch()).heads(shape.heads()).kvHeads(shape.kvHeads())
                     .lq(shape.lq()).lk(shape.lk()).headDim(shape.headDim()).inType(shape.inType()).outType(shape.outType())
-                    .causal(shape.causalMode()).smScale(shape.smScale()).pv(shape.pv()).spec(shape.spec()).build();
+                    .causal(shape.causalMode()).smScale(shape.smScale()).pv(shape.pv()).qkPrecision(shape.qkPrecision())
+                    .spec(shape.spec()).build();
             forward(a, s.handle(), null);
             s.synchronize();
             short[] o = new short[qn];

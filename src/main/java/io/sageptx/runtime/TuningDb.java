@@ -166,7 +166,7 @@ public final class TuningDb {
                 TuningKey key = TuningKey.parse(gpu, id);
                 KernelSpec spec = SpecCodec.decode(l.getValue());
                 if (spec.headDim() != key.headDim() || spec.causal() != key.causal() || spec.inType() != key.inType()
-                        || spec.outType() != key.outType()) {
+                        || spec.outType() != key.outType() || spec.qk() != key.qk()) {
                     throw new IllegalArgumentException("spec " + spec + " does not fit the key");
                 }
                 double ms = Double.parseDouble(lines.getOrDefault(id + ".ms", "NaN"));

@@ -41,6 +41,7 @@ public final class Workspace implements AutoCloseable {
     private DeviceBuffer kMean;
     private DeviceBuffer vScale;
     private DeviceBuffer qkm;
+    private DeviceBuffer qkStats;
     private CudaEvent lastUse;
 
     /** An empty workspace of the device of {@code ctx}; buffers are allocated on first use. */
@@ -60,6 +61,7 @@ public final class Workspace implements AutoCloseable {
             off += align(sizes[n]);
         }
         q8 = b[0]; k8 = b[1]; v8 = b[2]; qScale = b[3]; kScale = b[4]; kMean = b[5]; vScale = b[6]; qkm = b[7];
+        qkStats = b[8];
     }
 
     /** Bytes of one caller-supplied block that holds every buffer of {@code layout} ({@link #over}). */
@@ -83,7 +85,7 @@ public final class Workspace implements AutoCloseable {
 
     private static long[] sizes(ScratchLayout l) {
         return new long[] {l.q8Bytes(), l.k8Bytes(), l.v8Bytes(), l.qScaleBytes(), l.kScaleBytes(),
-                l.channelStatBytes(), l.vStatBytes(), l.qkmBytes()};
+                l.channelStatBytes(), l.vStatBytes(), l.qkmBytes(), l.qkStatBytes()};
     }
 
     private static long align(long bytes) {
@@ -116,7 +118,7 @@ public final class Workspace implements AutoCloseable {
         boolean grow = too(q8, layout.q8Bytes()) || too(k8, layout.k8Bytes()) || too(v8, layout.v8Bytes())
                 || too(qScale, layout.qScaleBytes()) || too(kScale, layout.kScaleBytes())
                 || too(kMean, layout.channelStatBytes()) || too(vScale, layout.vStatBytes())
-                || too(qkm, layout.qkmBytes());
+                || too(qkm, layout.qkmBytes()) || too(qkStats, layout.qkStatBytes());
         if (grow) {
             if (lastUse != null) {
                 lastUse.synchronize();
@@ -130,6 +132,7 @@ public final class Workspace implements AutoCloseable {
             kMean = regrow(kMean, layout.channelStatBytes());
             vScale = regrow(vScale, layout.vStatBytes());
             qkm = regrow(qkm, layout.qkmBytes());
+            qkStats = regrow(qkStats, layout.qkStatBytes());
         } else if (lastUse != null) {
             // always, even when the handle equals the last call's: a destroyed stream's handle can be reused
             // by a new stream while the old one's work is still running
@@ -175,6 +178,8 @@ public final class Workspace implements AutoCloseable {
     public long vMean(ScratchLayout l) { return vScale.address() + l.channelStatBytes(); }
     /** sm_scale * (q . mean(K)) per query row: the LSE correction of the K smoothing. */
     public DeviceBuffer qkm() { return qkm; }
+    /** qk=auto: flags and sums of squares ({@link ScratchLayout#qkStatBytes()}); null until a qk=auto call. */
+    public DeviceBuffer qkStats() { return qkStats; }
 
     /** Bytes held now. */
     public synchronized long bytes() {
@@ -186,6 +191,7 @@ public final class Workspace implements AutoCloseable {
     private List<DeviceBuffer> all() {
         List<DeviceBuffer> l = new ArrayList<>();
         l.add(q8); l.add(k8); l.add(v8); l.add(qScale); l.add(kScale); l.add(kMean); l.add(vScale); l.add(qkm);
+        l.add(qkStats);
         return l;
     }
 
@@ -198,6 +204,6 @@ public final class Workspace implements AutoCloseable {
             lastUse = null;
         }
         for (DeviceBuffer b : all()) if (b != null) b.close();
-        q8 = k8 = v8 = qScale = kScale = kMean = vScale = qkm = null;
+        q8 = k8 = v8 = qScale = kScale = kMean = vScale = qkm = qkStats = null;
     }
 }

@@ -26,9 +26,12 @@ import java.util.stream.IntStream;
  * @param stages    mma.sync only: the K/V pipeline depth, 1 (single-buffered: copy, wait, compute), 2 or 3; 0
  *                  (the default) lets the family's planner choose for the arch ({@code MmaSyncPlan}). Only a
  *                  non-zero value appears in the spec's text forms, so specs without it keep their names and keys.
+ * @param qk        the precision of the QK product: INT8 (the method, the default) or the input's 16-bit type
+ *                  (opt-in; needs 16-bit PV, wgmma only for now), or AUTO (per head, on the GPU)
  */
 public record KernelSpec(int headDim, int blockQ, int blockK, int warps, boolean causal, PvVariant pv,
-                         QuantGranularity quant, DType inType, DType outType, Arch arch, MmaKind mma, int stages) {
+                         QuantGranularity quant, DType inType, DType outType, Arch arch, MmaKind mma, int stages,
+                         QkPrecision qk) {
 
     /** Pipeline depths a spec may ask for; 0 is the planner's choice. */
     public static final List<Integer> STAGES = List.of(0, 1, 2, 3);
@@ -50,6 +53,7 @@ public record KernelSpec(int headDim, int blockQ, int blockK, int warps, boolean
         Objects.requireNonNull(outType, "outType");
         Objects.requireNonNull(arch, "arch");
         Objects.requireNonNull(mma, "mma");
+        Objects.requireNonNull(qk, "qk");
         require(HEAD_DIMS.contains(headDim), "headDim", headDim, HEAD_DIMS.toString());
         require(BLOCK_KS.contains(blockK), "blockK", blockK, BLOCK_KS.toString());
         require(blockK == 64 || !pv.isFp8(), "blockK", blockK, "64 with FP8 PV (" + pv.id() + ")");
@@ -58,15 +62,32 @@ public record KernelSpec(int headDim, int blockQ, int blockK, int warps, boolean
                 "warps * 16 or warps * 32 (" + warps * 16 + " or " + warps * 32 + " with " + warps + " warps)");
         require(!pv.isFp8() || arch.hasFp8Mma(), "pv", pv.id(),
                 "fp16 on " + arch.target() + " (FP8 mma.sync needs sm_89 or newer)");
-        mma.check(headDim, blockQ, warps, pv, arch);
         require(STAGES.contains(stages), "stages", stages, STAGES + " (0: the planner's choice)");
         require(stages == 0 || mma == MmaKind.SYNC, "stages", stages, "0 with " + mma.id() + " (its pipeline is fixed)");
+        require(qk != QkPrecision.FP16 || pv == PvVariant.FP16, "qk", qk.id(),
+                "int8 with pv=" + pv.id() + " (qk=fp16 needs pv=fp16: 16-bit QK and 16-bit PV)");
+        require(qk != QkPrecision.AUTO || (pv.isFp8() && mma == MmaKind.WGMMA), "qk", qk.id(),
+                "int8 or fp16 with pv=" + pv.id() + " and mma=" + mma.id() + " (qk=auto is the wgmma INT8 kernel with FP8 PV"
+                        + " and its 16-bit QK partner)");
+        mma.check(headDim, blockQ, warps, pv, arch, qk);
     }
 
-    /** A spec with the planner's pipeline depth ({@code stages = 0}). */
+    /** A spec with the planner's pipeline depth and INT8 QK. */
     public KernelSpec(int headDim, int blockQ, int blockK, int warps, boolean causal, PvVariant pv,
                       QuantGranularity quant, DType inType, DType outType, Arch arch, MmaKind mma) {
-        this(headDim, blockQ, blockK, warps, causal, pv, quant, inType, outType, arch, mma, 0);
+        this(headDim, blockQ, blockK, warps, causal, pv, quant, inType, outType, arch, mma, 0, QkPrecision.INT8);
+    }
+
+    /** A spec with a pipeline depth and INT8 QK. */
+    public KernelSpec(int headDim, int blockQ, int blockK, int warps, boolean causal, PvVariant pv,
+                      QuantGranularity quant, DType inType, DType outType, Arch arch, MmaKind mma, int stages) {
+        this(headDim, blockQ, blockK, warps, causal, pv, quant, inType, outType, arch, mma, stages, QkPrecision.INT8);
+    }
+
+    /** A spec with the planner's pipeline depth and a QK precision. */
+    public KernelSpec(int headDim, int blockQ, int blockK, int warps, boolean causal, PvVariant pv,
+                      QuantGranularity quant, DType inType, DType outType, Arch arch, MmaKind mma, QkPrecision qk) {
+        this(headDim, blockQ, blockK, warps, causal, pv, quant, inType, outType, arch, mma, 0, qk);
     }
 
     /** Refuses a field value with the field's name and what is allowed. */
@@ -113,6 +134,20 @@ public record KernelSpec(int headDim, int blockQ, int blockK, int warps, boolean
     /** Query rows one warp owns. */
     public int warpRows() {
         return blockQ / warps;
+    }
+
+    /** Whether S = Q K^T is computed in the input's 16-bit type ({@link QkPrecision#FP16}). */
+    public boolean fp16Qk() {
+        return qk == QkPrecision.FP16;
+    }
+
+    /**
+     * The 16-bit QK spec that runs the heads an {@link QkPrecision#AUTO} spec gives to it: the same head dim,
+     * tiles, causal mode, dtypes and family, 16-bit QK and PV with 64-key blocks.
+     */
+    public KernelSpec autoPartner() {
+        if (qk != QkPrecision.AUTO) throw new IllegalStateException("not a qk=auto spec: " + this);
+        return toBuilder().pv(PvVariant.FP16).blockK(64).quant(QuantGranularity.PER_THREAD).qk(QkPrecision.FP16).build();
     }
 
     /** D rounded up to the INT8 QK mma's k of 32: the row length of the Q8/K8 scratch and smem tiles. */
@@ -163,6 +198,7 @@ public record KernelSpec(int headDim, int blockQ, int blockK, int warps, boolean
         private Arch arch;
         private MmaKind mma;
         private int stages;
+        private QkPrecision qk;
 
         private Builder(KernelSpec s) {
             headDim = s.headDim;
@@ -177,6 +213,7 @@ public record KernelSpec(int headDim, int blockQ, int blockK, int warps, boolean
             arch = s.arch;
             mma = s.mma;
             stages = s.stages;
+            qk = s.qk;
         }
 
         /** D. */
@@ -243,9 +280,15 @@ public record KernelSpec(int headDim, int blockQ, int blockK, int warps, boolean
             return this;
         }
 
+        /** The precision of the QK product (FP16 needs {@code pv(PvVariant.FP16)} and the wgmma family). */
+        public Builder qk(QkPrecision q) {
+            qk = q;
+            return this;
+        }
+
         /** The spec; refused with an IllegalArgumentException naming the field when invalid. */
         public KernelSpec build() {
-            return new KernelSpec(headDim, blockQ, blockK, warps, causal, pv, quant, inType, outType, arch, mma, stages);
+            return new KernelSpec(headDim, blockQ, blockK, warps, causal, pv, quant, inType, outType, arch, mma, stages, qk);
         }
     }
 }

@@ -12,20 +12,25 @@ public enum MmaKind {
     /** Warp-level {@code mma.sync} (sm_80 and newer): the SageAttention2++ design. */
     SYNC("sync", "", "") {
         @Override
-        void check(int headDim, int blockQ, int warps, PvVariant pv, Arch arch) {
-            // every arch, PV variant and tile KernelSpec itself accepts
+        void check(int headDim, int blockQ, int warps, PvVariant pv, Arch arch, QkPrecision qk) {
+            // every arch, PV variant and tile KernelSpec itself accepts; INT8 QK only, until this family has a
+            // 16-bit QK kernel
+            KernelSpec.require(qk == QkPrecision.INT8, "qk", qk.id(),
+                    "int8 with mma=sync (the mma.sync family has no 16-bit QK kernel yet; qk=fp16 runs with mma=wgmma on sm_90)");
         }
     },
     /**
      * Warpgroup-level {@code wgmma.mma_async} (sm_90a, Hopper only): INT8 QK and FP8 PV with K and V read by
      * the tensor cores straight from swizzled shared memory; Hopper's fast path, where FP8 mma.sync is emulated.
+     * Also the opt-in 16-bit QK + 16-bit PV kernel ({@link QkPrecision#FP16}).
      */
     WGMMA("wgmma", "a_wgmma", " wgmma") {
         @Override
-        void check(int headDim, int blockQ, int warps, PvVariant pv, Arch arch) {
+        void check(int headDim, int blockQ, int warps, PvVariant pv, Arch arch, QkPrecision qk) {
             KernelSpec.require(arch == Arch.SM90, "mma", id(), "sync on " + arch.target() + " (wgmma is sm_90a only)");
-            KernelSpec.require(pv.isFp8(), "pv", pv.id(),
-                    "fp8-f16acc or fp8-f32acc with wgmma (its PV reads FP8 V^T from shared memory)");
+            KernelSpec.require(pv.isFp8() || qk == QkPrecision.FP16, "pv", pv.id(),
+                    "fp8-f16acc or fp8-f32acc with wgmma and qk=int8 (its PV reads FP8 V^T from shared memory), "
+                            + "or fp16 with qk=fp16");
             KernelSpec.require(warps % 4 == 0 && blockQ == warps * 16, "blockQ", blockQ,
                     "warps * 16 with wgmma (whole warpgroups of 64 rows; warps a multiple of 4)");
         }
@@ -42,7 +47,7 @@ public enum MmaKind {
     }
 
     /** Refuses the spec fields this family cannot run, naming the field (called by KernelSpec's constructor). */
-    abstract void check(int headDim, int blockQ, int warps, PvVariant pv, Arch arch);
+    abstract void check(int headDim, int blockQ, int warps, PvVariant pv, Arch arch, QkPrecision qk);
 
     /** The name users type ({@code sync}, {@code wgmma}). */
     public String id() {

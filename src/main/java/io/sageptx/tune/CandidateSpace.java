@@ -25,9 +25,9 @@ public final class CandidateSpace {
         List<KernelSpec> candidates(Arch arch, TuningKey key);
     }
 
-    /** Every family's candidates for the key, the preferred spec first. */
+    /** Every family's candidates for the key (of its QK precision only), the preferred spec first. */
     public static final Source FAMILIES = (arch, key) -> AttentionFamilies.candidates(arch, key.headDim(), key.causal(),
-            key.inType(), key.outType());
+            key.inType(), key.outType(), key.qk());
 
     private final List<Source> sources;
 
@@ -52,14 +52,17 @@ public final class CandidateSpace {
         return new CandidateSpace(s);
     }
 
-    /** The candidates in the order they are tried: the default first, duplicates removed. */
+    /**
+     * The candidates in the order they are tried: the default (of the key's QK precision) first, duplicates
+     * removed; specs of another precision are skipped, so tuning never changes a call's precision.
+     */
     public List<KernelSpec> enumerate(Arch arch, TuningKey key) {
         Set<KernelSpec> out = new LinkedHashSet<>();
-        out.add(AttentionFamilies.preferred(arch, key.headDim(), key.causal(), key.inType(), key.outType()));
+        out.add(AttentionFamilies.preferred(arch, key.headDim(), key.causal(), key.inType(), key.outType(), null, key.qk()));
         for (Source s : sources) {
             for (KernelSpec k : s.candidates(arch, key)) {
                 if (k.arch() == arch && k.headDim() == key.headDim() && k.causal() == key.causal()
-                        && k.inType() == key.inType() && k.outType() == key.outType()) {
+                        && k.inType() == key.inType() && k.outType() == key.outType() && k.qk() == key.qk()) {
                     out.add(k);
                 }
             }

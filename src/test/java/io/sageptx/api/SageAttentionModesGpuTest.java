@@ -27,6 +27,7 @@ import io.sageptx.numerics.Half;
 import io.sageptx.spec.DType;
 import io.sageptx.spec.KernelSpec;
 import io.sageptx.spec.PvVariant;
+import io.sageptx.spec.QkPrecision;
 import io.sageptx.testing.GpuTest;
 
 /**
@@ -62,6 +63,22 @@ class SageAttentionModesGpuTest {
     }
 
     static Stream<Arguments> cases() {
+        // every case with the default PV variant and again with the FP8 one (the default on sm_89 / sm_120; FP16
+        // PV is sm_90's mma.sync default)
+        List<Arguments> all = new ArrayList<>();
+        for (Arguments a : baseCases()) {
+            for (PvVariant pv : new PvVariant[] {null, PvVariant.FP8_F16ACC}) {
+                Object[] x = a.get();
+                Object[] y = java.util.Arrays.copyOf(x, x.length + 1);
+                y[x.length] = pv;
+                all.add(Arguments.of(y));
+            }
+        }
+        return all.stream();
+    }
+
+    /** The shapes and memory layouts: (mode, D, Hq, Hkv, memory, causal, dtype, Lq per sequence, Lk per sequence). */
+    static List<Arguments> baseCases() {
         List<Arguments> out = new ArrayList<>();
         int[] one500 = {500};
         for (int d : new int[] {32, 48, 64, 80, 96, 128, 160, 192, 256}) {
@@ -95,17 +112,7 @@ class SageAttentionModesGpuTest {
                 new int[] {5, 7, 100, 1000, 3100}));
         out.add(Arguments.of("varlen", 256, 2, 2, Memory.VARLEN, CausalMode.BOTTOM_RIGHT, DType.BF16,
                 new int[] {64, 7, 0, 300}, new int[] {30, 7, 5, 1000}));
-        // every case again with the FP8 PV variant (the default on sm_89 / sm_120; FP16 PV is sm_90's)
-        List<Arguments> all = new ArrayList<>();
-        for (Arguments a : out) {
-            for (PvVariant pv : new PvVariant[] {null, PvVariant.FP8_F16ACC}) {
-                Object[] x = a.get();
-                Object[] y = java.util.Arrays.copyOf(x, x.length + 1);
-                y[x.length] = pv;
-                all.add(Arguments.of(y));
-            }
-        }
-        return all.stream();
+        return out;
     }
 
     /** Element offset of (b, h, t) in a tensor; varlen rows are cu[b] + t. */
@@ -119,6 +126,17 @@ class SageAttentionModesGpuTest {
     void matchesReference(String mode, int d, int hq, int hkv, Memory mem, CausalMode causal, DType t, int[] lqs, int[] lks,
                           PvVariant pvOrDefault) {
         if (pvOrDefault != null && pvOrDefault.isFp8() && !attention.arch().hasFp8Mma()) return;
+        check(attention, TABLE, mode, d, hq, hkv, mem, causal, t, lqs, lks, pvOrDefault, null);
+    }
+
+    /**
+     * One case on {@code attention} against the FP64 reference, with the PV variant and QK precision asked for
+     * (null: the defaults); a table row into {@code table}. The bars: FP8 PV cosine >= 0.999 and rel-L1 <= 0.045
+     * (qk=auto: its INT8 kernel's PV); FP16 PV rel-L1 <= 0.015; 16-bit QK also cosine >= 0.9995 and LSE error <= 0.02;
+     * LSE error <= 0.1 always.
+     */
+    static void check(SageAttention attention, List<String> table, String mode, int d, int hq, int hkv, Memory mem,
+                      CausalMode causal, DType t, int[] lqs, int[] lks, PvVariant pvOrDefault, QkPrecision qk) {
         int batch = lqs.length;
         int maxQ = IntStream.of(lqs).max().getAsInt();
         int maxK = IntStream.of(lks).max().getAsInt();
@@ -208,7 +226,7 @@ class SageAttentionModesGpuTest {
             long vAddr = fused ? dq.address() + 2 * vBase : dv.address();
             AttentionArgs.Builder ab = AttentionArgs.builder().q(dq.address()).k(kAddr).v(vAddr).o(dO.address())
                     .lse(dl.address()).batch(batch).heads(hq).kvHeads(hkv).headDim(d).dtype(t).causal(causal)
-                    .smScale(scale).pv(pvOrDefault);
+                    .smScale(scale).pv(pvOrDefault).qkPrecision(qk);
             if (varlen) {
                 dcq.copyFrom(cuQ);
                 dck.copyFrom(cuK);
@@ -269,9 +287,10 @@ class SageAttentionModesGpuTest {
                 System.arraycopy(refRows.get(i), 0, r, i * d, d);
             }
             ErrorStats e = ErrorStats.of(o, r);
-            synchronized (TABLE) {
-                TABLE.add(String.format("| %s | %d | %d/%d | %s | %s | %s | %s | %s | %s | %.6f | %.5f | %.4f | %.4f |%s", mode, d,
-                        hq, hkv, mem, causal, t.shortName(), spec.pv().id(), lens(lqs), lens(lks), e.cosine(), e.relL1(),
+            synchronized (table) {
+                table.add(String.format("| %s | %d | %d/%d | %s | %s | %s | %s | %s | %s | %.6f | %.5f | %.4f | %.4f |%s", mode, d,
+                        hq, hkv, mem, causal, t.shortName(), spec.pv().id() + (spec.qk().isDefault() ? "" : " qk=" + spec.qk().id()),
+                        lens(lqs), lens(lks), e.cosine(), e.relL1(),
                         e.maxAbs(), lseErr, emptyRows > 0 ? " " + emptyRows + " rows see no key (O = 0, LSE = -inf)" : ""));
             }
             assertEquals(0, e.nonFinite(), "NaN/Inf or unwritten outputs: " + e);
@@ -280,6 +299,11 @@ class SageAttentionModesGpuTest {
                 assertTrue(e.relL1() <= 0.045, "relative L1 " + e);
             } else {
                 assertTrue(e.relL1() <= 0.015, "relative L1 " + e);
+            }
+            if (qk != null) assertEquals(qk, spec.qk(), "the call runs the precision it asked for");
+            if (qk == QkPrecision.FP16) {
+                assertTrue(e.cosine() >= 0.9995, "cosine " + e);
+                assertTrue(lseErr <= 0.02, "LSE max abs error (no K smoothing) " + lseErr);
             }
             assertTrue(lseErr <= 0.1, "LSE max abs error " + lseErr);
         }

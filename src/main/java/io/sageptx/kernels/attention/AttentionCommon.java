@@ -33,6 +33,8 @@ import io.sageptx.spec.QuantGranularity;
  * @param packTemplate {@code packFp8} or {@code pack16}
  * @param vBlockInBytes bytes between the first 16-bit V rows of two key blocks, per token stride unit
  * @param stores     per row and 8 channels, the two output values of a thread
+ * @param lseQkm     whether the LSE adds sm_scale * (q . kmean) (the K smoothing of INT8 QK); not for 16-bit QK,
+ *                   whose K is not smoothed
  */
 public record AttentionCommon(KernelHeader head, boolean causal, boolean fp8, boolean threadQuant, int headDim,
                               int qkRowBytes, int inBytes, int outBytes, int blockQ, int blockK, int blockKm1,
@@ -40,7 +42,7 @@ public record AttentionCommon(KernelHeader head, boolean causal, boolean fp8, bo
                               String log2Max, String initMax, String ln2, int rowCount, int sCount, int oCount,
                               int pFragCount, int kBlockBytes, int kScaleBlockBytes, int vBlockInBytes, List<Row> rows, List<Mask> masks,
                               List<Integer> sRegs, List<String> oRegs, List<ORow> oRows, List<Pack> pPacks,
-                              String packTemplate, List<Store> stores) {
+                              String packTemplate, List<Store> stores, boolean lseQkm) {
 
     /** log2(448): the shift that puts P = exp2(s - m + shift) in (0, 448], the e4m3 range. */
     public static final float LOG2_FP8_MAX = (float) (Math.log(448.0) / Math.log(2.0));
@@ -150,7 +152,7 @@ public record AttentionCommon(KernelHeader head, boolean causal, boolean fp8, bo
                 mTiles * pvSteps * 4, spec.blockK() * spec.paddedHeadDim(), 4 * spec.quant().kGroupsPerBlock(),
                 spec.blockK() * spec.inType().bytes(), rows,
                 masks, IntStream.range(0, mTiles * keyTiles * 4).boxed().collect(Collectors.toList()), oRegs, oRows,
-                packs, fp8 ? "packFp8" : "pack16", stores);
+                packs, fp8 ? "packFp8" : "pack16", stores, !spec.fp16Qk());
     }
 
     private static int sIdx(int mt, int n, int i, int keyTiles) {

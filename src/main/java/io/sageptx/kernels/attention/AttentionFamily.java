@@ -10,6 +10,7 @@ import io.sageptx.spec.DType;
 import io.sageptx.spec.KernelSpec;
 import io.sageptx.spec.MmaKind;
 import io.sageptx.spec.PvVariant;
+import io.sageptx.spec.QkPrecision;
 
 /**
  * One way of generating the fused attention kernel (mma.sync, wgmma, ...): what it runs on, how it plans
@@ -41,8 +42,25 @@ public interface AttentionFamily {
      */
     Optional<KernelSpec> preferred(Arch arch, int headDim, boolean causal, DType in, DType out, PvVariant pv);
 
+    /**
+     * As {@link #preferred(Arch, int, boolean, DType, DType, PvVariant)} for a QK precision: a family without
+     * that precision has none (the default: INT8 only).
+     */
+    default Optional<KernelSpec> preferred(Arch arch, int headDim, boolean causal, DType in, DType out, PvVariant pv,
+                                           QkPrecision qk) {
+        return qk == QkPrecision.INT8 ? preferred(arch, headDim, causal, in, out, pv) : Optional.empty();
+    }
+
     /** Specs the autotuner may try for a call shape (invalid combinations already left out). */
     List<KernelSpec> candidates(Arch arch, int headDim, boolean causal, DType in, DType out);
+
+    /**
+     * The autotuner's candidates of one QK precision: only the specs of that precision, so that tuning never
+     * changes a call's precision (the default: INT8 only).
+     */
+    default List<KernelSpec> candidates(Arch arch, int headDim, boolean causal, DType in, DType out, QkPrecision qk) {
+        return qk == QkPrecision.INT8 ? candidates(arch, headDim, causal, in, out) : List.of();
+    }
 
     /** Dynamic shared memory of one CTA, alignment slack included. */
     int smemBytes(KernelSpec spec);

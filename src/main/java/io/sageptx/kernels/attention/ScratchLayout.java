@@ -5,7 +5,7 @@ import io.sageptx.spec.KernelSpec;
 /**
  * Sizes of the quantized tensors one attention call writes before the main kernel reads them, for a
  * spec and a call shape. Padded lengths are whole blocks so the main kernel never reads past a buffer;
- * the padding is written with zeros by the preprocessing kernels.
+ * the padding is written with zeros by the preprocessing kernels. A 16-bit QK call (qk = fp16) needs none.
  *
  * @param batch  B
  * @param heads  Hq
@@ -60,14 +60,19 @@ public record ScratchLayout(KernelSpec spec, int batch, int heads, int kvHeads, 
         return kBlocks() * spec.quant().kGroupsPerBlock();
     }
 
+    /** Whether the call has scratch at all: 16-bit QK reads the caller's tensors and needs none. */
+    private boolean quantized() {
+        return !spec.fp16Qk();
+    }
+
     /** INT8 Q: [B][H][Lq padded][D padded to 32]; padding rows and columns are zeros. */
     public long q8Bytes() {
-        return (long) batch * heads * lqPadded() * spec.paddedHeadDim();
+        return quantized() ? (long) batch * heads * lqPadded() * spec.paddedHeadDim() : 0;
     }
 
     /** INT8 smoothed K: [B][Hkv][Lk padded][D padded to 32]. */
     public long k8Bytes() {
-        return (long) batch * kvHeads * lkPadded() * spec.paddedHeadDim();
+        return quantized() ? (long) batch * kvHeads * lkPadded() * spec.paddedHeadDim() : 0;
     }
 
     /** Transposed FP8 V: [B][Hkv][D][Lk padded]; none for the FP16 PV variant, which reads V as given. */
@@ -76,16 +81,16 @@ public record ScratchLayout(KernelSpec spec, int batch, int heads, int kvHeads, 
     }
 
     public long qScaleBytes() {
-        return 4L * batch * heads * qScalesPerHead();
+        return quantized() ? 4L * batch * heads * qScalesPerHead() : 0;
     }
 
     public long kScaleBytes() {
-        return 4L * batch * kvHeads * kScalesPerHead();
+        return quantized() ? 4L * batch * kvHeads * kScalesPerHead() : 0;
     }
 
     /** K channel means: [B][Hkv][D] floats. */
     public long channelStatBytes() {
-        return 4L * batch * kvHeads * spec.headDim();
+        return quantized() ? 4L * batch * kvHeads * spec.headDim() : 0;
     }
 
     /** V channel scales, then V channel means (FP8 PV: V is quantized around its mean): [2][B][Hkv][D] floats. */
@@ -93,8 +98,28 @@ public record ScratchLayout(KernelSpec spec, int batch, int heads, int kvHeads, 
         return 2 * channelStatBytes();
     }
 
+    /**
+     * qk=auto: the decision kernel's inputs and output in one buffer, floats / u32: the per-(b, h) flags
+     * [B][H] (1 = 16-bit QK), then the Q sums of squares per scale tile [B][H][qScaleTiles], then the K' sums per
+     * key block [B][Hkv][kBlocks]. None for other precisions.
+     */
+    public long qkStatBytes() {
+        if (spec.qk() != io.sageptx.spec.QkPrecision.AUTO) return 0;
+        return 4L * batch * heads + 4L * batch * heads * qScaleTiles() + 4L * batch * kvHeads * kBlocks();
+    }
+
+    /** Byte offset of the Q sums of squares in {@link #qkStatBytes()} (the flags are at 0). */
+    public long qSumSqOffset() {
+        return 4L * batch * heads;
+    }
+
+    /** Byte offset of the K' sums of squares in {@link #qkStatBytes()}. */
+    public long kSumSqOffset() {
+        return qSumSqOffset() + 4L * batch * heads * qScaleTiles();
+    }
+
     /** sm_scale * (q . kmean) per query row, for the LSE: [B][H][Lq padded]. */
     public long qkmBytes() {
-        return 4L * batch * heads * lqPadded();
+        return quantized() ? 4L * batch * heads * lqPadded() : 0;
     }
 }

@@ -10,7 +10,9 @@ import java.util.Map;
 import java.util.stream.Collectors;
 import java.util.stream.IntStream;
 
+import io.sageptx.numerics.QkIndicator;
 import io.sageptx.spec.DType;
+import io.sageptx.spec.QkPrecision;
 import io.sageptx.spec.KernelSpec;
 import io.sageptx.spec.QuantGranularity;
 
@@ -69,6 +71,15 @@ public final class PreprocessEmitter {
 
     public static String quantVName(KernelSpec s) {
         return s.kernelName() + "_quant_v";
+    }
+
+    public static String qkDecideName(KernelSpec s) {
+        return s.kernelName() + "_qkdecide";
+    }
+
+    /** One sum of the decision kernel (see {@code qkDecide} in preprocess.stg). */
+    public record DecideSum(String param, String stride, String head, String count, boolean grouped, int groups,
+                            boolean square, String acc, String label, int threads) {
     }
 
     /**
@@ -162,7 +173,38 @@ public final class PreprocessEmitter {
         m.put("vTileRow9Bytes", 9 * pitch * 4);
         m.put("vsRowBytes", d * 4);
         m.put("elems", IntStream.range(0, 8).mapToObj(i -> new Elem(i, 4 * i)).collect(Collectors.toList()));
+        boolean auto = spec.qk() == QkPrecision.AUTO;
+        m.put("auto", auto);
+        if (auto) m.put("decide", decide(spec));
         return m;
+    }
+
+    /** The model of the qk=auto decision kernel: its sums, reductions and constants (threshold: QkIndicator's). */
+    private static Map<String, Object> decide(KernelSpec spec) {
+        Map<String, Object> d = new LinkedHashMap<>();
+        int warps = THREADS / 32;
+        d.put("name", qkDecideName(spec));
+        d.put("params", PreprocessKernels.QK_DECIDE.paramBlock());
+        d.put("threads", THREADS);
+        d.put("redSlots", 4 * warps);
+        d.put("qTileRows", spec.qScaleTileRows());
+        d.put("qTileRowsM1", spec.qScaleTileRows() - 1);
+        d.put("blockK", spec.blockK());
+        d.put("blockKm1", spec.blockK() - 1);
+        d.put("qGroups", spec.quant().qGroupsPerTile());
+        d.put("kGroups", spec.quant().kGroupsPerBlock());
+        d.put("headDim", spec.headDim());
+        d.put("sums", List.of(
+                new DecideSum("p_qs", "p_qsstride", "%bh", "%nq", true, spec.quant().qGroupsPerTile(), true, "%qs2", "QD_QS", THREADS),
+                new DecideSum("p_ks", "p_ksstride", "%bhkv", "%nk", true, spec.quant().kGroupsPerBlock(), true, "%ks2", "QD_KS", THREADS),
+                new DecideSum("p_qss", "p_qtiles", "%bh", "%nq", false, 0, false, "%q2", "QD_QSS", THREADS),
+                new DecideSum("p_kss", "p_kblocks", "%bhkv", "%nk", false, 0, false, "%k2", "QD_KSS", THREADS)));
+        d.put("shuffles", List.of(16, 8, 4, 2, 1));
+        d.put("warpSlots", IntStream.range(0, warps).mapToObj(w -> 16 * w).collect(Collectors.toList()));
+        d.put("ln2", PtxFloats.hex((float) Math.log(2.0)));
+        d.put("sqrtD12", PtxFloats.hex((float) Math.sqrt(spec.headDim() / 12.0)));
+        d.put("threshold", PtxFloats.hex(QkIndicator.THRESHOLD));
+        return d;
     }
 
     private static Map<String, Object> quantRows(KernelSpec spec, String name, int tileRows, int groups, int gmod,
@@ -174,7 +216,7 @@ public final class PreprocessEmitter {
         int slots = (tileRows + rowsPerPass - 1) / rowsPerPass;
         Map<String, Object> q = new LinkedHashMap<>();
         q.put("name", name);
-        q.put("params", PreprocessKernels.QUANT_ROWS.paramBlock());
+        q.put("params", PreprocessKernels.quantRows(spec).paramBlock());
         q.put("threads", THREADS);
         q.put("bf16", bf16);
         q.put("headDim", d);
@@ -206,6 +248,7 @@ public final class PreprocessEmitter {
             list.add(new Slot(s, s * rowsPerPass, values, values.get(0), u));
         }
         q.put("slots", list);
+        q.put("sumsq", spec.qk() == QkPrecision.AUTO);
         return q;
     }
 

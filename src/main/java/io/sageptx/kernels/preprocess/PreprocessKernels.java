@@ -7,6 +7,7 @@ import io.sageptx.kernel.ModuleDef;
 import io.sageptx.kernels.attention.ScratchLayout;
 import io.sageptx.ptx.PtxVersions;
 import io.sageptx.spec.KernelSpec;
+import io.sageptx.spec.QkPrecision;
 import io.sageptx.spec.SpecCodec;
 
 /**
@@ -46,6 +47,44 @@ public final class PreprocessKernels {
             .strides("p", "source strides in elements: batch (0 for varlen), head, token")
             .build();
 
+    /** qk=auto: {@link #QUANT_ROWS} and the tile's sum of squares for the decision kernel. */
+    public static final KernelAbi QUANT_ROWS_AUTO = KernelAbi.builder()
+            .u64("p_src", "16-bit, element (b, h, token, c) at b*sb + h*sh + token*sr + c")
+            .u64("p_dst", "out: int8 [B][H][LPad][DPad] (channels D..DPad zero)")
+            .u64("p_scale", "out: scales [B][H][scaleStride]")
+            .u64("p_mean", "K channel means [B][Hkv][D]: subtracted (K) or dotted with the row (Q, for the LSE)")
+            .u64("p_rowdot", "out: factor * (row . mean) [B][H][LPad], or 0")
+            .u32("p_l")
+            .u32("p_lpad")
+            .u32("p_scalestride")
+            .u32("p_group", "heads per kv head (the mean's head is h / group)")
+            .f32("p_factor", "multiplies the scale (Q: sm_scale * log2 e; K: 1)")
+            .f32("p_dotfactor", "multiplies the row dot (Q: sm_scale)")
+            .u64("p_cu", "varlen: int32 cu_seqlens [B+1] of this tensor, or 0")
+            .strides("p", "source strides in elements: batch (0 for varlen), head, token")
+            .u64("p_sumsq", "out: qk=auto: sum of squares of the quantized values per tile [B][H][LPad / tile rows]")
+            .build();
+
+    /** qk=auto: the per-(batch, head) precision decision, one CTA per (head, batch). */
+    public static final KernelAbi QK_DECIDE = KernelAbi.builder()
+            .u64("p_qs", "Q scales [B][H][qsstride] (times sm_scale * log2 e)")
+            .u64("p_ks", "K scales [B][Hkv][ksstride]")
+            .u64("p_qss", "Q sums of squares per scale tile [B][H][qtiles]")
+            .u64("p_kss", "K' sums of squares per key block [B][Hkv][kblocks]")
+            .u64("p_flags", "out: u32 [B][H], 1 = the head runs the 16-bit QK kernel")
+            .u64("p_decisions", "out: the caller's int32 [B][H] copy of the flags, or 0")
+            .u32("p_lq", "Lq (varlen: max_seqlen_q)")
+            .u32("p_lk", "Lk (varlen: max_seqlen_k)")
+            .u64("p_cuq", "varlen: int32 cu_seqlens_q [B+1], or 0")
+            .u64("p_cuk", "varlen: int32 cu_seqlens_k [B+1], or 0")
+            .u32("p_group", "Hq / Hkv")
+            .u32("p_qsstride", "Q scales per (b, h)")
+            .u32("p_ksstride", "K scales per (b, hkv)")
+            .u32("p_qtiles", "Q scale tiles per (b, h)")
+            .u32("p_kblocks", "key blocks per (b, hkv)")
+            .f32("p_smscale", "sm_scale")
+            .build();
+
     /** FP8 V, transposed and permuted, one CTA per tile of tokens. */
     public static final KernelAbi QUANT_V = KernelAbi.builder()
             .u64("p_v", "V, element (b, hkv, token, c) at b*sb + hkv*sh + token*sr + c")
@@ -73,13 +112,25 @@ public final class PreprocessKernels {
     }
 
     public static KernelDef<ScratchLayout> quantK(KernelSpec spec) {
-        return new KernelDef<>(PreprocessEmitter.quantKName(spec), QUANT_ROWS,
+        return new KernelDef<>(PreprocessEmitter.quantKName(spec), quantRows(spec),
                 l -> new Launch(l.kBlocks(), l.kvHeads(), l.batch(), PreprocessEmitter.THREADS, 0));
     }
 
     public static KernelDef<ScratchLayout> quantQ(KernelSpec spec) {
-        return new KernelDef<>(PreprocessEmitter.quantQName(spec), QUANT_ROWS,
+        return new KernelDef<>(PreprocessEmitter.quantQName(spec), quantRows(spec),
                 l -> new Launch(l.qScaleTiles(), l.heads(), l.batch(), PreprocessEmitter.THREADS, 0));
+    }
+
+    /** The ABI of the INT8 row quantization of a spec (qk=auto adds the tiles' sums of squares). */
+    public static KernelAbi quantRows(KernelSpec spec) {
+        return spec.qk() == QkPrecision.AUTO ? QUANT_ROWS_AUTO : QUANT_ROWS;
+    }
+
+    /** qk=auto: the precision decision of every (batch, head), one CTA per (head, batch). */
+    public static KernelDef<ScratchLayout> qkDecide(KernelSpec spec) {
+        if (spec.qk() != QkPrecision.AUTO) throw new IllegalArgumentException("not a qk=auto spec: " + spec);
+        return new KernelDef<>(PreprocessEmitter.qkDecideName(spec), QK_DECIDE,
+                l -> new Launch(l.heads(), l.batch(), 1, PreprocessEmitter.THREADS, 0));
     }
 
     /** The FP8 V transform (FP8 PV variants only). */

@@ -79,7 +79,7 @@ public final class WgmmaEmitter {
                         List<CopyGroup> kCopyGroups, Descriptor qDesc, int qWgBytes, int kStage0, int kStageStride,
                         int kStageStride16, int vStage0, int vStageStride, int vStageStride16, Swizzle vSwz,
                         String kSwizzleName, String vSwizzleName, Descriptor vDesc, List<Load> vLoads, int qkSteps,
-                        int pvSteps, String pvDescription, List<Wgmma> qk, List<PvGroup> pvGroups) {
+                        int pvSteps, String pvDescription, List<Wgmma> qk, List<PvGroup> pvGroups, boolean gate) {
     }
 
     static final int MAX_REGISTERS_PER_SM = 65536;
@@ -95,7 +95,109 @@ public final class WgmmaEmitter {
     }
 
     public static String emit(KernelSpec spec) {
+        if (spec.fp16Qk()) {
+            return TemplateRenderer.render("wgmma/attention", "wgmmaKernel16", Map.of("a", common(spec), "k", model16(spec)));
+        }
         return TemplateRenderer.render("wgmma/attention", "wgmmaKernel", Map.of("a", common(spec), "k", model(spec)));
+    }
+
+    // ------------------------------------------------------------------------------------ 16-bit QK kernel
+
+    /** One 16-byte chunk of a row copy: its byte in the tile (relative to the thread's slot) and in the row. */
+    public record Chunk(int smem, int global) {
+    }
+
+    /**
+     * One pass of a row copy: rows {@code rowOff} further than the thread's first; {@code tilePred} when a
+     * pass has more rows than the tile (those threads copy nothing).
+     */
+    public record RowPass(int rowOff, boolean tilePred, int tileRows, List<Chunk> chunks) {
+    }
+
+    /**
+     * The columns of one width of a swizzled tile copied from the caller's rows: chunks per row (and as a
+     * shift and mask), the swizzle's row shift and mask, the width, the sub-tile size, the registers of the
+     * thread's stage-0 slot and of the current stage's slot, and the passes.
+     */
+    public record RowGroup(int cpr, int cprShift, int cprMask, int shift, int mask, int width, int subBytes, String dst,
+                           String cur, List<RowPass> passes) {
+    }
+
+    /**
+     * One 16-bit wgmma: shape, operand type, D registers, A registers (empty: A from shared memory), the
+     * descriptor's low-word addend (start address / 16, plus the leading byte offset field for V) and high word,
+     * and the scale-d predicate.
+     */
+    public record Wgmma16(String shape, String type, String d, String a, int descAdd, String hi, String scaleD) {
+    }
+
+    /**
+     * The wgmma family's model of the 16-bit QK kernel.
+     *
+     * @param qGroups  Q tile copy groups (the CTA's query rows, once)
+     * @param kGroups  K block copy groups; {@code vGroups} the same for V (both tiles are blockK rows of 2D bytes)
+     * @param qk       the S wgmmas, one per k16 step (32 bytes of a row, inside one column)
+     * @param pv       the P V wgmmas: per k16 step (16 keys), one per run of V columns of one width
+     */
+    public record Model16(int atomAlign, int atomAlignM1, int warpgroupShift, SubTile subTile, int groupCount, int vGroupCount,
+                          List<RowGroup> qGroups, List<RowGroup> kGroups, List<RowGroup> vGroups, Descriptor qDesc,
+                          int qWgBytes, int kStage0, int kStageStride, int kStageStride16, int vStage0, int vStageStride,
+                          int vStageStride16, String swizzleName, String vRunsName, int qkSteps, int pvSteps,
+                          List<Wgmma16> qk, List<Wgmma16> pv) {
+    }
+
+    static Model16 model16(KernelSpec spec) {
+        if (spec.mma() != MmaKind.WGMMA || !spec.fp16Qk()) throw new IllegalArgumentException("not a 16-bit QK wgmma spec: " + spec);
+        WgmmaPlan plan = new WgmmaPlan(spec);
+        int d = spec.headDim();
+        int bk = spec.blockK();
+        String type = spec.inType().ptx();
+
+        List<Wgmma16> qk = new ArrayList<>();
+        String xRegs = regs("%x", 0, bk / 2);
+        for (int ks = 0; ks < d / 16; ks++) {
+            SwizzledTile.Column c = plan.kTile().columnOf(32 * ks);
+            qk.add(new Wgmma16("m64n" + bk + "k16", type, xRegs, "", (c.base() + 32 * ks - c.start()) / 16,
+                    hex(c.descriptorHigh()), ks == 0 ? "%pfalse" : "%ptrue"));
+        }
+        // P V into the running output (FP32 accumulators across blocks, rescaled first: 16-bit products are
+        // accumulated in FP32, not in the reduced precision of the FP8 path). Step kk reads tokens 16kk..16kk+15:
+        // rows 16kk.. of every column, two 8-row core-matrix groups (the stride byte offset apart).
+        List<Wgmma16> pv = new ArrayList<>();
+        for (int kk = 0; kk < bk / 16; kk++) {
+            for (WgmmaPlan.VRun r : plan.vRuns()) {
+                int start = r.base() + 16 * kk * r.width();
+                pv.add(new Wgmma16("m64n" + r.n() + "k16", type, regs("%o", r.c0() / 2, r.n() / 2), regs("%pa", 4 * kk, 4),
+                        start / 16 + ((r.leadingByteOffset() >> 4) << 16), hex(r.descriptorHigh()), "%ptrue"));
+            }
+        }
+        int sub = SwizzledTile.SUB_ROWS;
+        return new Model16(WgmmaPlan.ATOM_ALIGN, WgmmaPlan.ATOM_ALIGN - 1, Integer.numberOfTrailingZeros(WARPS_PER_WARPGROUP),
+                new SubTile(Integer.numberOfTrailingZeros(sub), sub - 1), plan.kTile().groups().size(), plan.vTile().groups().size(), rowGroups(plan.qTile(), "q"),
+                rowGroups(plan.kTile(), "k"), rowGroups(plan.vTile(), "v"), descriptor(plan.qTile()), plan.qWarpgroupBytes(),
+                plan.kStage(0), plan.kStage(1) - plan.kStage(0), (plan.kStage(1) - plan.kStage(0)) / 16, plan.vStage(0),
+                plan.vStage(1) - plan.vStage(0), (plan.vStage(1) - plan.vStage(0)) / 16,
+                plan.kTile().columns().stream().map(c -> c.width() + "-byte").collect(Collectors.joining(" + ")),
+                plan.vRuns().stream().map(r -> "n" + r.n() + " (" + r.width() + "-byte)").collect(Collectors.joining(" + ")),
+                d / 16, bk / 16, qk, pv);
+    }
+
+    /** The copy groups of a tile read from the caller's rows, with the registers named {@code name}. */
+    private static List<RowGroup> rowGroups(SwizzledTile t, String name) {
+        List<RowGroup> out = new ArrayList<>();
+        List<SwizzledTile.Group> gs = t.groups();
+        for (int i = 0; i < gs.size(); i++) {
+            SwizzledTile.Group g = gs.get(i);
+            List<RowPass> passes = new ArrayList<>();
+            for (int p = 0; p < g.passes(); p++) {
+                List<Chunk> chunks = new ArrayList<>();
+                for (SwizzledTile.Column c : g.columns()) chunks.add(new Chunk(c.base() + t.passOffset(g, p), c.start()));
+                passes.add(new RowPass(p * g.rowsPerPass(), g.predicated(), t.rows(), chunks));
+            }
+            out.add(new RowGroup(g.chunksPerRow(), Integer.numberOfTrailingZeros(g.chunksPerRow()), g.chunksPerRow() - 1,
+                    g.shift(), g.mask(), g.width(), t.subTileBytes(), "%" + name + "dst" + i, "%" + name + "cur" + i, passes));
+        }
+        return out;
     }
 
     /**
@@ -166,7 +268,8 @@ public final class WgmmaEmitter {
                 plan.kTile().columns().stream().map(c -> c.width() + "-byte").collect(Collectors.joining(" + ")),
                 plan.vTile().rowBytes() + "-byte", descriptor(plan.vTile()), groups(plan.vTile(), "v", 0, 0).get(0).loads(),
                 dPad / 32, bk / 32, (f16Acc ? "FP16" : "FP32") + " accumulators from zero every block, in "
-                        + plan.pvGroups().size() + " group(s) of channels, each flushed into O = O * alpha + acc", qk, pv);
+                        + plan.pvGroups().size() + " group(s) of channels, each flushed into O = O * alpha + acc", qk, pv,
+                spec.qk() == io.sageptx.spec.QkPrecision.AUTO);
     }
 
     /** The slot parameters of a single-group tile (V^T: one 64-byte column). */

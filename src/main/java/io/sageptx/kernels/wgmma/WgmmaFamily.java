@@ -10,12 +10,14 @@ import io.sageptx.spec.DType;
 import io.sageptx.spec.KernelSpec;
 import io.sageptx.spec.MmaKind;
 import io.sageptx.spec.PvVariant;
+import io.sageptx.spec.QkPrecision;
 import io.sageptx.spec.QuantGranularity;
 
 /**
  * The Hopper kernel with warpgroup MMAs ({@code wgmma}, arch-specific target {@code sm_90a}): INT8 QK and
  * FP8 PV read from swizzled shared memory. Served only on compute capability 9.0: sm_90a code loads on no
- * other chip. The sm_90 default for FP8 PV at every head dim.
+ * other chip. The sm_90 default for FP8 PV at every head dim. Also the opt-in 16-bit QK precision
+ * ({@link QkPrecision#FP16}: 16-bit QK and PV, FP32 accumulators), only when a call asks for it.
  */
 public final class WgmmaFamily implements AttentionFamily {
 
@@ -26,7 +28,7 @@ public final class WgmmaFamily implements AttentionFamily {
 
     @Override
     public String description() {
-        return "wgmma INT8 QK + FP8 PV (sm_90a, compute capability 9.0 only)";
+        return "wgmma INT8 QK + FP8 PV, or opt-in 16-bit QK + 16-bit PV (sm_90a, compute capability 9.0 only)";
     }
 
     @Override
@@ -50,6 +52,49 @@ public final class WgmmaFamily implements AttentionFamily {
         PvVariant p = pv == null ? PvVariant.FP8_F16ACC : pv;
         if (!serves(arch) || !p.isFp8()) return Optional.empty();
         return Optional.of(KernelSpec.defaults(arch, headDim, causal, in, out).toBuilder().pv(p).mma(MmaKind.WGMMA).build());
+    }
+
+    /**
+     * 16-bit QK: the 16-bit PV kernel with 64-key blocks at every head dim (the O accumulators stay in registers:
+     * no FP8 channel groups; 0 spills up to D = 256 with 64-key blocks), 128 rows on 8 warps. Only with 16-bit PV
+     * (or none asked); INT8 is the other method's.
+     */
+    @Override
+    public Optional<KernelSpec> preferred(Arch arch, int headDim, boolean causal, DType in, DType out, PvVariant pv,
+                                          QkPrecision qk) {
+        if (qk == QkPrecision.AUTO) {
+            // the INT8 kernel of the ordinary heads (the default's PV, or the FP8 one asked for), gated; its
+            // partner (KernelSpec.autoPartner) runs the others
+            return preferred(arch, headDim, causal, in, out, pv).map(s -> s.toBuilder().qk(QkPrecision.AUTO).build());
+        }
+        if (qk != QkPrecision.FP16) return preferred(arch, headDim, causal, in, out, pv);
+        if (!serves(arch) || (pv != null && pv != PvVariant.FP16)) return Optional.empty();
+        return Optional.of(fp16Qk(arch, headDim, causal, in, out));
+    }
+
+    private static KernelSpec fp16Qk(Arch arch, int headDim, boolean causal, DType in, DType out) {
+        return KernelSpec.defaults(arch, headDim, causal, in, out).toBuilder().pv(PvVariant.FP16).blockK(64)
+                .tiles(128, 8).quant(QuantGranularity.PER_THREAD).mma(MmaKind.WGMMA).qk(QkPrecision.FP16).build();
+    }
+
+    /**
+     * 16-bit QK: the tiles 128 / 8 and 64 / 4 with 64-key blocks, and 128 / 8 with 32-key blocks; qk=auto: the
+     * INT8 candidates, gated (each with its 16-bit partner of the same tiles).
+     */
+    @Override
+    public List<KernelSpec> candidates(Arch arch, int headDim, boolean causal, DType in, DType out, QkPrecision qk) {
+        if (qk == QkPrecision.AUTO) {
+            return candidates(arch, headDim, causal, in, out).stream().map(s -> s.toBuilder().qk(QkPrecision.AUTO).build())
+                    .toList();
+        }
+        if (qk != QkPrecision.FP16) return candidates(arch, headDim, causal, in, out);
+        List<KernelSpec> list = new ArrayList<>();
+        if (!serves(arch)) return list;
+        KernelSpec base = fp16Qk(arch, headDim, causal, in, out);
+        list.add(base);
+        list.add(base.toBuilder().tiles(64, 4).build());
+        list.add(base.toBuilder().blockK(32).build());
+        return list;
     }
 
     /** Both FP8 accumulator variants x whole-warpgroup tiles (64 rows / 4 warps, 128 / 8) x the granularities. */

@@ -24,20 +24,69 @@ public final class WgmmaPlan {
     private final int vStage1;
     private final int smemBytes;
     private final java.util.List<int[]> pvGroups;
+    private final java.util.List<VRun> vRuns;
 
     public WgmmaPlan(KernelSpec spec) {
         if (spec.mma() != MmaKind.WGMMA) throw new IllegalArgumentException("not a wgmma spec: " + spec);
         int d = spec.headDim();
         int nt = spec.threads();
-        this.q = new SwizzledTile(spec.blockQ(), spec.paddedHeadDim(), nt);
-        this.k = new SwizzledTile(spec.blockK(), spec.paddedHeadDim(), nt);
-        this.v = new SwizzledTile(d, spec.blockK(), nt);
+        if (spec.fp16Qk()) {
+            // 16-bit QK: rows of D 16-bit values (2D bytes, a multiple of 32: one k16 step is 32 bytes, as one
+            // INT8 k32 step); V stays [tokens][D] as the caller has it, read by the P V wgmma as an MN-major B
+            this.q = new SwizzledTile(spec.blockQ(), 2 * d, nt);
+            this.k = new SwizzledTile(spec.blockK(), 2 * d, nt);
+            this.v = new SwizzledTile(spec.blockK(), 2 * d, nt);
+        } else {
+            this.q = new SwizzledTile(spec.blockQ(), spec.paddedHeadDim(), nt);
+            this.k = new SwizzledTile(spec.blockK(), spec.paddedHeadDim(), nt);
+            this.v = new SwizzledTile(d, spec.blockK(), nt);
+        }
         this.kStage0 = align(q.bytes());
         this.kStage1 = kStage0 + align(k.bytes());
         this.vStage0 = kStage1 + align(k.bytes());
         this.vStage1 = vStage0 + align(v.bytes());
         this.smemBytes = vStage1 + align(v.bytes()) + ATOM_ALIGN;
-        this.pvGroups = groups(d, spec.pv() == io.sageptx.spec.PvVariant.FP8_F16ACC);
+        this.pvGroups = spec.fp16Qk() ? java.util.List.of() : groups(d, spec.pv() == io.sageptx.spec.PvVariant.FP8_F16ACC);
+        this.vRuns = spec.fp16Qk() ? runs(v) : java.util.List.of();
+    }
+
+    /**
+     * Output channels of one 16-bit P V wgmma (16-bit QK kernel): a run of V-tile columns of one width, read
+     * as one MN-major B operand: channels {@code [c0, c0 + n)}, the run's first column's offset in a sub-tile,
+     * its width (the swizzle) and the leading byte offset (from one column of the run to the next).
+     */
+    public record VRun(int c0, int n, int base, int width, int leadingByteOffset) {
+
+        /** Stride byte offset of the MN-major layout: from one 8-token group of rows to the next. */
+        public int strideByteOffset() {
+            return 8 * width;
+        }
+
+        /** High word of the descriptor: stride byte offset >> 4 in bits 32-45, swizzle mode in bits 62-63. */
+        public int descriptorHigh() {
+            return new SwizzledTile.Column(width, 0, 0).swizzleMode() << 30 | strideByteOffset() >> 4;
+        }
+    }
+
+    /** The V-tile columns of the 16-bit QK kernel in runs of one width (consecutive columns, 2 bytes a channel). */
+    static java.util.List<VRun> runs(SwizzledTile v) {
+        java.util.List<VRun> out = new java.util.ArrayList<>();
+        java.util.List<SwizzledTile.Column> cols = v.columns();
+        int i = 0;
+        while (i < cols.size()) {
+            SwizzledTile.Column c = cols.get(i);
+            int j = i;
+            while (j + 1 < cols.size() && cols.get(j + 1).width() == c.width()) j++;
+            int bytes = cols.get(j).start() + cols.get(j).width() - c.start();
+            out.add(new VRun(c.start() / 2, bytes / 2, c.base(), c.width(), SwizzledTile.SUB_ROWS * c.width()));
+            i = j + 1;
+        }
+        return out;
+    }
+
+    /** The P V wgmmas of the 16-bit QK kernel, one per run of V columns (empty for INT8 QK). */
+    public java.util.List<VRun> vRuns() {
+        return vRuns;
     }
 
     static int align(int bytes) {

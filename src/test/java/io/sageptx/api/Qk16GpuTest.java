@@ -1,0 +1,235 @@
+package io.sageptx.api;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+import java.util.stream.Stream;
+
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Tag;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.Arguments;
+import org.junit.jupiter.params.provider.MethodSource;
+
+import io.sageptx.call.AttentionArgs;
+import io.sageptx.call.CausalMode;
+import io.sageptx.cuda.CudaEvent;
+import io.sageptx.cuda.CudaStream;
+import io.sageptx.cuda.DeviceBuffer;
+import io.sageptx.cuda.DeviceContext;
+import io.sageptx.kernels.AttentionFamilies;
+import io.sageptx.numerics.ErrorStats;
+import io.sageptx.numerics.Half;
+import io.sageptx.spec.Arch;
+import io.sageptx.spec.DType;
+import io.sageptx.spec.KernelSpec;
+import io.sageptx.spec.QkPrecision;
+import io.sageptx.testing.GpuTest;
+
+/**
+ * The opt-in 16-bit QK precision ({@code AttentionArgs.qkPrecision(QkPrecision.FP16)}: the wgmma kernel with
+ * 16-bit QK and P V, FP32 accumulators, reading the caller's tensors) on sm_90 (skipped elsewhere), against
+ * the FP64 CPU reference (small shapes) or the FP32 GPU reference, with every output poisoned first:
+ * <ul>
+ * <li>the accuracy grid of the wgmma kernel (WgmmaGpuTest's shapes: D 64 and 128 at lengths 1..4096, causal,
+ * ragged Lq != Lk, GQA, bf16 and mixed dtypes, every other head dim) for each of the tuner's 16-bit QK specs
+ * (128/8 and 64/4 with 64-key blocks, 128/8 with 32-key blocks): cosine >= 0.9995, rel-L1 <= 0.015, LSE error
+ * <= 0.02;</li>
+ * <li>the layouts and modes of SageAttentionModesGpuTest (BLHD, strided views of a fused QKV, GQA / MQA,
+ * bottom-right causal with rows that see no key, varlen batches): the kernel reads the caller's strides;</li>
+ * <li>its speed against the default spec of the same call (reported, D 64 / 128, N 4k / 16k).</li>
+ * </ul>
+ * The input families (outliers, magnitudes, V offsets) are in InputFamiliesGpuTest. Tagged for memcheck.
+ */
+@GpuTest
+@Tag("sanitize-memcheck")
+class Qk16GpuTest {
+
+    private static final List<String> TABLE = new ArrayList<>();
+    private static final List<String> MODES = new ArrayList<>();
+    private static final List<String> SPEED = new ArrayList<>();
+    private static SageAttention attention;
+
+    @BeforeAll
+    static void open() {
+        attention = SageAttention.onDevice(0);
+    }
+
+    @AfterAll
+    static void close() {
+        if (attention != null) attention.close();
+        System.out.println("| qk=fp16 spec | D | causal | in/out | heads/kv | Lq | Lk | reference | cosine | rel L1 | LSE max err |");
+        System.out.println("|---|---|---|---|---|---|---|---|---|---|---|");
+        TABLE.forEach(System.out::println);
+        System.out.println("| mode | D | Hq/Hkv | memory | causal | in/out | pv | Lq | Lk | cosine | rel L1 | max abs | LSE max err |");
+        System.out.println("|---|---|---|---|---|---|---|---|---|---|---|---|---|");
+        MODES.forEach(System.out::println);
+        System.out.println("| D | causal | N | default spec | default ms | qk=fp16 ms | qk=fp16 / default | qk=fp16 TFLOP/s |");
+        System.out.println("|---|---|---|---|---|---|---|---|");
+        SPEED.forEach(System.out::println);
+    }
+
+    static boolean hopper() {
+        return attention.arch() == Arch.SM90;
+    }
+
+    /** The tuner's 16-bit QK specs of a shape: the preferred one (128/8, 64 keys), 64/4, and 32-key blocks. */
+    static List<KernelSpec> specs(int d, boolean causal, DType in, DType out) {
+        return AttentionFamilies.candidates(Arch.SM90, d, causal, in, out, QkPrecision.FP16);
+    }
+
+    static Stream<Arguments> grid() {
+        List<Arguments> out = new ArrayList<>();
+        for (int variant = 0; variant < 3; variant++) {
+            for (int d : new int[] {64, 128}) {
+                for (boolean causal : new boolean[] {false, true}) {
+                    for (int n : new int[] {1, 17, 64, 1000, 4096}) out.add(Arguments.of(variant, d, causal, DType.FP16, DType.FP16, 2, 2, n, n));
+                    out.add(Arguments.of(variant, d, causal, DType.BF16, DType.BF16, 2, 2, 777, 777));
+                    out.add(Arguments.of(variant, d, causal, DType.FP16, DType.FP16, 8, 2, 300, 300));
+                }
+                out.add(Arguments.of(variant, d, false, DType.FP16, DType.FP16, 2, 2, 17, 300));
+                out.add(Arguments.of(variant, d, false, DType.FP16, DType.FP16, 2, 2, 1000, 77));
+                out.add(Arguments.of(variant, d, false, DType.BF16, DType.FP16, 2, 2, 2500, 4099));
+            }
+            // every other head dim: the multi-column tiles (128/64/32-byte swizzle, V in runs of columns), ragged
+            for (int d : io.sageptx.spec.KernelSpec.HEAD_DIMS) {
+                if (d == 64 || d == 128) continue;
+                out.add(Arguments.of(variant, d, false, DType.FP16, DType.FP16, 2, 2, 333, 333));
+                out.add(Arguments.of(variant, d, true, DType.BF16, DType.BF16, 4, 2, 333, 333));
+                out.add(Arguments.of(variant, d, false, DType.FP16, DType.FP16, 2, 1, 100, 300));
+            }
+        }
+        boolean sanitizer = !System.getProperty("sageptx.grid", "").isEmpty();
+        return out.stream().filter(a -> !sanitizer || (int) a.get()[7] * (long) (int) a.get()[8] <= AccuracyProbe.CPU_REFERENCE_LIMIT);
+    }
+
+    @ParameterizedTest(name = "spec {0} D={1} causal={2} {3}->{4} H={5}/{6} Lq={7} Lk={8}")
+    @MethodSource("grid")
+    void matchesReference(int variant, int d, boolean causal, DType in, DType out, int heads, int kvHeads, int lq, int lk) {
+        assumeTrue(hopper(), "the 16-bit QK kernel is the wgmma family's: sm_90 only");
+        KernelSpec spec = specs(d, causal, in, out).get(variant);
+        AttentionInputs x = new AttentionInputs(97L * lq + lk + d + 13L * variant + heads, 2, heads, kvHeads, lq, lk, d, in);
+        AccuracyProbe.Result r = AccuracyProbe.run(attention, x, out, causal, b -> b.spec(spec));
+        ErrorStats e = r.error();
+        synchronized (TABLE) {
+            TABLE.add(String.format(Locale.ROOT, "| %s | %d | %s | %s/%s | %d/%d | %d | %d | %s | %.6f | %.5f | %.4f |", spec, d,
+                    causal, in.shortName(), out.shortName(), heads, kvHeads, lq, lk, r.reference(), e.cosine(), e.relL1(),
+                    r.lseMaxErr()));
+        }
+        assertEquals(0, e.nonFinite(), "NaN/Inf or unwritten outputs: " + e);
+        assertTrue(e.cosine() >= 0.9995, "cosine " + e);
+        assertTrue(e.relL1() <= 0.015, "relative L1 " + e);
+        assertTrue(r.lseMaxErr() <= 0.02, "LSE max abs error " + r.lseMaxErr());
+    }
+
+    /** The asked-for precision through the public arguments: a plain call with qkPrecision(FP16) runs it. */
+    @Test
+    void aCallThatAsksForTheModeRunsIt() {
+        assumeTrue(hopper(), "sm_90 only");
+        AttentionInputs x = new AttentionInputs(5, 1, 4, 2, 500, 700, 128, DType.BF16);
+        AccuracyProbe.Result r = AccuracyProbe.run(attention, x, DType.BF16, false, b -> b.qkPrecision(QkPrecision.FP16));
+        assertTrue(r.error().cosine() >= 0.9995 && r.error().relL1() <= 0.015, r.error().toString());
+        AttentionArgs a = AttentionArgs.builder().q(16).k(16).v(16).o(16).heads(4).kvHeads(2).lq(500).lk(700).headDim(128)
+                .dtype(DType.BF16).qkPrecision(QkPrecision.FP16).build();
+        assertEquals(QkPrecision.FP16, attention.specFor(a).qk());
+        assertEquals(QkPrecision.INT8, attention.specFor(AttentionArgs.builder().q(16).k(16).v(16).o(16).heads(4).kvHeads(2)
+                .lq(500).lk(700).headDim(128).dtype(DType.BF16).build()).qk(), "never chosen unless asked for");
+    }
+
+    static Stream<Arguments> modes() {
+        return SageAttentionModesGpuTest.baseCases().stream();
+    }
+
+    @ParameterizedTest(name = "{0} D={1} H={2}/{3} {4} {5} {6} Lq={7} Lk={8}")
+    @MethodSource("modes")
+    void layoutsStridesVarlenAndCausalModes(String mode, int d, int hq, int hkv, SageAttentionModesGpuTest.Memory mem,
+                                           CausalMode causal, DType t, int[] lqs, int[] lks) {
+        assumeTrue(hopper(), "sm_90 only");
+        SageAttentionModesGpuTest.check(attention, MODES, mode, d, hq, hkv, mem, causal, t, lqs, lks, null, QkPrecision.FP16);
+    }
+
+    static Stream<Arguments> speedShapes() {
+        List<Arguments> out = new ArrayList<>();
+        for (int d : new int[] {64, 128}) {
+            for (int n : new int[] {4096, 16384}) {
+                for (boolean causal : new boolean[] {false, true}) out.add(Arguments.of(d, n, causal));
+            }
+        }
+        return out.stream();
+    }
+
+    /**
+     * The mode's cost: the whole call (preprocessing included for the default) of B=4, H=32, Lq = Lk = N, bf16,
+     * median of 10 timed calls after 3 warm-ups, default spec then the mode on the same buffers. Reported; the
+     * only assertion is that the mode is not pathologically slow (at most 4x the default).
+     */
+    @ParameterizedTest(name = "speed D={0} N={1} causal={2}")
+    @MethodSource("speedShapes")
+    void speedAgainstTheDefault(int d, int n, boolean causal) {
+        assumeTrue(hopper(), "sm_90 only");
+        assumeTrue(System.getProperty("sageptx.grid", "").isEmpty(), "not under the sanitizer");
+        int b = 4;
+        int h = 32;
+        long elems = (long) b * h * n * d;
+        DeviceContext ctx = attention.context();
+        try (DeviceBuffer q = DeviceBuffer.allocate(ctx, 2 * elems);
+             DeviceBuffer k = DeviceBuffer.allocate(ctx, 2 * elems);
+             DeviceBuffer v = DeviceBuffer.allocate(ctx, 2 * elems);
+             DeviceBuffer o = DeviceBuffer.allocate(ctx, 2 * elems);
+             CudaStream s = CudaStream.create(ctx)) {
+            short[] block = new short[1 << 20];
+            java.util.Random r = new java.util.Random(3);
+            for (int i = 0; i < block.length; i++) block[i] = Half.encode((float) r.nextGaussian(), DType.BF16);
+            for (DeviceBuffer buf : new DeviceBuffer[] {q, k, v}) {
+                short[] host = new short[(int) elems];
+                for (int i = 0; i < host.length; i += block.length) System.arraycopy(block, 0, host, i, Math.min(block.length, host.length - i));
+                buf.copyFrom(host);
+            }
+            AttentionArgs.Builder base = AttentionArgs.builder().q(q.address()).k(k.address()).v(v.address()).o(o.address())
+                    .batch(b).heads(h).seqLen(n).headDim(d).dtype(DType.BF16).causal(causal);
+            AttentionArgs def = base.build();
+            AttentionArgs q16 = AttentionArgs.builder().q(q.address()).k(k.address()).v(v.address()).o(o.address())
+                    .batch(b).heads(h).seqLen(n).headDim(d).dtype(DType.BF16).causal(causal).qkPrecision(QkPrecision.FP16).build();
+            double msDefault = median(time(def, s, ctx));
+            double ms16 = median(time(q16, s, ctx));
+            double flops = 4.0 * b * h * n * (double) n * d * (causal ? 0.5 : 1.0);
+            synchronized (SPEED) {
+                SPEED.add(String.format(Locale.ROOT, "| %d | %s | %d | %s | %.3f | %.3f | %.2f | %.0f |", d, causal, n,
+                        attention.specFor(def), msDefault, ms16, ms16 / msDefault, flops / (ms16 * 1e-3) / 1e12));
+            }
+            assertTrue(ms16 <= 4 * msDefault, "16-bit QK " + ms16 + " ms vs default " + msDefault + " ms");
+        }
+    }
+
+    private static double[] time(AttentionArgs a, CudaStream s, DeviceContext ctx) {
+        for (int i = 0; i < 3; i++) attention.forward(a, s.handle());
+        int reps = 10;
+        CudaEvent[] ev = new CudaEvent[reps + 1];
+        try {
+            for (int i = 0; i <= reps; i++) ev[i] = CudaEvent.create(ctx);
+            ev[0].record(s);
+            for (int i = 0; i < reps; i++) {
+                attention.forward(a, s.handle());
+                ev[i + 1].record(s);
+            }
+            s.synchronize();
+            double[] ms = new double[reps];
+            for (int i = 0; i < reps; i++) ms[i] = CudaEvent.elapsedMillis(ev[i], ev[i + 1]);
+            return ms;
+        } finally {
+            for (CudaEvent e : ev) if (e != null) e.close();
+        }
+    }
+
+    private static double median(double[] x) {
+        double[] c = x.clone();
+        java.util.Arrays.sort(c);
+        return c[c.length / 2];
+    }
+}
