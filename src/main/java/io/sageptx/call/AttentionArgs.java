@@ -407,6 +407,7 @@ public final class AttentionArgs {
          * precision (1 = 16-bit QK, 0 = INT8), written on the stream by the call; 0 for none.
          */
         public Builder qkDecisions(long address) { this.qkDecisions = address; return this; }
+        /** {@link #qkDecisions(long)} for a JCuda pointer (its byte offset included). */
         public Builder qkDecisions(CUdeviceptr p) { return qkDecisions(DeviceBuffer.addressOf(p)); }
         /** Asks for an exact kernel spec (tuned or chosen by hand); it must match the call. */
         public Builder spec(KernelSpec s) { this.spec = s; return this; }

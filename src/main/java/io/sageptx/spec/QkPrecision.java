@@ -32,6 +32,7 @@ public enum QkPrecision {
         this.id = id;
     }
 
+    /** The id used in spec text, CLI options and kernel names ({@code int8}, {@code fp16}, {@code auto}). */
     public String id() {
         return id;
     }
