@@ -66,6 +66,44 @@ class DecodeEmulationTest {
         return out;
     }
 
+    /**
+     * Bad device data: a block index out of range (negative, past the pool) or a length out of range
+     * (negative, above the table's capacity) never faults; that sequence's O and LSE rows are NaN, its flag
+     * is 1, and the other sequences are exact.
+     */
+    @TestFactory
+    Stream<DynamicTest> badDeviceDataPoisonsOnlyItsSequence() {
+        List<DynamicTest> out = new ArrayList<>();
+        int[][] bads = {{1, 2, 100000}, {1, 0, -1}, {0, -1, -3}, {2, -1, 5000}};
+        String[] names = {"block index past the pool", "block index -1", "negative length", "length above capacity"};
+        for (int n = 0; n < bads.length; n++) {
+            int[] bad = bads[n];
+            for (int splits : new int[] {1, 3}) {
+                DecodeHarness.Case c = c(KvFormat.PAGED, 64, DType.FP16, 4, 2, 2, new int[] {90, 120, 40}, CausalMode.BOTTOM_RIGHT,
+                        splits, 16, Arch.SM90);
+                out.add(dynamicTest(names[n] + " splits " + splits, () -> {
+                    DecodeHarness.Result r = DecodeHarness.run(c, bad);
+                    int b = bad[0];
+                    int rowsPerSeq = c.hq() * c.lq();
+                    int d = c.d();
+                    for (int x = 0; x < c.lens().length; x++) {
+                        assertEquals(x == b ? 1 : 0, r.flags()[x], "flag of sequence " + x);
+                        for (int i = x * rowsPerSeq; i < (x + 1) * rowsPerSeq; i++) {
+                            if (x == b) {
+                                assertTrue(Float.isNaN(r.lse()[i]), "LSE row " + i + " of the bad sequence: " + r.lse()[i]);
+                                assertTrue(Float.isNaN(r.o()[i * d]), "O row " + i + " of the bad sequence");
+                            } else {
+                                assertEquals(r.ref().lse()[i], r.lse()[i], 1e-3, "LSE row " + i);
+                                for (int e = 0; e < d; e++) assertEquals(r.ref().o()[i * d + e], r.o()[i * d + e], 2e-2);
+                            }
+                        }
+                    }
+                }));
+            }
+        }
+        return out.stream();
+    }
+
     @TestFactory
     Stream<DynamicTest> matchesFp64() {
         return cases().stream().map(c -> dynamicTest(c.toString(), () -> check(c)));
