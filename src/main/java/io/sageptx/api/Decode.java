@@ -1,5 +1,6 @@
 package io.sageptx.api;
 
+import io.sageptx.call.AppendArgs;
 import io.sageptx.call.DecodeArgs;
 import io.sageptx.cuda.DeviceContext;
 import io.sageptx.kernels.decode.DecodeSpec;
@@ -107,6 +108,15 @@ public final class Decode implements AutoCloseable {
     /** Queues the call with this instance's own workspace (grown once; calls are ordered by an event). */
     public void forward(DecodeArgs a, CUstream stream) {
         runner.forward(a, stream);
+    }
+
+    /**
+     * Queues an append of new tokens to a quantized cache on {@code stream}: INT8 K (per-token scales, per-block
+     * smoothing mean), FP8 V (per-block power-of-two channel scales), by the rules of
+     * {@link io.sageptx.numerics.QuantizedKvCacheModel} (byte-identical). One launch, no host sync.
+     */
+    public void append(AppendArgs a, CUstream stream) {
+        runner.append(a, stream);
     }
 
     @Override

@@ -1,7 +1,7 @@
 package io.sageptx.call;
 
 import io.sageptx.cuda.DeviceBuffer;
-import io.sageptx.kernels.decode.QuantKvLayout;
+import io.sageptx.numerics.QuantKvLayout;
 import io.sageptx.spec.DType;
 import jcuda.driver.CUdeviceptr;
 

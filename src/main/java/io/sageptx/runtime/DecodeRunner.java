@@ -3,6 +3,7 @@ package io.sageptx.runtime;
 import java.util.ArrayList;
 import java.util.List;
 
+import io.sageptx.call.AppendArgs;
 import io.sageptx.call.AttentionArgs;
 import io.sageptx.call.CausalMode;
 import io.sageptx.call.DecodeArgs;
@@ -22,7 +23,7 @@ import io.sageptx.kernels.decode.DecodeKernels;
 import io.sageptx.kernels.decode.DecodePlan;
 import io.sageptx.kernels.decode.DecodeSpec;
 import io.sageptx.kernels.decode.KvFormat;
-import io.sageptx.kernels.decode.QuantKvLayout;
+import io.sageptx.numerics.QuantKvLayout;
 import io.sageptx.spec.Arch;
 import jcuda.driver.CUstream;
 import jcuda.driver.JCudaDriver;
@@ -254,6 +255,28 @@ public final class DecodeRunner implements AutoCloseable {
                     DecodeKernels.combineKernel(a.headDim(), a.dtype()), new DecodeKernels.Rows(a.rows()), c));
         }
         return new Plan(spec, splits, chunks, need, steps);
+    }
+
+    /** The launch of an append to the quantized cache; checks the arguments. Needs no device. */
+    public static Step<DecodeKernels.Append> planAppend(AppendArgs a, Arch arch) {
+        a.validate();
+        var c = a.cache();
+        Args args = new Args().ptr("p_pool", c.pool()).ptr("p_k", a.k()).ptr("p_v", a.v()).ptr("p_table", a.blockTable())
+                .ptr("p_lens", a.seqLens()).ptr("p_lens_out", a.seqLensOut()).ptr("p_counts", a.counts()).ptr("p_flags", a.flags())
+                .u32("p_n", a.tokens()).u32("p_tstride", a.maxBlocks()).u32("p_nblocks", c.numBlocks())
+                .u32("p_bshift", Integer.numberOfTrailingZeros(c.blockSize()))
+                .u32("p_headbytes", (int) QuantKvLayout.headBytes(c.blockSize(), c.headDim())).u32("p_hkv", c.kvHeads());
+        strides(args, "p_k", a.kStrides());
+        strides(args, "p_v", a.vStrides());
+        return new Step<>(DecodeKernels.appendModule(c.headDim(), c.dtype(), arch), DecodeKernels.appendKernel(c.headDim(), c.dtype()),
+                new DecodeKernels.Append(c.kvHeads(), a.batch()), args);
+    }
+
+    /** Queues an append to the quantized cache on {@code stream}. */
+    public void append(AppendArgs a, CUstream stream) {
+        Step<DecodeKernels.Append> s = planAppend(a, device.arch());
+        ctx.makeCurrent();
+        s.run(ctx, stream);
     }
 
     private static void strides(Args args, String prefix, Strides s) {

@@ -185,6 +185,9 @@ public final class PtxEmulator {
         final Map<String, Integer> regs = new HashMap<>();
         final List<Instr> code = new ArrayList<>();
         final Map<String, Integer> labels = new HashMap<>();
+        /** Static shared variables: name -> byte offset; the dynamic window (smem) starts after them. */
+        final Map<String, Integer> shared = new HashMap<>();
+        int staticShared;
         int maxThreads;
 
         Kernel(String name) {
@@ -264,6 +267,15 @@ public final class PtxEmulator {
                         k.regs.put(n, k.regs.size());
                     }
                 }
+                continue;
+            }
+            if (s.startsWith(".shared")) {
+                Matcher sm = Pattern.compile("\\.shared\\s+\\.align\\s+(\\d+)\\s+\\.b8\\s+(\\w+)\\[(\\d+)\\]").matcher(s);
+                if (!sm.find()) throw new IllegalStateException("line " + (ln + 1) + ": bad .shared: " + s);
+                int align = Integer.parseInt(sm.group(1));
+                k.staticShared = (k.staticShared + align - 1) / align * align;
+                k.shared.put(sm.group(2), k.staticShared);
+                k.staticShared += Integer.parseInt(sm.group(3));
                 continue;
             }
             if (s.startsWith(".")) continue; // other directives
@@ -373,9 +385,10 @@ public final class PtxEmulator {
             o.name = t;
             return o;
         }
-        if (t.equals("smem")) {
+        if (t.equals("smem") || k.shared.containsKey(t)) {
             o.kind = Kind.SYMBOL;
             o.name = t;
+            o.imm = t.equals("smem") ? -1 : k.shared.get(t);
             return o;
         }
         o.kind = Kind.IMM;
@@ -426,9 +439,11 @@ public final class PtxEmulator {
         final Memory mem;
         final Map<String, Long> params;
         final Thread[] threads;
+        final int dynBase;
 
-        Cta(int smemBytes, Memory mem, Map<String, Long> params, int n) {
-            this.smem = new byte[smemBytes];
+        Cta(int staticBytes, int smemBytes, Memory mem, Map<String, Long> params, int n) {
+            this.dynBase = (staticBytes + 127) / 128 * 128;
+            this.smem = new byte[dynBase + smemBytes];
             java.util.Arrays.fill(smem, (byte) 0xFF);
             this.mem = mem;
             this.params = params;
@@ -496,7 +511,7 @@ public final class PtxEmulator {
     }
 
     private static long runCta(Kernel k, int[] ctaid, int[] nct, int n, int smemBytes, Memory mem, Map<String, Long> params) {
-        Cta cta = new Cta(smemBytes, mem, params, n);
+        Cta cta = new Cta(k.staticShared, smemBytes, mem, params, n);
         for (int t = 0; t < n; t++) cta.threads[t] = new Thread(k.regs.size(), t, cta, ctaid, nct, n);
         int warps = (n + 31) / 32;
         long steps = 0;
@@ -622,7 +637,7 @@ public final class PtxEmulator {
             case IMM:
                 return o.imm;
             case SYMBOL:
-                return 0;
+                return o.imm < 0 ? th.cta.dynBase : o.imm;
             case SPECIAL:
                 return switch (o.name) {
                     case "%tid.x" -> th.tid;
@@ -959,6 +974,8 @@ public final class PtxEmulator {
     private static Exec setp(Instr in) {
         String cmp = in.parts[1];
         String t = type(in);
+        String bool = in.parts.length > 3 && (in.parts[2].equals("and") || in.parts[2].equals("or") || in.parts[2].equals("xor"))
+                ? in.parts[2] : null;
         return (th, x) -> {
             long a = get(th, x.args[1]);
             long b = get(th, x.args[2]);
@@ -994,6 +1011,14 @@ public final class PtxEmulator {
                     default -> throw new IllegalStateException(x + ": setp." + cmp);
                 };
             }
+            if (bool != null) {
+                boolean c = get(th, x.args[3]) != 0;
+                r = switch (bool) {
+                    case "and" -> r && c;
+                    case "or" -> r || c;
+                    default -> r ^ c;
+                };
+            }
             set(th, x.args[0], r ? 1 : 0);
         };
     }
@@ -1021,6 +1046,19 @@ public final class PtxEmulator {
             return (th, x) -> set(th, x.args[0], toHalf(f(get(th, x.args[1])), bf) & 0xffffL);
         }
         if (dst.equals("u64") && src.equals("u32")) return (th, x) -> set(th, x.args[0], u32(get(th, x.args[1])));
+        if (dst.equals("u16") && src.equals("u32")) return (th, x) -> set(th, x.args[0], get(th, x.args[1]) & 0xffff);
+        if (dst.equals("u32") && src.equals("u16")) return (th, x) -> set(th, x.args[0], get(th, x.args[1]) & 0xffff);
+        if (dst.equals("f32") && src.equals("u32") && has(in, "rn")) {
+            return (th, x) -> set(th, x.args[0], bits((float) u32(get(th, x.args[1]))));
+        }
+        if (dst.equals("u32") && src.equals("f32")) {
+            if (!has(in, "rni")) throw new IllegalStateException(in + ": only cvt.rni to integers");
+            return (th, x) -> {
+                float v = f(get(th, x.args[1]));
+                double r = Float.isNaN(v) ? 0 : Math.max(0, Math.min(4294967295.0, Math.rint(v)));
+                set(th, x.args[0], (long) r);
+            };
+        }
         if (dst.equals("s64") && src.equals("s32")) return (th, x) -> set(th, x.args[0], (long) s32(get(th, x.args[1])));
         if (dst.equals("u32") && src.equals("u64")) return (th, x) -> set(th, x.args[0], u32(get(th, x.args[1])));
         if (dst.equals("f32") && (src.equals("s32") || src.equals("u32"))) {

@@ -68,7 +68,40 @@ public final class DecodeKernels {
             .u32("p_splits")
             .build();
 
+    private static final KernelAbi APPEND = KernelAbi.builder()
+            .u64("p_pool", "the quantized cache pool (QuantKvLayout)")
+            .u64("p_k", "new K, 16-bit, element (b, kvh, t, c) at b*sb + kvh*sh + t*sr + c")
+            .strides("p_k", "new K strides in elements")
+            .u64("p_v", "new V, 16-bit")
+            .strides("p_v", "new V strides in elements")
+            .u64("p_table", "int32 block table [B][p_tstride]")
+            .u64("p_lens", "int32 [B]: the sequences' lengths before the call (the new tokens' first position)")
+            .u64("p_lens_out", "out: int32 [B]: the lengths after, or 0 (must not be p_lens)")
+            .u64("p_counts", "int32 [B]: new tokens per sequence (<= p_n), or 0 (all p_n)")
+            .u64("p_flags", "out: int32 [B], set to 1 for a sequence with bad device data, or 0")
+            .u32("p_n", "new tokens per sequence")
+            .u32("p_tstride", "table entries per sequence")
+            .u32("p_nblocks", "blocks in the pool")
+            .u32("p_bshift", "log2 block size")
+            .u32("p_headbytes", "bytes of one (block, kv head)")
+            .u32("p_hkv", "kv heads")
+            .build();
+
     private DecodeKernels() {
+    }
+
+    public static KernelAbi appendAbi() {
+        return APPEND;
+    }
+
+    public static ModuleDef appendModule(int headDim, DType dtype, Arch arch) {
+        return new ModuleDef("kv-append", "d=" + headDim + ",dtype=" + dtype.shortName() + ",arch=" + arch.target(),
+                PtxVersions.base(arch), () -> AppendEmitter.emit(headDim, dtype, arch));
+    }
+
+    public static KernelDef<Append> appendKernel(int headDim, DType dtype) {
+        return new KernelDef<>(AppendEmitter.kernelName(headDim, dtype), APPEND,
+                a -> new Launch(a.kvHeads(), a.batch(), 1, AppendEmitter.THREADS, 0));
     }
 
     public static KernelAbi decodeAbi() {

@@ -42,7 +42,8 @@ public record DecodePlan(DecodeSpec spec, int kvPitch, int slotBytes, int ringBy
         }
         int ring = s.stages() * slot;
         int qPitch = 2 * d + 16;
-        int qRegion = align(rows * qPitch);
+        // the quantized cache keeps each row's Q scale (times sm_scale log2 e) after the rows
+        int qRegion = align(rows * qPitch + (s.kv() == KvFormat.PAGED_QUANT ? 4 * rows : 0));
         int oPitch = 4 * d + 16;
         int statOffset = rows * oPitch;
         int merge = statOffset + rows * 8;
@@ -70,7 +71,7 @@ public record DecodePlan(DecodeSpec spec, int kvPitch, int slotBytes, int ringBy
      * budget, else 2 warps.
      */
     public static DecodeSpec defaults(Arch arch, int headDim, DType dtype, KvFormat kv, int rowsPerKvHead) {
-        int mt = DecodeSpec.mTilesFor(headDim, rowsPerKvHead);
+        int mt = DecodeSpec.mTilesFor(headDim, kv, rowsPerKvHead);
         int budget = budget(arch);
         for (int w : new int[] {4, 2}) {
             for (int st = 4; st >= 2; st--) {

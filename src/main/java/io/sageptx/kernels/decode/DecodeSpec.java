@@ -21,8 +21,8 @@ import io.sageptx.spec.DType;
  * @param dtype   the 16-bit type of Q, O and (16-bit formats) K and V
  * @param arch    the PTX target
  * @param kv      how K and V are stored
- * @param mTiles  m16 tiles of query rows per CTA: 1, 2 or 4, at most {@link #maxMTiles} (4 up to D = 48,
- *                2 up to 128, else 1: the FP32 output accumulators stay within 128 registers)
+ * @param mTiles  m16 tiles of query rows per CTA: 1, 2 or 4, at most {@link #maxMTiles} (the FP32 output
+ *                accumulators and the rest of a thread's state stay within 255 registers)
  * @param warps   2, 4 or 8
  * @param stages  2, 3 or 4 tiles per warp ring (stages - 1 in flight while one is computed)
  */
@@ -43,9 +43,9 @@ public record DecodeSpec(int headDim, DType dtype, Arch arch, KvFormat kv, int m
             throw new IllegalArgumentException("decode kernel: headDim = " + headDim + " is not supported; supported: "
                     + HEAD_DIMS);
         }
-        if (mTiles != 1 && mTiles != 2 && mTiles != 4 || mTiles > maxMTiles(headDim)) {
+        if (mTiles != 1 && mTiles != 2 && mTiles != 4 || mTiles > maxMTiles(headDim, kv)) {
             throw new IllegalArgumentException("decode kernel: mTiles = " + mTiles + " must be 1, 2 or 4 and at most "
-                    + maxMTiles(headDim) + " at headDim = " + headDim);
+                    + maxMTiles(headDim, kv) + " at headDim = " + headDim + " (" + kv.id() + ")");
         }
         if (warps != 2 && warps != 4 && warps != 8) {
             throw new IllegalArgumentException("decode kernel: warps = " + warps + " must be 2, 4 or 8");
@@ -64,16 +64,20 @@ public record DecodeSpec(int headDim, DType dtype, Arch arch, KvFormat kv, int m
         return 32 * warps;
     }
 
-    /** The most m16 tiles a CTA may hold at this head dim. */
-    public static int maxMTiles(int headDim) {
+    /**
+     * The most m16 tiles a CTA may hold at this head dim: 16-bit formats 4 up to D = 48, 2 up to 128, else 1;
+     * the quantized cache (more state per row: the mean term, per-row Q scales) 2 up to D = 96, else 1.
+     */
+    public static int maxMTiles(int headDim, KvFormat kv) {
+        if (kv == KvFormat.PAGED_QUANT) return headDim <= 96 ? 2 : 1;
         return headDim <= 48 ? 4 : headDim <= 128 ? 2 : 1;
     }
 
     /** The m16 tiles of a CTA for {@code rows} query rows per kv head (group x Lq): as few as cover them, capped. */
-    public static int mTilesFor(int headDim, int rows) {
+    public static int mTilesFor(int headDim, KvFormat kv, int rows) {
         int need = (rows + 15) / 16;
         int mt = need <= 1 ? 1 : need <= 2 ? 2 : 4;
-        return Math.min(mt, maxMTiles(headDim));
+        return Math.min(mt, maxMTiles(headDim, kv));
     }
 
     /** The {@code .entry} name, e.g. {@code sageptx_decode_paged_fp16_d128_m1_w4_s3}. */

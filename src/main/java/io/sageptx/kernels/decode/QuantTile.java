@@ -1,5 +1,7 @@
 package io.sageptx.kernels.decode;
 
+import io.sageptx.numerics.QuantKvLayout;
+
 /**
  * The shared-memory slot of one 16-key tile of the quantized cache ({@link KvFormat#PAGED_QUANT}): the INT8
  * K rows (pitch {@link #kPitch}), the e4m3 V^T tile (D rows of 16 keys, contiguous), the block's statistics

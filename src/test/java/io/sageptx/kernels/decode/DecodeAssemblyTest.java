@@ -19,19 +19,20 @@ import io.sageptx.testing.Ptxas;
 
 /**
  * Every decode kernel variant the runtime can pick assembles with ptxas for sm_80, sm_89, sm_90 and sm_120
- * without spills or stack: both 16-bit formats (dense, paged), every head dim 32..256 step 16 (dtypes
- * alternating), every m16 tile count the head dim allows, with the default warps and stages; the
- * tuner's other warps / stages at D = 64 and 128; and the combine kernel of every head dim and dtype.
+ * without spills or stack: every format (dense, paged, quantized paged), every head dim 32..256 step 16
+ * (dtypes alternating), every m16 tile count the head dim allows, with the default warps and stages; the
+ * tuner's other warps / stages at D = 64 and 128; the combine and the quantized-cache append kernels of
+ * every head dim and dtype.
  */
 class DecodeAssemblyTest {
 
     static List<DecodeSpec> specs() {
         List<DecodeSpec> out = new ArrayList<>();
         for (Arch arch : Arch.values()) {
-            for (KvFormat kv : new KvFormat[] {KvFormat.DENSE, KvFormat.PAGED}) {
+            for (KvFormat kv : KvFormat.values()) {
                 for (int d : DecodeSpec.HEAD_DIMS) {
                     DType t = ((d / 16) + kv.ordinal()) % 2 == 0 ? DType.FP16 : DType.BF16;
-                    for (int mt = 1; mt <= DecodeSpec.maxMTiles(d); mt *= 2) {
+                    for (int mt = 1; mt <= DecodeSpec.maxMTiles(d, kv); mt *= 2) {
                         out.add(DecodePlan.defaults(arch, d, t, kv, 16 * mt));
                     }
                 }
@@ -91,6 +92,24 @@ class DecodeAssemblyTest {
         return out.stream();
     }
 
+    @TestFactory
+    Stream<DynamicTest> appendKernelsAssembleWithoutSpills() {
+        Ptxas.assumeAvailable();
+        List<DynamicTest> out = new ArrayList<>();
+        for (Arch arch : Arch.values()) {
+            out.add(dynamicTest(arch.target(), () -> {
+                List<String> bad = DecodeSpec.HEAD_DIMS.parallelStream().flatMap(d -> Stream.of(DType.values()).map(t -> {
+                    Ptxas.Result r = Ptxas.assemble(AppendEmitter.emit(d, t, arch), arch.target());
+                    if (!r.ok()) return "d" + d + " " + t + ": " + r.log();
+                    Ptxas.EntryInfo e = r.entry(AppendEmitter.kernelName(d, t));
+                    return e.noSpills() ? null : "d" + d + " " + t + ": " + e;
+                })).filter(x -> x != null).toList();
+                assertTrue(bad.isEmpty(), String.join("\n", bad));
+            }));
+        }
+        return out.stream();
+    }
+
     @Test
     void textIsDeterministic() {
         DecodeSpec s = DecodePlan.defaults(Arch.SM90, 128, DType.FP16, KvFormat.PAGED, 4);
@@ -106,6 +125,7 @@ class DecodeAssemblyTest {
         assertThrows(IllegalArgumentException.class, () -> new DecodeSpec(16, DType.FP16, Arch.SM90, KvFormat.DENSE, 1, 4, 3));
         assertThrows(IllegalArgumentException.class, () -> new DecodeSpec(64, DType.FP16, Arch.SM90, KvFormat.DENSE, 4, 4, 3));
         assertThrows(IllegalArgumentException.class, () -> new DecodeSpec(256, DType.FP16, Arch.SM90, KvFormat.DENSE, 2, 4, 3));
+        assertThrows(IllegalArgumentException.class, () -> new DecodeSpec(112, DType.FP16, Arch.SM90, KvFormat.PAGED_QUANT, 2, 4, 3));
         assertThrows(IllegalArgumentException.class, () -> new DecodeSpec(128, DType.FP16, Arch.SM90, KvFormat.DENSE, 1, 3, 3));
         assertThrows(IllegalArgumentException.class, () -> new DecodeSpec(128, DType.FP16, Arch.SM90, KvFormat.DENSE, 1, 4, 5));
     }

@@ -1,7 +1,7 @@
-package io.sageptx.kernels.decode;
+package io.sageptx.numerics;
 
 /**
- * The memory layout of SagePTX's quantized paged KV cache ({@link KvFormat#PAGED_QUANT}): one pool of
+ * The memory layout of SagePTX's quantized paged KV cache (the decode family's {@code PAGED_QUANT} format): one pool of
  * {@code num_blocks} blocks, each holding every kv head's K, V and statistics of {@code block_size} tokens,
  * so that a block is self-contained (appends never touch another block; blocks can be shared or copied
  * as a unit). Per (block, kv head), at byte offset {@code (block * Hkv + kvh) * headBytes}:
@@ -16,7 +16,8 @@ package io.sageptx.kernels.decode;
  * </pre>
  *
  * Dequantized: {@code K[j][c] = kscale[j] * K8[j][c] + meanScale * kmean[c]} and
- * {@code V[j][c] = vscale[c] * e4m3(V8T[j/16][c][j%16])}; see docs/notes/decode.md.
+ * {@code V[j][c] = vscale[c] * e4m3(V8T[j/16][c][j%16])}; see docs/notes/decode.md and
+ * {@link QuantizedKvCacheModel}, the CPU model of the append and decode kernels.
  */
 public final class QuantKvLayout {
 
