@@ -203,12 +203,19 @@ class QuantDecodeGpuTest {
             java.util.Arrays.fill(l0, 500);
             DeviceBuffer lens = mem.allocate(4L * batch);
             lens.copyFrom(l0);
-            short[] nk = new short[batch * hkv * d];
-            for (int i = 0; i < nk.length; i++) nk[i] = Half.encode((float) Math.sin(i), DType.FP16);
-            DeviceBuffer dk = mem.of(nk);
+            // prefill 500 tokens per sequence (one append), then time appends of one token at position 500
+            int prefill = 500;
+            short[] pk = new short[batch * hkv * prefill * d];
+            for (int i = 0; i < pk.length; i++) pk[i] = Half.encode((float) Math.sin(i * 0.37), DType.FP16);
+            DeviceBuffer dk = mem.of(pk);
+            DeviceBuffer zero = mem.allocate(4L * batch);
+            zero.fill32(0);
+            decode.append(AppendArgs.builder().cache(cache).kv(dk.address(), dk.address()).batch(batch).tokens(prefill)
+                    .table(dTable.address(), maxBlocks, zero.address()).build(), s.handle());
+            long sb = (long) hkv * prefill * d;
             AppendArgs a = AppendArgs.builder().cache(cache).kv(dk.address(), dk.address()).batch(batch).tokens(1)
+                    .kStrides(sb, (long) prefill * d, d).vStrides(sb, (long) prefill * d, d)
                     .table(dTable.address(), maxBlocks, lens.address()).build();
-            // open the blocks first (positions 0 .. 499 unwritten would be read as stats): a prefill of 16
             for (int w = 0; w < 5; w++) decode.append(a, s.handle());
             float[] ms = new float[50];
             for (int i = 0; i < ms.length; i++) {
@@ -220,7 +227,10 @@ class QuantDecodeGpuTest {
             }
             java.util.Arrays.sort(ms);
             System.out.printf("append of one token, B=64, Hkv=8, D=%d: median %.2f us%n", d, ms[ms.length / 2] * 1000);
-            assertTrue(ms[ms.length / 2] * 1000 < 10, "append of one token for B = 64 takes " + ms[ms.length / 2] * 1000 + " us");
+            // under compute-sanitizer (-Dsageptx.grid=memcheck) kernels are slow: the time is only printed there
+            if (!"memcheck".equals(System.getProperty("sageptx.grid"))) {
+                assertTrue(ms[ms.length / 2] * 1000 < 10, "append of one token for B = 64 takes " + ms[ms.length / 2] * 1000 + " us");
+            }
         }
     }
 }

@@ -789,7 +789,7 @@ public final class PtxEmulator {
                 return store(in);
             case "cp":
                 return cpAsync(in);
-            case "shfl", "ldmatrix", "mma":
+            case "shfl", "ldmatrix", "mma", "vote":
                 in.collective = true;
                 return (th, x) -> { };
             case "bar":
@@ -1202,6 +1202,18 @@ public final class PtxEmulator {
                     int from = l ^ (int) get(lanes[l], in.args[2]);
                     set(lanes[l], in.args[0], from < 32 ? src[from] : src[l]);
                 }
+            }
+            case "vote" -> {
+                if (!in.op.equals("vote.sync.any.pred") && !in.op.equals("vote.sync.all.pred")) {
+                    throw new IllegalStateException(in + ": only vote.sync.any/all.pred");
+                }
+                boolean any = in.op.contains(".any.");
+                boolean acc = !any;
+                for (Thread th : lanes) {
+                    boolean v = get(th, in.args[1]) != 0;
+                    acc = any ? acc || v : acc && v;
+                }
+                for (Thread th : lanes) set(th, in.args[0], acc ? 1 : 0);
             }
             case "ldmatrix" -> ldmatrix(cta, lanes, in);
             case "mma" -> mma(lanes, in);

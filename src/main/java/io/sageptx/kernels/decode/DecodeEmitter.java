@@ -148,6 +148,7 @@ public final class DecodeEmitter {
             }
         }
         m.put("rows", rows);
+        m.put("rowsAfter0", rows.subList(1, rows.size()));
         List<String> oRegs = new ArrayList<>();
         for (int i = 0; i < mt * nTiles * 4; i++) oRegs.add("%o" + i);
         m.put("oRegs", oRegs);

@@ -76,6 +76,9 @@ final class DecodeQ8Model {
         m.put("neg8", PtxFloats.hex(8f));
         m.put("inv256", PtxFloats.hex(1f / 256f));
         m.put("bf16", s.dtype() == io.sageptx.spec.DType.BF16);
+        // the warp-uniform skip of the output rescale keeps every row's alpha live a little longer: above
+        // D = 208 the quantized kernel is at 255 registers and rescales row by row instead
+        m.put("skipRescale", d <= 208);
 
         // K8 rows: D/16 chunks per row, rows row0 + pass * rpp
         int cpr = d / 16;
