@@ -1,12 +1,14 @@
 package io.sageptx.api;
 
 import io.sageptx.call.AttentionArgs;
+import io.sageptx.call.DecodeArgs;
 import io.sageptx.cuda.CudaEvent;
 import io.sageptx.cuda.CudaHandles;
 import io.sageptx.cuda.DeviceContext;
 import io.sageptx.kernels.attention.ScratchLayout;
 import io.sageptx.runtime.AttentionKernels;
 import io.sageptx.runtime.AttentionRunner;
+import io.sageptx.runtime.DecodeRunner;
 import io.sageptx.runtime.TuningDb;
 import io.sageptx.runtime.TuningKey;
 import io.sageptx.runtime.Workspace;
@@ -29,13 +31,38 @@ import jcuda.driver.CUstream;
  * (the host lock is held only while queuing) and their GPU work is serialized, since they share the
  * scratch memory. For GPU work that overlaps across streams, give each stream its own instance or pass
  * a workspace of the caller's per call ({@link #forward(AttentionArgs, CUstream, long, long)}).
+ *
+ * <p>Decode shapes: a call with 1 .. 16 query rows per sequence against at least
+ * {@value DecodeRunner#ROUTE_MIN_LK} keys (not varlen, no spec or PV variant asked for, output dtype =
+ * input dtype) runs the decode kernels instead ({@link Decode}: the 16-bit K/V read directly, no
+ * quantization pass, split across CTAs when the batch is small), see {@link DecodeRunner#fromAttention}.
+ * {@link #setDecodeRouting(boolean)} or the system property {@code sageptx.decodeRouting=false} turns
+ * this off; every other call takes the prefill path unchanged.
  */
 public final class SageAttention implements AutoCloseable {
 
     private final AttentionRunner runner;
+    private final DecodeRunner decode;
+    private volatile boolean decodeRouting = !"false".equalsIgnoreCase(System.getProperty("sageptx.decodeRouting"));
 
     private SageAttention(DeviceContext ctx) {
         this.runner = new AttentionRunner(ctx);
+        this.decode = new DecodeRunner(ctx);
+    }
+
+    /** Whether decode-shaped calls run the decode kernels (default true, or the property sageptx.decodeRouting). */
+    public boolean decodeRouting() {
+        return decodeRouting;
+    }
+
+    /** Turns the routing of decode-shaped calls to the decode kernels on or off for this instance. */
+    public void setDecodeRouting(boolean on) {
+        this.decodeRouting = on;
+    }
+
+    /** The decode call a {@link #forward} call is routed to, or null when it takes the prefill path. */
+    public DecodeArgs decodeRoute(AttentionArgs a) {
+        return decodeRouting ? DecodeRunner.fromAttention(a) : null;
     }
 
     /** Attention on device {@code ordinal}, in its primary context. */
@@ -128,7 +155,8 @@ public final class SageAttention implements AutoCloseable {
      * ({@link #forward(AttentionArgs, CUstream, long, long)}). Checks the arguments; needs no launch.
      */
     public long workspaceBytes(AttentionArgs a) {
-        return runner.workspaceBytes(a);
+        DecodeArgs d = decodeRoute(a.validate());
+        return d != null ? decode.workspaceBytes(d) : runner.workspaceBytes(a);
     }
 
     /** {@link #workspaceBytes(AttentionArgs)} for an architecture; needs no GPU. */
@@ -143,14 +171,24 @@ public final class SageAttention implements AutoCloseable {
 
     /** Queues attention on {@code stream} (null: the legacy default stream). Arguments are checked first. */
     public void forward(AttentionArgs a, CUstream stream) {
+        DecodeArgs d = decodeRoute(a.validate());
+        if (d != null) {
+            decode.forward(d, stream);
+            return;
+        }
         runner.forward(a, stream, null);
     }
 
     /**
      * As {@link #forward(AttentionArgs, CUstream)}; when {@code afterPreprocess} is not null it is recorded
-     * between the preprocessing kernels and the fused kernel, so benchmarks can time each part.
+     * between the preprocessing kernels and the fused kernel, so benchmarks can time each part (such a call
+     * always takes the prefill path).
      */
     public void forward(AttentionArgs a, CUstream stream, CudaEvent afterPreprocess) {
+        if (afterPreprocess == null) {
+            forward(a, stream);
+            return;
+        }
         runner.forward(a, stream, afterPreprocess);
     }
 
@@ -197,6 +235,13 @@ public final class SageAttention implements AutoCloseable {
      * the simple rule). Calls with different blocks overlap freely on the GPU.
      */
     public void forward(AttentionArgs a, CUstream stream, long workspace, long workspaceBytes) {
+        DecodeArgs d = decodeRoute(a.validate());
+        if (d != null) {
+            // a routed call splits its keys only as far as the given workspace holds the partials
+            DecodeArgs fit = DecodeRunner.withSplitsAtMost(d, decode.device(), DecodeRunner.splitsFitting(d, workspaceBytes));
+            decode.forward(fit, stream, workspace, workspaceBytes);
+            return;
+        }
         runner.forward(a, stream, workspace, workspaceBytes);
     }
 
@@ -222,6 +267,7 @@ public final class SageAttention implements AutoCloseable {
     /** Frees the workspace (waits for the last call that used it). */
     @Override
     public void close() {
+        decode.close();
         runner.close();
     }
 }

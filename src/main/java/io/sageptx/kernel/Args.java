@@ -45,6 +45,11 @@ public final class Args {
         return values;
     }
 
+    /** The bound values by name, in binding order (read-only; for tools that run kernels elsewhere, e.g. emulators). */
+    public Map<String, Object> bound() {
+        return java.util.Collections.unmodifiableMap(values);
+    }
+
     @Override
     public String toString() {
         return "Args" + values;

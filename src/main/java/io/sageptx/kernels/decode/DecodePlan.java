@@ -1,0 +1,130 @@
+package io.sageptx.kernels.decode;
+
+import io.sageptx.spec.Arch;
+import io.sageptx.spec.DType;
+
+/**
+ * The numbers of one decode kernel: its shared memory layout, how a warp copies a tile of keys, and the
+ * default spec and split count for a call. Shared memory (dynamic, 128-byte aligned regions):
+ *
+ * <pre>
+ *   [0, qBytes)                      Q tile: rows x D 16-bit, row pitch qPitch (2D + 16 bytes)
+ *   [qRegion + w * regionBytes, ...) warp w: its ring of `stages` slots, each slot K then V of one tile
+ *                                    (16 rows each, pitch 2D + 16; INT8 K / e4m3 V^T and the block's
+ *                                    statistics for the quantized cache); after the key loop the same
+ *                                    bytes hold the warp's FP32 partial O (rows x D, pitch 4D + 16) and
+ *                                    its (m, l) per row
+ * </pre>
+ *
+ * Row pitches of 16 (mod 128) bytes keep the eight rows of every ldmatrix in distinct bank groups.
+ */
+public record DecodePlan(DecodeSpec spec, int kvPitch, int slotBytes, int ringBytes, int qPitch, int qRegion,
+                         int oPitch, int statOffset, int mergeBytes, int regionBytes, int smemBytes,
+                         int chunksPerRow, int rowsPerPass, int activeLanes, int passes) {
+
+    /** Dynamic shared memory a CTA may take on sm_90 so that two CTAs share an SM (228 KB). */
+    public static final int BUDGET_SM90 = 112 * 1024;
+    /** Dynamic shared memory a CTA may take elsewhere (99 KB per block on sm_86, sm_89, sm_120). */
+    public static final int BUDGET_OTHER = 96 * 1024;
+
+    public static DecodePlan of(DecodeSpec s) {
+        int d = s.headDim();
+        int rows = s.rows();
+        int kvPitch;
+        int slot;
+        if (s.kv() == KvFormat.PAGED_QUANT) {
+            QuantTile qt = QuantTile.of(d);
+            kvPitch = qt.kPitch();
+            slot = qt.slotBytes();
+        } else {
+            kvPitch = 2 * d + 16;
+            slot = 2 * DecodeSpec.TILE_KEYS * kvPitch;
+        }
+        int ring = s.stages() * slot;
+        int qPitch = 2 * d + 16;
+        // the quantized cache keeps each row's Q scale (times sm_scale log2 e) after the rows
+        int qRegion = align(rows * qPitch + (s.kv() == KvFormat.PAGED_QUANT ? 4 * rows : 0));
+        int oPitch = 4 * d + 16;
+        int statOffset = rows * oPitch;
+        int merge = statOffset + rows * 8;
+        int region = align(Math.max(ring, merge));
+        int smem = qRegion + s.warps() * region;
+        int cpr = s.kv() == KvFormat.PAGED_QUANT ? d / 16 : d / 8;
+        int rpp = 32 / cpr;
+        int passes = (DecodeSpec.TILE_KEYS + rpp - 1) / rpp;
+        return new DecodePlan(s, kvPitch, slot, ring, qPitch, qRegion, oPitch, statOffset, merge, region, smem, cpr, rpp,
+                rpp * cpr, passes);
+    }
+
+    static int align(int bytes) {
+        return (bytes + 127) / 128 * 128;
+    }
+
+    /** Shared memory a decode CTA may use on {@code arch}. */
+    public static int budget(Arch arch) {
+        return arch == Arch.SM90 ? BUDGET_SM90 : BUDGET_OTHER;
+    }
+
+    /**
+     * The default spec for a call: as few m16 tiles as cover the {@code rowsPerKvHead} = group x Lq rows
+     * (capped by the head dim), then 4 warps with the deepest ring (4, 3, 2 stages) that fits the arch's
+     * budget, else 2 warps.
+     */
+    public static DecodeSpec defaults(Arch arch, int headDim, DType dtype, KvFormat kv, int rowsPerKvHead) {
+        int mt = DecodeSpec.mTilesFor(headDim, kv, rowsPerKvHead);
+        int budget = budget(arch);
+        for (int w : new int[] {4, 2}) {
+            for (int st = 4; st >= 2; st--) {
+                DecodeSpec s = new DecodeSpec(headDim, dtype, arch, kv, mt, w, st);
+                if (of(s).smemBytes() <= budget) return s;
+            }
+        }
+        throw new IllegalStateException("no decode spec fits " + budget + " bytes of shared memory at headDim = " + headDim);
+    }
+
+    /** Row chunks (CTAs per (sequence, kv head, split)) for {@code rowsPerKvHead} rows. */
+    public int rowChunks(int rowsPerKvHead) {
+        return (rowsPerKvHead + spec.rows() - 1) / spec.rows();
+    }
+
+    /** CTAs of this kernel an SM holds at once, by shared memory (1 KB reserved per CTA) and threads, at most 4. */
+    public int ctasPerSm(int smemPerSm) {
+        int bySmem = Math.max(1, smemPerSm / (smemBytes + 1024));
+        return Math.max(1, Math.min(4, Math.min(bySmem, 2048 / spec.threads())));
+    }
+
+    /** Fewest key tiles a split gets from the heuristic: four per warp, so each ring fills. */
+    public int minTilesPerSplit() {
+        return 4 * spec.warps();
+    }
+
+    /** Most splits the heuristic picks (the partial workspace grows with it). */
+    public static final int MAX_SPLITS = 128;
+
+    /**
+     * The split count of the heuristic: {@code ctas} = sequences x kv heads x row chunks CTAs without a split
+     * fill {@code slots} = SMs x CTAs per SM resident at once; a split count s gives ctas * s CTAs of nearly
+     * equal work (each sequence's visible keys are divided evenly), in ceil(ctas * s / slots) waves. No split
+     * when ctas already fill 80 % of the slots; else picks
+     * the smallest s whose waves are at least 90 % full, else the fullest, with every split keeping at least
+     * {@link #minTilesPerSplit} tiles of the longest sequence and s <= {@link #MAX_SPLITS}.
+     */
+    public int splits(long ctas, int maxKeys, int slots) {
+        if (ctas <= 0 || slots <= 0 || ctas >= 0.8 * slots) return 1;
+        int tiles = Math.max(1, (maxKeys + DecodeSpec.TILE_KEYS - 1) / DecodeSpec.TILE_KEYS);
+        int most = Math.max(1, Math.min(MAX_SPLITS, tiles / minTilesPerSplit()));
+        int best = 1;
+        double bestEff = 0;
+        for (int s = 1; s <= most; s++) {
+            long total = ctas * s;
+            long waves = (total + slots - 1) / slots;
+            double eff = (double) total / (waves * (double) slots);
+            if (eff >= 0.9) return s;
+            if (eff > bestEff + 1e-9) {
+                bestEff = eff;
+                best = s;
+            }
+        }
+        return best;
+    }
+}

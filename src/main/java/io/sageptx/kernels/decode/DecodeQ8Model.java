@@ -1,0 +1,187 @@
+package io.sageptx.kernels.decode;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+
+import io.sageptx.ptx.PtxFloats;
+
+/**
+ * The parts of a decode kernel's model that only the quantized cache ({@code decode_q8.stg}) uses: the tile
+ * copy of its four segments, the QK steps over pairs of 16-channel groups (INT8 K by ldmatrix, converted to
+ * f16 exactly), the per-block mean term, the PV groups of 32 channels (e4m3 V^T by ldmatrix, converted to
+ * f16 x 2^-8 exactly) with their per-channel scales.
+ *
+ * <p>Key order inside a tile: S element (m16 tile, n8 tile nt, e) of lane t is key {@code 4t + 2nt + e%2},
+ * so that a lane's P values are the keys 4t .. 4t+3 that one 32-bit word of V^T holds; the K fragment's n
+ * index r of tile nt reads K row {@code 4(r/2) + r%2 + 2nt}. Q channels are permuted the same way inside
+ * each group of 16: k index 2t, 2t+1, 2t+8, 2t+9 is channel 4t .. 4t+3.
+ */
+final class DecodeQ8Model {
+
+    record KPass(int rowOff, int smem, int global, boolean rowPred, int rowLimit) {
+    }
+
+    record FlatPass(int k, int off, int smem, boolean partial, int lanes) {
+    }
+
+    /** One k16 group of a QK step: its converted B registers for nt 0 and 1, the Q and mean offsets. */
+    record Group(String b0, String b1, String c0, String c1, int qOff, int meanOff, boolean first, List<Mt> mts) {
+    }
+
+    record Mt(String a, String aLoad0, String aLoad1, int q0, int q1, String s0, String s1, String sm, String z0, String z1,
+              String zm) {
+    }
+
+    /** One ldmatrix of K8: x4 (two groups) or x2 (one), and the raw registers it fills. */
+    record KStep(int off, boolean x4, String raw, List<Conv> convs, List<Group> groups) {
+    }
+
+    /** raw 4-byte register to two f16x2 registers. */
+    record Conv(String raw, String lo, String hi) {
+    }
+
+    record PvQ(String pa, String o0, String o1, String o2, String o3) {
+    }
+
+    record VTile(String raw, String b0, String b1, int vsOff, List<PvQ> mts) {
+    }
+
+    record VGroup(int off, boolean x4, String raw, List<VTile> tiles) {
+    }
+
+    record QMask(String s, int keyOff, String lim) {
+    }
+
+    record Scale(String s, String ks, String m, String a) {
+    }
+
+    private DecodeQ8Model() {
+    }
+
+    static void add(Map<String, Object> m, DecodeSpec s, DecodePlan p) {
+        int d = s.headDim();
+        int mt = s.mTiles();
+        QuantTile qt = QuantTile.of(d);
+        m.put("qaOff", s.rows() * p.qPitch());
+        m.put("q8RowOff", 8 * p.qPitch());
+        m.put("kPitch", qt.kPitch());
+        m.put("vOff", qt.vOffset());
+        m.put("statOff", qt.statOffset());
+        m.put("ksOff", qt.kScaleOffset());
+        m.put("msOff", qt.statOffset() + 6 * d);
+        m.put("d", d);
+        m.put("d2", 2 * d);
+        m.put("statTail", 6 * d + 16);
+        m.put("neg8", PtxFloats.hex(8f));
+        m.put("inv256", PtxFloats.hex(1f / 256f));
+        m.put("bf16", s.dtype() == io.sageptx.spec.DType.BF16);
+        // the warp-uniform skip of the output rescale keeps every row's alpha live a little longer: above
+        // D = 208 the quantized kernel is at 255 registers and rescales row by row instead
+        m.put("skipRescale", d <= 208);
+
+        // K8 rows: D/16 chunks per row, rows row0 + pass * rpp
+        int cpr = d / 16;
+        int rpp = 32 / cpr;
+        int active = rpp * cpr;
+        m.put("kChunksPerRow", cpr);
+        m.put("kRowsPerPass", rpp);
+        m.put("kActive", active);
+        m.put("kIdle", active < 32);
+        List<KPass> kp = new ArrayList<>();
+        for (int r = 0; r < DecodeSpec.TILE_KEYS; r += rpp) {
+            kp.add(new KPass(r, r * qt.kPitch(), r * d, active < 32 || r + rpp > DecodeSpec.TILE_KEYS, DecodeSpec.TILE_KEYS - r));
+        }
+        m.put("kPasses", kp);
+        m.put("vPasses", flat(d, qt.vOffset()));                          // D chunks of V^T
+        m.put("statPasses", flat((6 * d + 16) / 16, qt.statOffset()));    // kmean, vscale, meanScale
+
+        // QK: pairs of 16-channel groups
+        int groups = d / 16;
+        List<KStep> ks = new ArrayList<>();
+        for (int kk = 0; kk < groups; kk += 2) {
+            boolean x4 = kk + 1 < groups;
+            List<Conv> convs = new ArrayList<>();
+            // raw regs: x4: (nt0, kk), (nt0, kk+1), (nt1, kk), (nt1, kk+1); x2: (nt0, kk), (nt1, kk)
+            int nraw = x4 ? 4 : 2;
+            for (int r = 0; r < nraw; r++) convs.add(new Conv("%kf" + r, "%kh" + (2 * r), "%kh" + (2 * r + 1)));
+            List<Group> gs = new ArrayList<>();
+            for (int gi = 0; gi < (x4 ? 2 : 1); gi++) {
+                int g = kk + gi;
+                int r0 = x4 ? gi : 0;        // raw of (nt0, g)
+                int r1 = x4 ? 2 + gi : 1;    // raw of (nt1, g)
+                List<Mt> mts = new ArrayList<>();
+                for (int t = 0; t < mt; t++) {
+                    String s0 = DecodeEmitter.regs("%s", t * 8, 4);
+                    String s1 = DecodeEmitter.regs("%s", t * 8 + 4, 4);
+                    String sm = DecodeEmitter.regs("%sm", t * 4, 4);
+                    String zero = "%fzero, %fzero, %fzero, %fzero";
+                    int q0 = t * 16 * p.qPitch() + g * 32;
+                    mts.add(new Mt("%qa0, %qa1, %qa2, %qa3", "%qa0, %qa2", "%qa1, %qa3", q0, q0 + 8 * p.qPitch(), s0, s1, sm,
+                            g == 0 ? zero : s0, g == 0 ? zero : s1, g == 0 ? zero : sm));
+                }
+                gs.add(new Group("%kh" + (2 * r0) + ", %kh" + (2 * r0 + 1), "%kh" + (2 * r1) + ", %kh" + (2 * r1 + 1), "", "",
+                        g * 32, qt.statOffset() + g * 32, g == 0, mts));
+            }
+            ks.add(new KStep(kk * 16, x4, DecodeEmitter.regs("%kf", 0, nraw), convs, gs));
+        }
+        m.put("kSteps", ks);
+
+        // masks and scaling: element (t, nt, e) is key 4 lane_t + 2 nt + e % 2 of row half e / 2
+        List<QMask> masks = new ArrayList<>();
+        List<Scale> scales = new ArrayList<>();
+        for (int t = 0; t < mt; t++) {
+            for (int nt = 0; nt < 2; nt++) {
+                for (int e = 0; e < 4; e++) {
+                    String sr = "%s" + ((t * 2 + nt) * 4 + e);
+                    int row = t * 2 + e / 2;
+                    masks.add(new QMask(sr, 2 * nt + (e & 1), "%lim" + row));
+                    scales.add(new Scale(sr, "%ksv" + (2 * nt + (e & 1)), "%mrow" + row, "%qs" + row));
+                }
+            }
+        }
+        m.put("qMasks", masks);
+        m.put("scales", scales);
+        List<String[]> meanRows = new ArrayList<>();
+        for (int t = 0; t < mt; t++) {
+            meanRows.add(new String[] {"%mrow" + (2 * t), "%sm" + (4 * t)});
+            meanRows.add(new String[] {"%mrow" + (2 * t + 1), "%sm" + (4 * t + 2)});
+        }
+        List<Scale> mr = new ArrayList<>();
+        for (String[] x : meanRows) mr.add(new Scale("", "", x[0], x[1]));
+        m.put("meanRows", mr);
+        m.put("smCount", 4 * mt);
+
+        // PV: groups of 32 channels (the last of 16 when D/16 is odd)
+        int nTiles = d / 8;
+        List<VGroup> vg = new ArrayList<>();
+        for (int x = 0; x * 32 < d; x++) {
+            boolean x4 = (x + 1) * 32 <= d;
+            int tiles = x4 ? 4 : 2;
+            List<VTile> vt = new ArrayList<>();
+            for (int i = 0; i < tiles; i++) {
+                int n = 4 * x + i;
+                List<PvQ> os = new ArrayList<>();
+                for (int t = 0; t < mt; t++) {
+                    int o = (t * nTiles + n) * 4;
+                    os.add(new PvQ(DecodeEmitter.regs("%pa", t * 4, 4), "%o" + o, "%o" + (o + 1), "%o" + (o + 2), "%o" + (o + 3)));
+                }
+                vt.add(new VTile("%vf" + i, "%vh" + (2 * i), "%vh" + (2 * i + 1), qt.statOffset() + 2 * d + 32 * n, os));
+            }
+            vg.add(new VGroup(x * 512, x4, DecodeEmitter.regs("%vf", 0, tiles), vt));
+        }
+        m.put("vGroups", vg);
+        List<String> pas = new ArrayList<>();
+        for (int t = 0; t < mt; t++) pas.add(DecodeEmitter.regs("%pa", t * 4, 4));
+        m.put("paRegs", pas);
+    }
+
+    static List<FlatPass> flat(int chunks, int smemBase) {
+        List<FlatPass> out = new ArrayList<>();
+        for (int k = 0; k * 32 < chunks; k++) {
+            int lanes = Math.min(32, chunks - 32 * k);
+            out.add(new FlatPass(k, 512 * k, smemBase + 512 * k, lanes < 32, lanes));
+        }
+        return out;
+    }
+}

@@ -1,0 +1,145 @@
+package io.sageptx.kernels.decode;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.DynamicTest.dynamicTest;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.stream.Stream;
+
+import org.junit.jupiter.api.DynamicTest;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestFactory;
+
+import io.sageptx.spec.Arch;
+import io.sageptx.spec.DType;
+import io.sageptx.testing.Ptxas;
+
+/**
+ * Every decode kernel variant the runtime can pick assembles with ptxas for sm_80, sm_89, sm_90 and sm_120
+ * without spills or stack: every format (dense, paged, quantized paged), every head dim 32..256 step 16
+ * (dtypes alternating), every m16 tile count the head dim allows, with the default warps and stages; the
+ * tuner's other warps / stages at D = 64 and 128; the combine and the quantized-cache append kernels of
+ * every head dim and dtype.
+ */
+class DecodeAssemblyTest {
+
+    static List<DecodeSpec> specs() {
+        List<DecodeSpec> out = new ArrayList<>();
+        for (Arch arch : Arch.values()) {
+            for (KvFormat kv : KvFormat.values()) {
+                for (int d : DecodeSpec.HEAD_DIMS) {
+                    DType t = ((d / 16) + kv.ordinal()) % 2 == 0 ? DType.FP16 : DType.BF16;
+                    for (int mt = 1; mt <= DecodeSpec.maxMTiles(d, kv); mt *= 2) {
+                        out.add(DecodePlan.defaults(arch, d, t, kv, 16 * mt));
+                    }
+                }
+            }
+        }
+        for (int d : new int[] {64, 128}) {
+            for (int w : new int[] {2, 8}) {
+                for (int s : new int[] {2, 4}) out.add(new DecodeSpec(d, DType.FP16, Arch.SM90, KvFormat.PAGED, 1, w, s));
+            }
+        }
+        return out;
+    }
+
+    /** Assembles specs in parallel (ptxas processes) and reports every failure at once. */
+    static void assembleAll(List<DecodeSpec> specs) {
+        List<String> bad = specs.parallelStream().map(s -> {
+            Ptxas.Result r = Ptxas.assemble(DecodeEmitter.emit(s), s.arch().target());
+            if (!r.ok()) return s + ": ptxas failed\n" + r.log();
+            Ptxas.EntryInfo e = r.entry(s.kernelName());
+            if (!e.noSpills()) return s + ": " + e;
+            if (DecodePlan.of(s).smemBytes() > DecodePlan.budget(s.arch()) && s.warps() != 8) return s + ": shared memory";
+            return null;
+        }).filter(x -> x != null).toList();
+        assertTrue(bad.isEmpty(), bad.size() + " of " + specs.size() + " variants fail:\n" + String.join("\n", bad));
+    }
+
+    @TestFactory
+    Stream<DynamicTest> decodeKernelsAssembleWithoutSpills() {
+        Ptxas.assumeAvailable();
+        List<DynamicTest> out = new ArrayList<>();
+        for (Arch arch : Arch.values()) {
+            for (KvFormat kv : KvFormat.values()) {
+                List<DecodeSpec> group = specs().stream().filter(s -> s.arch() == arch && s.kv() == kv).toList();
+                if (!group.isEmpty()) {
+                    out.add(dynamicTest(arch.target() + " " + kv.id() + " (" + group.size() + " variants)",
+                            () -> assembleAll(group)));
+                }
+            }
+        }
+        return out.stream();
+    }
+
+    @TestFactory
+    Stream<DynamicTest> combineKernelsAssembleWithoutSpills() {
+        Ptxas.assumeAvailable();
+        List<DynamicTest> out = new ArrayList<>();
+        for (Arch arch : Arch.values()) {
+            for (int d : DecodeSpec.HEAD_DIMS) {
+                DType t = (d / 16) % 2 == 0 ? DType.BF16 : DType.FP16;
+                out.add(dynamicTest(arch.target() + " d" + d + " " + t.shortName(), () -> {
+                    Ptxas.Result r = Ptxas.assemble(CombineEmitter.emit(d, t, arch), arch.target());
+                    assertEquals(0, r.exitCode(), r.log());
+                    assertTrue(r.entry(CombineEmitter.kernelName(d, t)).noSpills());
+                }));
+            }
+        }
+        return out.stream();
+    }
+
+    @TestFactory
+    Stream<DynamicTest> appendKernelsAssembleWithoutSpills() {
+        Ptxas.assumeAvailable();
+        List<DynamicTest> out = new ArrayList<>();
+        for (Arch arch : Arch.values()) {
+            out.add(dynamicTest(arch.target(), () -> {
+                List<String> bad = DecodeSpec.HEAD_DIMS.parallelStream().flatMap(d -> Stream.of(DType.values()).map(t -> {
+                    Ptxas.Result r = Ptxas.assemble(AppendEmitter.emit(d, t, arch), arch.target());
+                    if (!r.ok()) return "d" + d + " " + t + ": " + r.log();
+                    Ptxas.EntryInfo e = r.entry(AppendEmitter.kernelName(d, t));
+                    return e.noSpills() ? null : "d" + d + " " + t + ": " + e;
+                })).filter(x -> x != null).toList();
+                assertTrue(bad.isEmpty(), String.join("\n", bad));
+            }));
+        }
+        return out.stream();
+    }
+
+    @Test
+    void textIsDeterministic() {
+        DecodeSpec s = DecodePlan.defaults(Arch.SM90, 128, DType.FP16, KvFormat.PAGED, 4);
+        assertEquals(DecodeEmitter.emit(s), DecodeEmitter.emit(s));
+        assertTrue(DecodeEmitter.emit(s).contains(".visible .entry " + s.kernelName() + "("));
+        assertEquals("sageptx_decode_paged_fp16_d128_m1_w4_s3", s.kernelName());
+    }
+
+    @Test
+    void specRefusesWhatTheKernelCannotDo() {
+        assertThrows(IllegalArgumentException.class, () -> new DecodeSpec(100, DType.FP16, Arch.SM90, KvFormat.DENSE, 1, 4, 3));
+        assertThrows(IllegalArgumentException.class, () -> new DecodeSpec(272, DType.FP16, Arch.SM90, KvFormat.DENSE, 1, 4, 3));
+        assertThrows(IllegalArgumentException.class, () -> new DecodeSpec(16, DType.FP16, Arch.SM90, KvFormat.DENSE, 1, 4, 3));
+        assertThrows(IllegalArgumentException.class, () -> new DecodeSpec(64, DType.FP16, Arch.SM90, KvFormat.DENSE, 4, 4, 3));
+        assertThrows(IllegalArgumentException.class, () -> new DecodeSpec(256, DType.FP16, Arch.SM90, KvFormat.DENSE, 2, 4, 3));
+        assertThrows(IllegalArgumentException.class, () -> new DecodeSpec(112, DType.FP16, Arch.SM90, KvFormat.PAGED_QUANT, 2, 4, 3));
+        assertThrows(IllegalArgumentException.class, () -> new DecodeSpec(128, DType.FP16, Arch.SM90, KvFormat.DENSE, 1, 3, 3));
+        assertThrows(IllegalArgumentException.class, () -> new DecodeSpec(128, DType.FP16, Arch.SM90, KvFormat.DENSE, 1, 4, 5));
+    }
+
+    @Test
+    void splitHeuristicFillsTheGpu() {
+        DecodePlan p = DecodePlan.of(DecodePlan.defaults(Arch.SM90, 128, DType.FP16, KvFormat.PAGED, 4));
+        int slots = 132 * p.ctasPerSm(228 * 1024);
+        assertEquals(2, p.ctasPerSm(228 * 1024));
+        assertEquals(1, p.splits(64L * 8, 32768, slots), "B=64 x 8 kv heads fill the GPU");
+        assertEquals(30, p.splits(8, 32768, slots), "B=1 x 8 kv heads: 30 x 8 = 240 CTAs, the first >= 90 % of 264");
+        assertEquals(1, p.splits(8, 100, slots), "too few keys to split");
+        assertTrue(p.splits(8, 1024, slots) <= 1024 / 16 / p.minTilesPerSplit());
+        int s = p.splits(64, 32768, slots);
+        assertTrue(64L * s >= 0.9 * slots && 64L * s <= 2L * slots, "B=8: " + s);
+    }
+}
