@@ -203,7 +203,7 @@ class Qk16GpuTest {
                 SPEED.add(String.format(Locale.ROOT, "| %d | %s | %d | %s | %.3f | %.3f | %.2f | %.0f |", d, causal, n,
                         attention.specFor(def), msDefault, ms16, ms16 / msDefault, flops / (ms16 * 1e-3) / 1e12));
             }
-            assertTrue(ms16 <= 4 * msDefault, "16-bit QK " + ms16 + " ms vs default " + msDefault + " ms");
+            // the speed is reported (the table printed after the class), not asserted: no timed assertions in tests
         }
     }
 

@@ -290,7 +290,7 @@ class QkAutoGpuTest {
             synchronized (SPEED) {
                 SPEED.add(String.format(Locale.ROOT, "| %d | %s | %d | %.3f | %.3f | %.3f |", d, causal, n, msd, msa, msa / msd));
             }
-            assertTrue(msa <= 1.10 * msd, "auto " + msa + " ms vs default " + msd + " ms");
+            // the cost is reported (the table printed after the class), not asserted: no timed assertions in tests
         }
     }
 
