@@ -31,39 +31,30 @@ public final class PreprocessKernels {
             .build();
 
     /** INT8 rows of Q or of the smoothed K, one CTA per scale tile. */
-    public static final KernelAbi QUANT_ROWS = KernelAbi.builder()
-            .u64("p_src", "16-bit, element (b, h, token, c) at b*sb + h*sh + token*sr + c")
-            .u64("p_dst", "out: int8 [B][H][LPad][DPad] (channels D..DPad zero)")
-            .u64("p_scale", "out: scales [B][H][scaleStride]")
-            .u64("p_mean", "K channel means [B][Hkv][D]: subtracted (K) or dotted with the row (Q, for the LSE)")
-            .u64("p_rowdot", "out: factor * (row . mean) [B][H][LPad], or 0")
-            .u32("p_l")
-            .u32("p_lpad")
-            .u32("p_scalestride")
-            .u32("p_group", "heads per kv head (the mean's head is h / group)")
-            .f32("p_factor", "multiplies the scale (Q: sm_scale * log2 e; K: 1)")
-            .f32("p_dotfactor", "multiplies the row dot (Q: sm_scale)")
-            .u64("p_cu", "varlen: int32 cu_seqlens [B+1] of this tensor, or 0")
-            .strides("p", "source strides in elements: batch (0 for varlen), head, token")
-            .build();
+    public static final KernelAbi QUANT_ROWS = quantRows().build();
 
     /** qk=auto: {@link #QUANT_ROWS} and the tile's sum of squares for the decision kernel. */
-    public static final KernelAbi QUANT_ROWS_AUTO = KernelAbi.builder()
-            .u64("p_src", "16-bit, element (b, h, token, c) at b*sb + h*sh + token*sr + c")
-            .u64("p_dst", "out: int8 [B][H][LPad][DPad] (channels D..DPad zero)")
-            .u64("p_scale", "out: scales [B][H][scaleStride]")
-            .u64("p_mean", "K channel means [B][Hkv][D]: subtracted (K) or dotted with the row (Q, for the LSE)")
-            .u64("p_rowdot", "out: factor * (row . mean) [B][H][LPad], or 0")
-            .u32("p_l")
-            .u32("p_lpad")
-            .u32("p_scalestride")
-            .u32("p_group", "heads per kv head (the mean's head is h / group)")
-            .f32("p_factor", "multiplies the scale (Q: sm_scale * log2 e; K: 1)")
-            .f32("p_dotfactor", "multiplies the row dot (Q: sm_scale)")
-            .u64("p_cu", "varlen: int32 cu_seqlens [B+1] of this tensor, or 0")
-            .strides("p", "source strides in elements: batch (0 for varlen), head, token")
+    public static final KernelAbi QUANT_ROWS_AUTO = quantRows()
             .u64("p_sumsq", "out: qk=auto: sum of squares of the quantized values per tile [B][H][LPad / tile rows]")
             .build();
+
+    /** The parameters every INT8 row-quantization kernel has. */
+    private static KernelAbi.Builder quantRows() {
+        return KernelAbi.builder()
+                .u64("p_src", "16-bit, element (b, h, token, c) at b*sb + h*sh + token*sr + c")
+                .u64("p_dst", "out: int8 [B][H][LPad][DPad] (channels D..DPad zero)")
+                .u64("p_scale", "out: scales [B][H][scaleStride]")
+                .u64("p_mean", "K channel means [B][Hkv][D]: subtracted (K) or dotted with the row (Q, for the LSE)")
+                .u64("p_rowdot", "out: factor * (row . mean) [B][H][LPad], or 0")
+                .u32("p_l")
+                .u32("p_lpad")
+                .u32("p_scalestride")
+                .u32("p_group", "heads per kv head (the mean's head is h / group)")
+                .f32("p_factor", "multiplies the scale (Q: sm_scale * log2 e; K: 1)")
+                .f32("p_dotfactor", "multiplies the row dot (Q: sm_scale)")
+                .u64("p_cu", "varlen: int32 cu_seqlens [B+1] of this tensor, or 0")
+                .strides("p", "source strides in elements: batch (0 for varlen), head, token");
+    }
 
     /** qk=auto: the per-(batch, head) precision decision, one CTA per (head, batch). */
     public static final KernelAbi QK_DECIDE = KernelAbi.builder()
