@@ -54,6 +54,7 @@ public final class Decode implements AutoCloseable {
         return new Decode(ctx);
     }
 
+    /** The device context this instance launches in. */
     public DeviceContext context() {
         return runner.context();
     }

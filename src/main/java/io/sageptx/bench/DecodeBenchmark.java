@@ -105,6 +105,7 @@ public final class DecodeBenchmark {
         }
     }
 
+    /** Runs the benchmark on device 0 with the options of the class comment ({@code --out} required). */
     public static void main(String[] args) throws IOException {
         Options o = Options.parse(args);
         try (Decode decode = Decode.onDevice(0); PrintWriter w = new PrintWriter(Files.newBufferedWriter(o.out))) {

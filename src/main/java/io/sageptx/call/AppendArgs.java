@@ -47,6 +47,7 @@ public final class AppendArgs {
         this.flags = b.flags;
     }
 
+    /** A new builder: batch and tokens 1, K/V strides [B, Hkv, tokens, D], no optional arrays. */
     public static Builder builder() {
         return new Builder();
     }
@@ -117,20 +118,34 @@ public final class AppendArgs {
         }
     }
 
+    /** The quantized cache the tokens are appended to. */
     public QuantizedKvCache cache() { return cache; }
+    /** Device address of the new K rows (16-bit, the cache's dtype). */
     public long k() { return k; }
+    /** Device address of the new V rows (16-bit, the cache's dtype). */
     public long v() { return v; }
+    /** Element strides (batch, kv head, token) of the new K rows; default [B, Hkv, tokens, D] contiguous. */
     public Strides kStrides() { return kStrides; }
+    /** Element strides (batch, kv head, token) of the new V rows; default [B, Hkv, tokens, D] contiguous. */
     public Strides vStrides() { return vStrides; }
+    /** Sequences B appended to (default 1). */
     public int batch() { return batch; }
+    /** New tokens per sequence: the K/V rows given per (sequence, kv head) (default 1). */
     public int tokens() { return tokens; }
+    /** Optional int32 device array [B] of each sequence's new tokens (each &lt;= tokens), or 0: all {@code tokens}. */
     public long counts() { return counts; }
+    /** int32 device block table [B, maxBlocks]: the cache blocks of each sequence, in position order. */
     public long blockTable() { return blockTable; }
+    /** Entries per sequence of the block table (its row stride). */
     public int maxBlocks() { return maxBlocks; }
+    /** int32 device array [B] of the lengths before the call: the first position each sequence's new tokens go to. */
     public long seqLens() { return seqLens; }
+    /** Optional int32 device array [B] that receives seqLens + counts (not seqLens itself), or 0 for none. */
     public long seqLensOut() { return seqLensOut; }
+    /** Optional int32 device array [B], entry b set to 1 when sequence b had out-of-range device data, or 0 for none. */
     public long flags() { return flags; }
 
+    /** Builder of {@link AppendArgs}; batch and tokens default to 1, the K/V strides to [B, Hkv, tokens, D]. */
     public static final class Builder {
         private QuantizedKvCache cache;
         private long k;
@@ -146,11 +161,15 @@ public final class AppendArgs {
         private long seqLensOut;
         private long flags;
 
+        /** The quantized cache to append to (required; its dtype is the K/V rows'). */
         public Builder cache(QuantizedKvCache c) { this.cache = c; return this; }
         /** New K and V rows [B, Hkv, tokens, D] (or {@link #kStrides}/{@link #vStrides}). */
         public Builder kv(long k, long v) { this.k = k; this.v = v; return this; }
+        /** Element strides of the new K rows (batch, kv head, token); the head dim is contiguous. */
         public Builder kStrides(long b, long h, long t) { this.kStrides = new Strides(b, h, t); return this; }
+        /** Element strides of the new V rows (batch, kv head, token); the head dim is contiguous. */
         public Builder vStrides(long b, long h, long t) { this.vStrides = new Strides(b, h, t); return this; }
+        /** Sequences B (default 1). */
         public Builder batch(int n) { this.batch = n; return this; }
         /** New tokens per sequence (1 for a decode step). */
         public Builder tokens(int n) { this.tokens = n; return this; }
@@ -165,8 +184,10 @@ public final class AppendArgs {
         }
         /** Optional int32 [B]: receives the lengths after the call (a different array than seqLens). */
         public Builder seqLensOut(long a) { this.seqLensOut = a; return this; }
+        /** Optional int32 device array [B]: entry b is set to 1 when sequence b had bad device data (0: none). */
         public Builder flags(long a) { this.flags = a; return this; }
 
+        /** The arguments as given; {@link AppendArgs#validate} checks them. */
         public AppendArgs build() {
             return new AppendArgs(this);
         }

@@ -36,7 +36,14 @@ public final class DecodeArgs {
     public static final int MAX_SPLITS = 256;
 
     /** Which cache a call reads. */
-    public enum Cache { DENSE, PAGED, QUANTIZED }
+    public enum Cache {
+        /** Dense K and V tensors ({@link Builder#dense}). */
+        DENSE,
+        /** A paged 16-bit cache ({@link Builder#paged}). */
+        PAGED,
+        /** SagePTX's quantized paged cache ({@link Builder#quantized}). */
+        QUANTIZED
+    }
 
     final long q;
     final long o;
@@ -100,6 +107,7 @@ public final class DecodeArgs {
         this.splits = b.splits;
     }
 
+    /** A new builder (defaults: see {@link Builder}). */
     public static Builder builder() {
         return new Builder();
     }
@@ -275,35 +283,59 @@ public final class DecodeArgs {
         }
     }
 
+    /** Device address of Q (16-bit). */
     public long q() { return q; }
+    /** Device address of the output O (16-bit). */
     public long o() { return o; }
     /** LSE output address, or 0 for none. */
     public long lse() { return lse; }
+    /** Whether an LSE output is given ({@link #lse} not 0). */
     public boolean hasLse() { return lse != 0; }
+    /** Sequences B. */
     public int batch() { return batch; }
+    /** Query heads H. */
     public int heads() { return heads; }
+    /** KV heads Hkv (heads when not set). */
     public int kvHeads() { return kvHeads; }
+    /** Query heads per kv head: heads / kvHeads (1 without GQA). */
     public int group() { return heads / kvHeads; }
+    /** Query rows per sequence Lq. */
     public int lq() { return lq; }
+    /** Head dim D. */
     public int headDim() { return headDim; }
+    /** The 16-bit type of Q, O and the K/V cache (default fp16). */
     public DType dtype() { return dtype; }
+    /** The causal mask (default {@link CausalMode#NONE}). */
     public CausalMode causal() { return causal; }
+    /** Softmax scale of the scores q . k (1/sqrt(headDim) unless set). */
     public float smScale() { return smScale; }
+    /** Element strides (batch, head, query row) of Q; default [B, H, Lq, D]. */
     public Strides qStrides() { return qStrides; }
+    /** Element strides (batch, head, query row) of O; default [B, H, Lq, D]. */
     public Strides oStrides() { return oStrides; }
+    /** Which cache the call reads (null when none was given). */
     public Cache cache() { return cache; }
+    /** Dense: device address of K (16-bit); 0 otherwise. */
     public long k() { return k; }
+    /** Dense: device address of V (16-bit); 0 otherwise. */
     public long v() { return v; }
     /** Dense: the keys of the K/V tensors (each sequence's, unless seqLens is given). */
     public int lk() { return lk; }
+    /** Dense: element strides (batch, kv head, key) of K; default from the builder's kvLayout (BHLD: [B, Hkv, Lk, D]). */
     public Strides kStrides() { return kStrides; }
+    /** Dense: element strides (batch, kv head, key) of V; default from the builder's kvLayout (BHLD: [B, Hkv, Lk, D]). */
     public Strides vStrides() { return vStrides; }
+    /** The paged 16-bit cache, or null when the call reads another. */
     public PagedKvCache paged() { return paged; }
+    /** The quantized cache, or null when the call reads another. */
     public QuantizedKvCache quantized() { return quantized; }
+    /** Paged and quantized: int32 device block table [B, maxBlocks]; 0 for dense. */
     public long blockTable() { return blockTable; }
+    /** Paged and quantized: entries per sequence of the block table (its row stride); 0 for dense. */
     public int maxBlocks() { return maxBlocks; }
     /** int32 device array of the sequences' key counts, or 0 (dense only: all Lk). */
     public long seqLens() { return seqLens; }
+    /** Optional int32 device array [B], entry b set to 1 when sequence b had bad device data, or 0 for none. */
     public long flags() { return flags; }
     /** The splits asked for (0: the heuristic). */
     public int splits() { return splits; }
@@ -360,25 +392,37 @@ public final class DecodeArgs {
         private long flags;
         private int splits;
 
+        /** Device address of Q [B, H, Lq, D] (or {@link #qStrides}), 16-bit, 16-byte aligned. */
         public Builder q(long a) { this.q = a; return this; }
+        /** Device address of the output O [B, H, Lq, D] (or {@link #oStrides}), 16-bit, 16-byte aligned. */
         public Builder o(long a) { this.o = a; return this; }
         /** Optional LSE output float32 [B, H, Lq] (natural log); 0 for none. */
         public Builder lse(long a) { this.lse = a; return this; }
+        /** {@link #q(long)} from a JCuda pointer. */
         public Builder q(CUdeviceptr p) { return q(DeviceBuffer.addressOf(p)); }
+        /** {@link #o(long)} from a JCuda pointer. */
         public Builder o(CUdeviceptr p) { return o(DeviceBuffer.addressOf(p)); }
+        /** {@link #lse(long)} from a JCuda pointer (null: none). */
         public Builder lse(CUdeviceptr p) { return lse(DeviceBuffer.addressOf(p)); }
+        /** Sequences B (default 1). */
         public Builder batch(int n) { this.batch = n; return this; }
+        /** Query heads H (default 1). */
         public Builder heads(int n) { this.heads = n; return this; }
+        /** KV heads Hkv, a divisor of heads (0 or not set: heads). */
         public Builder kvHeads(int n) { this.kvHeads = n; return this; }
         /** Query rows per sequence, 1 .. {@value DecodeSpec#MAX_LQ}. */
         public Builder lq(int n) { this.lq = n; return this; }
+        /** Head dim D: a multiple of 16 in [32, 256] (required). */
         public Builder headDim(int d) { this.headDim = d; return this; }
+        /** The 16-bit type of Q and O, fp16 or bf16 (default fp16); a cache's dtype must match it. */
         public Builder dtype(DType t) { this.dtype = t; return this; }
+        /** The causal mask (default {@link CausalMode#NONE}). */
         public Builder causal(CausalMode m) { this.causal = m; return this; }
         /** Softmax scale; 1/sqrt(headDim) when not set. */
         public Builder smScale(float s) { this.smScale = s; this.smScaleSet = true; return this; }
         /** Element strides of Q (batch, head, query row); the head dim is contiguous. */
         public Builder qStrides(long b, long h, long t) { this.qStrides = new Strides(b, h, t); return this; }
+        /** Element strides of O (batch, head, query row), multiples of 4; the head dim is contiguous. */
         public Builder oStrides(long b, long h, long t) { this.oStrides = new Strides(b, h, t); return this; }
 
         /** A dense cache: K and V [B, Hkv, Lk, D] (or {@link #kvLayout}, {@link #kStrides}), Lk keys each. */
@@ -390,6 +434,7 @@ public final class DecodeArgs {
             return this;
         }
 
+        /** {@link #dense(long, long, int)} from JCuda pointers. */
         public Builder dense(CUdeviceptr k, CUdeviceptr v, int lk) {
             return dense(DeviceBuffer.addressOf(k), DeviceBuffer.addressOf(v), lk);
         }
@@ -401,7 +446,9 @@ public final class DecodeArgs {
             return this;
         }
 
+        /** Dense: element strides of K (batch, kv head, key), multiples of 8; the head dim is contiguous. */
         public Builder kStrides(long b, long h, long t) { this.kStrides = new Strides(b, h, t); return this; }
+        /** Dense: element strides of V (batch, kv head, key), multiples of 8; the head dim is contiguous. */
         public Builder vStrides(long b, long h, long t) { this.vStrides = new Strides(b, h, t); return this; }
 
         /** A paged 16-bit cache with its int32 block table [B, maxBlocks] and int32 seq_lens [B]. */
@@ -433,6 +480,7 @@ public final class DecodeArgs {
         /** Splits of each sequence's keys across CTAs (0: the heuristic, {@code Decode.splitsFor}). */
         public Builder splits(int n) { this.splits = n; return this; }
 
+        /** The arguments as given; {@link DecodeArgs#validate} checks them. */
         public DecodeArgs build() {
             return new DecodeArgs(this);
         }

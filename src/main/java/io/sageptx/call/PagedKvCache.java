@@ -11,14 +11,23 @@ import jcuda.driver.CUdeviceptr;
  * block_size, Hkv, D] contiguous). The head dim is contiguous. Which blocks hold a sequence's tokens is
  * said per call ({@link DecodeArgs.Builder#paged}): a block table and the sequence lengths.
  *
- * @param blockSize a power of two in [16, 256]
- * @param dtype     the 16-bit type of the pools: must be the call's
+ * @param kPool       device address of the K pool (16-byte aligned)
+ * @param vPool       device address of the V pool (16-byte aligned)
+ * @param numBlocks   blocks in each pool
+ * @param blockSize   a power of two in [16, 256]
+ * @param kvHeads     kv heads Hkv: must be the call's
+ * @param headDim     head dim D: must be the call's
+ * @param dtype       the 16-bit type of the pools: must be the call's
+ * @param blockStride elements between blocks (a multiple of 8)
+ * @param tokenStride elements between tokens of a block (a multiple of 8)
+ * @param headStride  elements between kv heads (a multiple of 8)
  */
 public record PagedKvCache(long kPool, long vPool, int numBlocks, int blockSize, int kvHeads, int headDim, DType dtype,
                            long blockStride, long tokenStride, long headStride) {
 
     /** Block sizes a paged cache may have. */
     public static final int MIN_BLOCK = 16;
+    /** Largest block size (block sizes are powers of two from {@link #MIN_BLOCK}). */
     public static final int MAX_BLOCK = 256;
 
     /** Contiguous pools [num_blocks, block_size, Hkv, D]. */
@@ -27,6 +36,7 @@ public record PagedKvCache(long kPool, long vPool, int numBlocks, int blockSize,
         return new PagedKvCache(kPool, vPool, numBlocks, blockSize, kvHeads, headDim, dtype, token * blockSize, token, headDim);
     }
 
+    /** {@link #of(long, long, int, int, int, int, DType)} from JCuda pointers. */
     public static PagedKvCache of(CUdeviceptr kPool, CUdeviceptr vPool, int numBlocks, int blockSize, int kvHeads, int headDim,
                                   DType dtype) {
         return of(DeviceBuffer.addressOf(kPool), DeviceBuffer.addressOf(vPool), numBlocks, blockSize, kvHeads, headDim, dtype);

@@ -12,10 +12,16 @@ import jcuda.driver.CUdeviceptr;
  * ({@link QuantKvLayout}); {@link #poolBytes} says how much memory it takes. Tokens are written by
  * {@code Decode.append}; the block table and the lengths are the caller's, as for {@link PagedKvCache}.
  *
- * @param dtype the 16-bit type of the K/V rows appended and of the decode calls over the cache
+ * @param pool      device address of the pool ({@link #poolBytes()} bytes, 16-byte aligned)
+ * @param numBlocks blocks in the pool
+ * @param blockSize tokens per block: a power of two in [16, 256]
+ * @param kvHeads   kv heads Hkv
+ * @param headDim   head dim D
+ * @param dtype     the 16-bit type of the K/V rows appended and of the decode calls over the cache
  */
 public record QuantizedKvCache(long pool, int numBlocks, int blockSize, int kvHeads, int headDim, DType dtype) {
 
+    /** A cache over the pool at a JCuda pointer. */
     public static QuantizedKvCache of(CUdeviceptr pool, int numBlocks, int blockSize, int kvHeads, int headDim, DType dtype) {
         return new QuantizedKvCache(DeviceBuffer.addressOf(pool), numBlocks, blockSize, kvHeads, headDim, dtype);
     }

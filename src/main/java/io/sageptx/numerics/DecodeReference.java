@@ -14,7 +14,14 @@ import java.util.Arrays;
 public final class DecodeReference {
 
     /** The mask of a decode call. */
-    public enum Mask { NONE, TOP_LEFT, BOTTOM_RIGHT }
+    public enum Mask {
+        /** No mask: each query sees all its sequence's keys. */
+        NONE,
+        /** Query i sees keys j &lt;= i. */
+        TOP_LEFT,
+        /** Query i sees keys j &lt;= i + len_b - Lq (the last query sees every key). */
+        BOTTOM_RIGHT
+    }
 
     private DecodeReference() {
     }
@@ -28,6 +35,7 @@ public final class DecodeReference {
         };
     }
 
+    /** FP64 decode attention of float inputs, scores scaled by {@code smScale}; see the class comment for layouts and masks. */
     public static AttentionReference.Result compute(float[] q, float[] k, float[] v, int[] lens, int batch, int hq, int hkv,
                                                     int lq, int maxLk, int d, double smScale, Mask mask) {
         if (hq % hkv != 0) throw new IllegalArgumentException("hq=" + hq + " is not a multiple of hkv=" + hkv);

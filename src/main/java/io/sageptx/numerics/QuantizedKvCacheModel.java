@@ -58,6 +58,7 @@ public final class QuantizedKvCacheModel {
         return pool;
     }
 
+    /** Tokens per block. */
     public int blockSize() {
         return blockSize;
     }

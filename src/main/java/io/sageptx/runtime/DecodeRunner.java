@@ -39,16 +39,32 @@ public final class DecodeRunner implements AutoCloseable {
 
     private static final float LOG2_E = (float) (1.0 / Math.log(2.0));
 
-    /** What a plan needs to know of the device. */
+    /**
+     * What a plan needs to know of the device.
+     *
+     * @param arch      the device's architecture (the kernels' target)
+     * @param sms       streaming multiprocessors
+     * @param smemPerSm shared memory per multiprocessor in bytes
+     */
     public record Device(Arch arch, int sms, int smemPerSm) {
+        /** The description of the device of {@code ctx}. */
         public static Device of(DeviceContext ctx) {
             return new Device(Arch.forDevice(ctx.computeCapabilityMajor(), ctx.computeCapabilityMinor()),
                     ctx.multiprocessorCount(), ctx.maxSharedMemoryPerMultiprocessor());
         }
     }
 
-    /** One launch of a plan. */
+    /**
+     * One launch of a plan.
+     *
+     * @param <C>    what a call of the kernel is described by
+     * @param module the module holding the kernel
+     * @param kernel the kernel launched
+     * @param call   the kernel's description of this launch (its grid)
+     * @param args   the kernel's arguments, bound by name
+     */
     public record Step<C>(ModuleDef module, KernelDef<C> kernel, C call, Args args) {
+        /** The launch geometry of this step (grid, threads, shared memory). */
         public Launch launch() {
             return kernel.geometry().apply(call);
         }
@@ -58,7 +74,16 @@ public final class DecodeRunner implements AutoCloseable {
         }
     }
 
-    /** A whole call: its spec, splits, row chunks, workspace bytes and launches in order. */
+    /**
+     * A whole call: its spec, splits, row chunks, workspace bytes and launches in order.
+     *
+     * @param spec           the kernel variant
+     * @param splits         splits of each sequence's keys (1: not split, no combine launch)
+     * @param chunks         row chunks: the CTAs (grid x, per split) that the group * Lq query rows of one
+     *                       (sequence, kv head) are divided into
+     * @param workspaceBytes caller workspace the call needs (0 when not split)
+     * @param steps          the launches in order: the decode kernel, then the combine kernel when split
+     */
     public record Plan(DecodeSpec spec, int splits, int chunks, long workspaceBytes, List<Step<?>> steps) {
     }
 
@@ -68,15 +93,18 @@ public final class DecodeRunner implements AutoCloseable {
     private CudaEvent lastUse;
     private long allocations;
 
+    /** A runner on the device of {@code ctx}; its own workspace is allocated on first use. */
     public DecodeRunner(DeviceContext ctx) {
         this.ctx = ctx;
         this.device = Device.of(ctx);
     }
 
+    /** The device context this runner launches in. */
     public DeviceContext context() {
         return ctx;
     }
 
+    /** What plans need to know of this runner's device. */
     public Device device() {
         return device;
     }
