@@ -282,7 +282,7 @@ public final class QuantizedKvCacheModel {
      * The e4m3 encoder of the append kernel, with integer operations only (sm_80 has no cvt to e4m3): equal
      * to {@link Fp8E4M3#encode} for every float (round to nearest even, saturating to 448, NaN to 0x7F).
      * Below 2^-6 the code is rint(|x| * 512); else RNE of the float's mantissa at bit 20 (a carry moves into
-     * the exponent), minus the exponent bias difference (127 - 7) << 3.
+     * the exponent), minus the exponent bias difference (127 - 7) {@code << 3}.
      */
     public static byte e4m3Int(float x) {
         int bits = Float.floatToRawIntBits(x);
