@@ -241,8 +241,9 @@ class QkAutoGpuTest {
     /**
      * The cost of auto on ordinary inputs: B=4, H=32, Lq = Lk = N, bf16 N(0, 1), the whole call, median of 15 timed
      * calls after 3 warm-ups, default and auto alternating in rounds on the same buffers (auto adds the tiles' sums
-     * of squares, the decision kernel and a 16-bit launch whose CTAs all leave at once). The bar is 3 %; asserted
-     * at 10 % to stay clear of timing noise, the table has the measured ratio.
+     * of squares, the decision kernel and a 16-bit launch whose CTAs all leave at once). The bar is 3 %; the table
+     * printed after the class has the measured ratio (not asserted: no timed assertions in tests). The decisions
+     * (every head INT8 on these inputs) are asserted.
      */
     @ParameterizedTest(name = "speed D={0} N={1} causal={2}")
     @MethodSource("speedShapes")
