@@ -48,6 +48,19 @@ final class DeviceArrays implements AutoCloseable {
         return b;
     }
 
+    /**
+     * Fills each buffer with {@code elements} values of N(0, 1) in {@code type}: one block of 2^20 seeded values
+     * repeated (the timing tests' inputs; fresh enough to defeat the L2, cheap to make on the host).
+     */
+    static void fillGaussian(long elements, io.sageptx.spec.DType type, long seed, DeviceBuffer... buffers) {
+        short[] block = new short[1 << 20];
+        java.util.Random r = new java.util.Random(seed);
+        for (int i = 0; i < block.length; i++) block[i] = io.sageptx.numerics.Half.encode((float) r.nextGaussian(), type);
+        short[] host = new short[Math.toIntExact(elements)];
+        for (int i = 0; i < host.length; i += block.length) System.arraycopy(block, 0, host, i, Math.min(block.length, host.length - i));
+        for (DeviceBuffer buf : buffers) buf.copyFrom(host);
+    }
+
     static short[] shorts(DeviceBuffer b) {
         short[] a = new short[(int) (b.bytes() / 2)];
         b.copyTo(a);

@@ -25,7 +25,6 @@ import io.sageptx.cuda.DeviceBuffer;
 import io.sageptx.cuda.DeviceContext;
 import io.sageptx.kernels.AttentionFamilies;
 import io.sageptx.numerics.ErrorStats;
-import io.sageptx.numerics.Half;
 import io.sageptx.spec.Arch;
 import io.sageptx.spec.DType;
 import io.sageptx.spec.KernelSpec;
@@ -183,19 +182,11 @@ class Qk16GpuTest {
              DeviceBuffer v = DeviceBuffer.allocate(ctx, 2 * elems);
              DeviceBuffer o = DeviceBuffer.allocate(ctx, 2 * elems);
              CudaStream s = CudaStream.create(ctx)) {
-            short[] block = new short[1 << 20];
-            java.util.Random r = new java.util.Random(3);
-            for (int i = 0; i < block.length; i++) block[i] = Half.encode((float) r.nextGaussian(), DType.BF16);
-            for (DeviceBuffer buf : new DeviceBuffer[] {q, k, v}) {
-                short[] host = new short[(int) elems];
-                for (int i = 0; i < host.length; i += block.length) System.arraycopy(block, 0, host, i, Math.min(block.length, host.length - i));
-                buf.copyFrom(host);
-            }
+            DeviceArrays.fillGaussian(elems, DType.BF16, 3, q, k, v);
             AttentionArgs.Builder base = AttentionArgs.builder().q(q.address()).k(k.address()).v(v.address()).o(o.address())
                     .batch(b).heads(h).seqLen(n).headDim(d).dtype(DType.BF16).causal(causal);
             AttentionArgs def = base.build();
-            AttentionArgs q16 = AttentionArgs.builder().q(q.address()).k(k.address()).v(v.address()).o(o.address())
-                    .batch(b).heads(h).seqLen(n).headDim(d).dtype(DType.BF16).causal(causal).qkPrecision(QkPrecision.FP16).build();
+            AttentionArgs q16 = base.qkPrecision(QkPrecision.FP16).build();
             double msDefault = median(time(def, s, ctx));
             double ms16 = median(time(q16, s, ctx));
             double flops = 4.0 * b * h * n * (double) n * d * (causal ? 0.5 : 1.0);

@@ -260,14 +260,7 @@ class QkAutoGpuTest {
              DeviceBuffer o = DeviceBuffer.allocate(ctx, 2 * elems);
              DeviceBuffer dd = DeviceBuffer.allocate(ctx, 4L * b * h);
              CudaStream s = CudaStream.create(ctx)) {
-            short[] block = new short[1 << 20];
-            java.util.Random r = new java.util.Random(3);
-            for (int i = 0; i < block.length; i++) block[i] = Half.encode((float) r.nextGaussian(), DType.BF16);
-            for (DeviceBuffer buf : new DeviceBuffer[] {q, k, v}) {
-                short[] host = new short[(int) elems];
-                for (int i = 0; i < host.length; i += block.length) System.arraycopy(block, 0, host, i, Math.min(block.length, host.length - i));
-                buf.copyFrom(host);
-            }
+            DeviceArrays.fillGaussian(elems, DType.BF16, 3, q, k, v);
             AttentionArgs def = AttentionArgs.builder().q(q.address()).k(k.address()).v(v.address()).o(o.address())
                     .batch(b).heads(h).seqLen(n).headDim(d).dtype(DType.BF16).causal(causal).build();
             AttentionArgs a = AttentionArgs.builder().q(q.address()).k(k.address()).v(v.address()).o(o.address())
