@@ -10,12 +10,15 @@ import io.sageptx.spec.Arch;
 import io.sageptx.spec.DType;
 import io.sageptx.spec.KernelSpec;
 import io.sageptx.spec.PvVariant;
+import io.sageptx.spec.SpecCodec;
 
 /**
  * The kernel variants a benchmark compares, by label: {@code default} (what the library runs when nothing
  * is tuned), {@code tuned}, and per attention family serving the arch one label per PV variant it runs:
  * the family's {@link AttentionFamily#variantPrefix() prefix} and the variant's id ({@code fp16},
- * {@code wgmma-fp8-f16acc}).
+ * {@code wgmma-fp8-f16acc}). Any label may carry spec-field overrides after {@code +}, in the fields of the
+ * canonical spec line ({@link SpecCodec}): {@code fp8-f16acc+q=64+w=4}, {@code default+qk=auto},
+ * {@code wgmma-fp8-f16acc+stages=3}; the head dim, causal flag and dtypes always come from the shape.
  */
 public final class Variants {
 
@@ -42,6 +45,8 @@ public final class Variants {
 
     /** The spec of a label for one shape; unknown labels are refused with the list of known ones. */
     public static KernelSpec spec(String label, Arch arch, int headDim, boolean causal, DType dtype) {
+        int plus = label.indexOf('+');
+        if (plus >= 0) return withOverrides(spec(label.substring(0, plus), arch, headDim, causal, dtype), label, plus);
         if (label.equals(DEFAULT)) return AttentionFamilies.preferred(arch, headDim, causal, dtype, dtype);
         for (AttentionFamily f : familiesInLabelOrder()) {
             if (!f.serves(arch)) continue;
@@ -54,6 +59,31 @@ public final class Variants {
         }
         throw new IllegalArgumentException("variant '" + label + "' is unknown; known on " + arch.target() + ": "
                 + String.join(", ", all(arch)));
+    }
+
+    /** Applies the {@code +name=value} overrides of a label to a base spec; shape fields cannot be overridden. */
+    private static KernelSpec withOverrides(KernelSpec base, String label, int plus) {
+        java.util.Map<String, String> f = new java.util.LinkedHashMap<>();
+        for (String part : SpecCodec.encode(base).split(",")) {
+            int eq = part.indexOf('=');
+            f.put(part.substring(0, eq), part.substring(eq + 1));
+        }
+        for (String o : label.substring(plus + 1).split("\\+")) {
+            int eq = o.indexOf('=');
+            if (eq <= 0) throw new IllegalArgumentException("variant '" + label + "': '" + o + "' is not name=value");
+            String name = o.substring(0, eq);
+            if (java.util.Set.of("d", "causal", "in", "out", "arch").contains(name)) {
+                throw new IllegalArgumentException("variant '" + label + "': '" + name + "' comes from the shape, not the label");
+            }
+            f.put(name, o.substring(eq + 1));
+        }
+        StringBuilder sb = new StringBuilder();
+        f.forEach((k, v) -> sb.append(sb.length() == 0 ? "" : ",").append(k).append('=').append(v));
+        try {
+            return SpecCodec.decode(sb.toString()); // the spec's own checks refuse what its family cannot build
+        } catch (IllegalArgumentException e) {
+            throw new IllegalArgumentException("variant '" + label + "': " + e.getMessage(), e);
+        }
     }
 
     /** Unprefixed (base) families first, so the labels read fp16, fp8-..., then wgmma-... */

@@ -53,6 +53,21 @@ class BenchHostTest {
     }
 
     @Test
+    void variantLabelsTakeSpecFieldOverrides() {
+        KernelSpec s = Variants.spec("fp8-f16acc+q=64+w=4", Arch.SM89, 128, false, DType.FP16);
+        assertEquals(64, s.blockQ());
+        assertEquals(4, s.warps());
+        assertEquals(PvVariant.FP8_F16ACC, s.pv());
+        assertEquals(io.sageptx.spec.QkPrecision.AUTO, Variants.spec("default+qk=auto", Arch.SM90, 64, true, DType.BF16).qk());
+        IllegalArgumentException shape = assertThrows(IllegalArgumentException.class,
+                () -> Variants.spec("default+d=64", Arch.SM90, 128, false, DType.FP16));
+        assertTrue(shape.getMessage().contains("comes from the shape"), shape.getMessage());
+        IllegalArgumentException bad = assertThrows(IllegalArgumentException.class,
+                () -> Variants.spec("default+q", Arch.SM90, 128, false, DType.FP16));
+        assertTrue(bad.getMessage().contains("not name=value"), bad.getMessage());
+    }
+
+    @Test
     void randomFillKernelAssemblesForEveryArchAndType() {
         Ptxas.assumeAvailable();
         for (Arch arch : Arch.values()) {
