@@ -23,6 +23,10 @@ import io.sageptx.spec.QuantGranularity;
  */
 public final class PreprocessEmitter {
 
+    /** The lane offsets of a warp's butterfly reduction. */
+    private static final List<Integer> BUTTERFLY = List.of(16, 8, 4, 2, 1);
+
+
     public static final int THREADS = 256;
     /** Floor of an absmax before it becomes a scale: an all-zero group quantizes to zeros, never NaN. */
     public static final float ABSMAX_FLOOR = 1e-6f;
@@ -199,7 +203,7 @@ public final class PreprocessEmitter {
                 new DecideSum("p_ks", "p_ksstride", "%bhkv", "%nk", true, spec.quant().kGroupsPerBlock(), true, "%ks2", "QD_KS", THREADS),
                 new DecideSum("p_qss", "p_qtiles", "%bh", "%nq", false, 0, false, "%q2", "QD_QSS", THREADS),
                 new DecideSum("p_kss", "p_kblocks", "%bhkv", "%nk", false, 0, false, "%k2", "QD_KSS", THREADS)));
-        d.put("shuffles", List.of(16, 8, 4, 2, 1));
+        d.put("shuffles", BUTTERFLY);
         d.put("warpSlots", IntStream.range(0, warps).mapToObj(w -> 16 * w).collect(Collectors.toList()));
         d.put("ln2", PtxFloats.hex((float) Math.log(2.0)));
         d.put("sqrtD12", PtxFloats.hex((float) Math.sqrt(spec.headDim() / 12.0)));
@@ -249,6 +253,7 @@ public final class PreprocessEmitter {
         }
         q.put("slots", list);
         q.put("sumsq", spec.qk() == QkPrecision.AUTO);
+        q.put("shuffles", BUTTERFLY);
         return q;
     }
 
