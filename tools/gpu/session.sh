@@ -50,7 +50,7 @@ for step in "$@"; do
         [[ $tool == racecheck ]] && { grid=tiny; extra=(--racecheck-report hazard); }
         log="$work/san-$tool-$(echo "$arg" | tr -c 'A-Za-z0-9' '_' | cut -c1-30).log"
         JAVA_TOOL_OPTIONS="-Dsageptx.grid=$grid" timeout $(( secs / 2 )) compute-sanitizer --tool $tool --target-processes all \
-          --print-limit 50 "${extra[@]}" .gpu/test --include-tag gpu --include-classname "$arg" >"$log" 2>&1
+          --print-limit 50 "${extra[@]}" .gpu/test --include-tag gpu --details=flat --include-classname "$arg" >"$log" 2>&1
         rc=$?
         errors=$(grep -Eo 'ERROR SUMMARY: [0-9]+ error' "$log" | grep -Eo '[0-9]+' | awk '{s+=$1} END {print s+0}')
         hazards=$(grep -Eo 'RACECHECK SUMMARY: [0-9]+ hazard' "$log" | grep -Eo '[0-9]+' | awk '{s+=$1} END {print s+0}')

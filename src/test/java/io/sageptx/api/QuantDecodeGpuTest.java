@@ -58,7 +58,7 @@ class QuantDecodeGpuTest {
         "96, BF16, 128, 16, 2, 1, 120",
     })
     void appendsThenDecode(int d, DType t, int bs, int hq, int hkv, int prefill, int steps) {
-        boolean reduced = "memcheck".equals(System.getProperty("sageptx.grid"));
+        boolean reduced = !System.getProperty("sageptx.grid", "").isEmpty(); // any sanitizer grid
         if (reduced) steps = Math.min(steps, 20);
         int batch = 3;
         int[] pre = {prefill, Math.max(1, prefill / 3), Math.max(1, prefill / 7)};
