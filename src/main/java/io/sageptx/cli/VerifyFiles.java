@@ -147,6 +147,10 @@ final class VerifyFiles {
             throw new IllegalArgumentException("--head-dim " + d + " is not allowed; allowed: " + Opts.headDimsText());
         }
         DType dtype = dtype(g.dtype(), q, k, v);
+        if (lq != lk && g.causal() != null && g.causal().trim().equalsIgnoreCase("true")) {
+            throw new IllegalArgumentException("--causal true with Lq = " + lq + " != Lk = " + lk + " is ambiguous: give "
+                    + "--causal top-left (query i sees keys j <= i) or --causal bottom-right (j <= i + Lk - Lq)");
+        }
         AttentionArgs.Builder b = AttentionArgs.builder().q(16).k(16).v(16).o(16).batch(batch).heads(heads).kvHeads(kvHeads)
                 .lq(lq).lk(lk).headDim(d).dtype(dtype).layout(layout).causal(causal);
         if (g.smScale() != null) b.smScale(g.smScale().floatValue());

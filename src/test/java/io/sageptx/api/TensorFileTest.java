@@ -20,7 +20,7 @@ import org.junit.jupiter.api.io.TempDir;
 import io.sageptx.spec.DType;
 
 /** Reading the caller's tensors: raw little-endian 16-bit files and NumPy .npy (v1, v2), sizes checked exactly. */
-class TensorFileTest {
+public class TensorFileTest {
 
     @TempDir
     Path tmp;
@@ -32,7 +32,7 @@ class TensorFileTest {
     }
 
     /** A .npy file as numpy writes it: magic, version, header length, the dict padded with spaces to 64 bytes, '\n'. */
-    static byte[] npy(int major, String descr, String shape, boolean fortran, byte[] data) {
+    public static byte[] npy(int major, String descr, String shape, boolean fortran, byte[] data) {
         String dict = "{'descr': '" + descr + "', 'fortran_order': " + (fortran ? "True" : "False") + ", 'shape': (" + shape + "), }";
         int pre = major == 1 ? 10 : 12;
         int total = pre + dict.length() + 1;
