@@ -173,6 +173,11 @@ final class VerifyFiles {
         String rr = g.refRows() == null ? "auto" : g.refRows().trim().toLowerCase(Locale.ROOT);
         if (rr.equals("all")) {
             rows = 0;
+            int cores = Runtime.getRuntime().availableProcessors();
+            if (AccuracyCheck.rowsForBudget(shape, AUTO_BUDGET_PER_CORE * cores * 6) > 0) {
+                note = "warning: --ref-rows all: the FP64 reference over every query row takes more than a minute here "
+                        + "(the estimate follows); --ref-rows auto samples the rows";
+            }
         } else if (rr.equals("auto")) {
             int cores = Runtime.getRuntime().availableProcessors();
             rows = AccuracyCheck.rowsForBudget(shape, AUTO_BUDGET_PER_CORE * cores);
