@@ -610,7 +610,8 @@ public final class AccuracyCheck {
     /**
      * Checks the modes on tensors already on {@code att}'s device: {@code call}'s Q, K and V (contiguous in its
      * layout) are copied to the host for the reference; O, the LSE and the {@code auto} decisions go to scratch
-     * buffers of this check (the call's O and LSE pointers are not written).
+     * buffers of this check (the call's O and LSE pointers are not written). The tensors must be ready: synchronize
+     * the stream that wrote them first (the copies here are synchronous on the legacy default stream).
      *
      * @param att  the device
      * @param call the call: its Q, K, V device pointers, shape, layout, dtypes, causal mode, scale
