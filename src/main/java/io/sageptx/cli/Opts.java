@@ -178,7 +178,7 @@ final class Opts {
         return new ArrayList<>(new LinkedHashSet<>(in));
     }
 
-    private static Integer integer(String s) {
+    static Integer integer(String s) {
         try {
             return Integer.parseInt(s.trim());
         } catch (NumberFormatException e) {
