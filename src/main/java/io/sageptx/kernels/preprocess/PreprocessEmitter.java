@@ -34,7 +34,13 @@ public final class PreprocessEmitter {
     public record Unpack(String src, String lo, String hi) {
     }
 
-    public record Slot(int i, int rowOff, List<String> values, String first, List<Unpack> units) {
+    /** One pass of a row-quantization thread: its CTA-row offset, value and raw registers, unpack units. */
+    public record Slot(int i, int rowOff, List<String> values, String first, List<Unpack> units, List<String> raws) {
+
+        /** The raw registers as a PTX vector operand list. */
+        public String rawList() {
+            return String.join(", ", raws);
+        }
     }
 
     public record Elem(int i, int bytes) {
@@ -211,13 +217,47 @@ public final class PreprocessEmitter {
         return d;
     }
 
+    /** Rows per CTA that a row-quantization CTA aims at: 64 rows keep every thread's loads in flight together. */
+    static final int QUANT_CTA_ROWS = 64;
+
+    /**
+     * Scale tiles one row-quantization CTA covers: several when a tile is small (Q's per-thread tiles are 16 rows:
+     * one 16-byte load per thread, one memory latency per 4 KB, 1.6 TB/s measured on the H200) and the rows of a
+     * pass lie on whole lanes (chunks per row a power of two), else one.
+     */
+    public static int tilesPerCta(KernelSpec spec, int tileRows, int exitRows) {
+        int chunks = spec.paddedHeadDim() / 8;
+        boolean lanes = Integer.bitCount(chunks) == 1 && chunks <= 32;
+        if (!lanes || tileRows >= QUANT_CTA_ROWS || QUANT_CTA_ROWS % tileRows != 0 || exitRows % QUANT_CTA_ROWS != 0) {
+            return 1;
+        }
+        return QUANT_CTA_ROWS / tileRows;
+    }
+
+    /** Tiles per CTA of the Q quantization. */
+    public static int qTilesPerCta(KernelSpec spec) {
+        return tilesPerCta(spec, spec.qScaleTileRows(), spec.blockQ());
+    }
+
+    /** Tiles per CTA of the K quantization. */
+    public static int kTilesPerCta(KernelSpec spec) {
+        return tilesPerCta(spec, spec.blockK(), spec.blockK());
+    }
+
     private static Map<String, Object> quantRows(KernelSpec spec, String name, int tileRows, int groups, int gmod,
                                                  int gdiv, boolean subtractMean, boolean bf16, int exitRows) {
         int d = spec.headDim();
         int dp = spec.paddedHeadDim();
         int chunks = dp / 8;
         int rowsPerPass = THREADS / chunks;
-        int slots = (tileRows + rowsPerPass - 1) / rowsPerPass;
+        int tpc = tilesPerCta(spec, tileRows, exitRows);
+        int ctaRows = tpc * tileRows;
+        int slots = (ctaRows + rowsPerPass - 1) / rowsPerPass;
+        boolean lanes = Integer.bitCount(chunks) == 1 && chunks <= 32;
+        if (tileRows % gmod != 0) throw new IllegalStateException("scale groups must repeat within a tile: " + spec);
+        if (tpc > 1 && (!lanes || tileRows % (32 / chunks) != 0)) {
+            throw new IllegalStateException("a warp's rows must lie in one tile: " + spec);
+        }
         Map<String, Object> q = new LinkedHashMap<>();
         q.put("name", name);
         q.put("params", PreprocessKernels.quantRows(spec).paramBlock());
@@ -236,20 +276,32 @@ public final class PreprocessEmitter {
         q.put("rowBytes", d * spec.inType().bytes());
         q.put("meanRowBytes", d * 4);
         q.put("tileRows", tileRows);
+        q.put("tpc", tpc);
+        q.put("tpcM1", tpc - 1);
+        q.put("multi", tpc > 1);
+        q.put("ctaRows", ctaRows);
         q.put("groups", groups);
+        q.put("groupsCta", groups * tpc);
         q.put("gmod", gmod);
         q.put("gdiv", gdiv);
         q.put("subtractMean", subtractMean);
         q.put("valueCount", slots * 8);
+        q.put("rawCount", slots * 4);
+        q.put("meanRegs", IntStream.range(0, 8).mapToObj(i -> "%mn" + i).collect(Collectors.toList()));
+        // butterfly over the lanes of one row (rows on whole lanes): one shared atomic per row, not per thread
+        q.put("rowLanes", lanes ? IntStream.iterate(chunks / 2, o -> o >= 1, o -> o / 2).boxed().collect(Collectors.toList())
+                : List.of());
         q.put("tinyAbs", PtxFloats.hex(ABSMAX_FLOOR));
         q.put("inv127", PtxFloats.hex(1.0f / 127.0f));
         List<Slot> list = new ArrayList<>();
         for (int s = 0; s < slots; s++) {
             List<String> values = new ArrayList<>();
             for (int e = 0; e < 8; e++) values.add("%x" + (s * 8 + e));
+            List<String> raws = new ArrayList<>();
+            for (int r = 0; r < 4; r++) raws.add("%raw" + (4 * s + r));
             List<Unpack> u = new ArrayList<>();
-            for (int r = 0; r < 4; r++) u.add(new Unpack("%raw" + r, values.get(2 * r), values.get(2 * r + 1)));
-            list.add(new Slot(s, s * rowsPerPass, values, values.get(0), u));
+            for (int r = 0; r < 4; r++) u.add(new Unpack(raws.get(r), values.get(2 * r), values.get(2 * r + 1)));
+            list.add(new Slot(s, s * rowsPerPass, values, values.get(0), u, raws));
         }
         q.put("slots", list);
         q.put("sumsq", spec.qk() == QkPrecision.AUTO);

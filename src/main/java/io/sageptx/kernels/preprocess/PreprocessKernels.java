@@ -104,12 +104,14 @@ public final class PreprocessKernels {
 
     public static KernelDef<ScratchLayout> quantK(KernelSpec spec) {
         return new KernelDef<>(PreprocessEmitter.quantKName(spec), quantRows(spec),
-                l -> new Launch(l.kBlocks(), l.kvHeads(), l.batch(), PreprocessEmitter.THREADS, 0));
+                l -> new Launch(ceilDiv(l.kBlocks(), PreprocessEmitter.kTilesPerCta(spec)), l.kvHeads(), l.batch(),
+                        PreprocessEmitter.THREADS, 0));
     }
 
     public static KernelDef<ScratchLayout> quantQ(KernelSpec spec) {
         return new KernelDef<>(PreprocessEmitter.quantQName(spec), quantRows(spec),
-                l -> new Launch(l.qScaleTiles(), l.heads(), l.batch(), PreprocessEmitter.THREADS, 0));
+                l -> new Launch(ceilDiv(l.qScaleTiles(), PreprocessEmitter.qTilesPerCta(spec)), l.heads(), l.batch(),
+                        PreprocessEmitter.THREADS, 0));
     }
 
     /** The ABI of the INT8 row quantization of a spec (qk=auto adds the tiles' sums of squares). */
@@ -129,5 +131,9 @@ public final class PreprocessKernels {
         return new KernelDef<>(PreprocessEmitter.quantVName(spec), QUANT_V,
                 l -> new Launch(l.lkPadded() / PreprocessEmitter.vTileTokens(spec), l.kvHeads(), l.batch(),
                         PreprocessEmitter.THREADS, 0));
+    }
+
+    private static int ceilDiv(int a, int b) {
+        return (a + b - 1) / b;
     }
 }
