@@ -86,14 +86,16 @@ public final class MmaSyncPlan {
 
     /**
      * Three stages where their shared memory fits the arch's opt-in limit per CTA and keeps as many CTAs per
-     * SM as the launch bounds aim for (and as two stages would), else two where they fit, else one. FP16 PV
+     * SM as the launch bounds aim for, or two for a CTA of 4 warps (and as two stages would), else two where
+     * they fit, else one (sm_89, D=128 FP8 on 64 x 4: 2 stages, 48 KB, two CTAs; 3 stages would leave one). FP16 PV
      * above D = 176 stays single-buffered: its O accumulators (D / 2 registers) and 16-bit P leave no room
      * for the pipeline's slot addresses (ptxas spills the pipelined kernel at D = 192 on sm_90 and more at
      * D >= 224 than the single-buffered one; HeadDimAssemblyTest).
      */
     private int defaultStages() {
         if (!spec.pv().isFp8() && spec.headDim() > 176) return 1;
-        int target = minBlocks == null ? 1 : minBlocks;
+        // a 4-warp CTA alone would leave the SM 4 warps: its pipeline depth must leave room for two
+        int target = minBlocks != null ? minBlocks : spec.threads() <= 128 ? 2 : 1;
         int two = bytesFor(2);
         int three = bytesFor(3);
         if (three <= limits.smemPerBlock()
