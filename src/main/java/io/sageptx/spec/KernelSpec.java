@@ -69,6 +69,9 @@ public record KernelSpec(int headDim, int blockQ, int blockK, int warps, boolean
         require(qk != QkPrecision.AUTO || pv.isFp8() || mma == MmaKind.SYNC, "qk", qk.id(),
                 "int8 or fp16 with pv=" + pv.id() + " and mma=" + mma.id() + " (qk=auto with mma=wgmma is its INT8 kernel"
                         + " with FP8 PV and its 16-bit QK partner; with mma=sync any PV)");
+        require(qk == QkPrecision.INT8 || mma != MmaKind.SYNC || Sync16Tiles.serves(headDim), "headDim", headDim,
+                "32.." + Sync16Tiles.MAX_HEAD_DIM + " with qk=" + qk.id() + " and mma=sync (above, the 16-bit QK mma.sync"
+                        + " kernel spills; qk=fp16 and auto up to D = 256 run with mma=wgmma on sm_90)");
         require(qk != QkPrecision.FP16 || mma != MmaKind.SYNC || stages != 1, "stages", stages,
                 "0, 2 or 3 with qk=fp16 and mma=sync (the 16-bit QK mma.sync kernel is pipelined)");
         mma.check(headDim, blockQ, warps, pv, arch, qk);

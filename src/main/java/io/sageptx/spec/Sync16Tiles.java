@@ -27,9 +27,28 @@ public final class Sync16Tiles {
         return align(blockQ * pitch) + stages * 2 * align(blockK * pitch);
     }
 
-    /** Whether two stages of these tiles fit one CTA on every device of {@code arch}. */
+    /**
+     * The largest head dim of the 16-bit QK mma.sync kernel: above, ptxas 13.0 spills it at every tile that fits
+     * (the O accumulators, D / 2 registers, beside the pipeline; 56 to 128 bytes at D = 240 and 256, and at D = 224
+     * on some arch and causal mode). Larger head dims with 16-bit QK run on the wgmma family (sm_90).
+     */
+    public static final int MAX_HEAD_DIM = 208;
+
+    /** Above this head dim 64-key blocks spill (O, D / 2 registers, beside 64-key scores and P): 32-key blocks only. */
+    public static final int BLOCK_K64_MAX_D = 176;
+
+    /**
+     * Whether two stages of these tiles fit one CTA on every device of {@code arch}, and the tiles' registers fit
+     * (64-key blocks up to {@link #BLOCK_K64_MAX_D}).
+     */
     public static boolean fits(Arch arch, int headDim, int blockQ, int blockK) {
-        return smemBytes(headDim, blockQ, blockK, 2) <= ArchLimits.of(arch).smemPerBlock();
+        return headDim <= MAX_HEAD_DIM && (blockK == 32 || headDim <= BLOCK_K64_MAX_D)
+                && smemBytes(headDim, blockQ, blockK, 2) <= ArchLimits.of(arch).smemPerBlock();
+    }
+
+    /** Whether the kernel exists for this head dim (up to {@link #MAX_HEAD_DIM}). */
+    public static boolean serves(int headDim) {
+        return headDim <= MAX_HEAD_DIM;
     }
 
     /** The default tiles on {@code arch} for {@code headDim}: the first of {@link #ORDER} that fits. */

@@ -55,6 +55,7 @@ class MmaSync16AssemblyTest {
         Set<KernelSpec> out = new LinkedHashSet<>();
         for (Arch arch : ARCHS) {
             for (int d : KernelSpec.HEAD_DIMS) {
+                if (d > Sync16Tiles.MAX_HEAD_DIM) continue;
                 out.add(preferred(arch, d, false, DType.BF16, DType.BF16));
                 out.add(preferred(arch, d, true, DType.FP16, DType.FP16));
             }
@@ -80,7 +81,8 @@ class MmaSync16AssemblyTest {
     @TestFactory
     Stream<DynamicTest> everyVariantAssemblesWithoutSpills() {
         Ptxas.assumeAvailable();
-        return specs().stream().map(spec -> dynamicTest(spec.toString(), () -> {
+        String only = System.getProperty("i11b.d");
+        return specs().stream().filter(s -> only == null || Integer.toString(s.headDim()).matches(only)).map(spec -> dynamicTest(spec.toString(), () -> {
             String ptx = MmaSyncEmitter.emit(spec);
             String t = spec.inType().ptx();
             MmaSyncPlan plan = new MmaSyncPlan(spec);
@@ -129,8 +131,8 @@ class MmaSync16AssemblyTest {
                 out.add(AttentionFamilies.of(MmaKind.SYNC).preferred(arch, d, false, DType.FP16, DType.FP16, PvVariant.FP16,
                         QkPrecision.AUTO).orElseThrow());
             }
-            out.add(AttentionFamilies.of(MmaKind.SYNC).preferred(arch, 256, true, DType.BF16, DType.BF16, null,
-                    QkPrecision.AUTO).orElseThrow());
+            out.add(AttentionFamilies.of(MmaKind.SYNC).preferred(arch, Sync16Tiles.MAX_HEAD_DIM, true, DType.BF16, DType.BF16,
+                    null, QkPrecision.AUTO).orElseThrow());
         }
         return out;
     }
@@ -170,6 +172,13 @@ class MmaSync16AssemblyTest {
     void everyArchHasTheModesAndTheirChecks() {
         for (Arch arch : ARCHS) {
             for (int d : KernelSpec.HEAD_DIMS) {
+                if (d > Sync16Tiles.MAX_HEAD_DIM) {
+                    assertTrue(AttentionFamilies.of(MmaKind.SYNC).preferred(arch, d, false, DType.BF16, DType.BF16, null,
+                            QkPrecision.FP16).isEmpty());
+                    assertTrue(AttentionFamilies.of(MmaKind.SYNC).preferred(arch, d, false, DType.BF16, DType.BF16, null,
+                            QkPrecision.AUTO).isEmpty());
+                    continue;
+                }
                 KernelSpec s = preferred(arch, d, false, DType.BF16, DType.BF16);
                 assertEquals(PvVariant.FP16, s.pv());
                 assertTrue(new MmaSyncPlan(s).fits(), s.toString());
@@ -189,7 +198,10 @@ class MmaSync16AssemblyTest {
         // 99 KB per CTA: at D = 128 128 rows with 64-key blocks need 104448 bytes; sm_90 has room
         assertEquals(32, preferred(Arch.SM89, 128, false, DType.BF16, DType.BF16).blockK());
         assertEquals(64, preferred(Arch.SM90, 128, false, DType.BF16, DType.BF16).blockK());
-        assertEquals(64, preferred(Arch.SM89, 256, false, DType.BF16, DType.BF16).blockQ());
+        assertEquals(64, preferred(Arch.SM89, 208, false, DType.BF16, DType.BF16).blockQ());
+        IllegalArgumentException big = assertThrows(IllegalArgumentException.class,
+                () -> preferred(Arch.SM90, 208, false, DType.BF16, DType.BF16).toBuilder().headDim(224).build());
+        assertTrue(big.getMessage().contains("KernelSpec.headDim") && big.getMessage().contains("wgmma"), big.getMessage());
 
         KernelSpec s = preferred(Arch.SM89, 64, true, DType.BF16, DType.BF16);
         assertTrue(s.kernelName().endsWith("_sm_89_qkfp16"), s.kernelName());
