@@ -102,13 +102,14 @@ public final class MmaSyncEmitter {
      * @param qkTemplate    the S sub-template: {@code qkMma} (INT8) or {@code qk16Mma}
      * @param qPassInBytes  16-bit QK: bytes of 16-bit Q rows one copy pass moves (per element of token stride)
      * @param kPassInBytes  16-bit QK: the same for K
+     * @param kBlockTemplate the K block copy: {@code kBlock} (INT8 scratch) or {@code kBlock16} (the caller's K)
      */
     public record Model(String pvDescription, int qOffset, int kOffset, int vOffset, int qPitch, int kPitch, int vPitch,
                         TileCopy qCopy, TileCopy kCopy, TileCopy vCopy, int vPassInBytes, List<Copy> qLoads,
                         List<Copy> kLoads, List<Copy> vLoads, int qFragCount, List<Frag> qFrags, List<QkStep> qk,
                         List<PvStep> pv, String pvTemplate, boolean single, Pipeline pipe,
                         int kFragRegs, int vFragRegs, int accRegs, boolean q16, boolean gate, String qkDescription,
-                        String qkTemplate, int qPassInBytes, int kPassInBytes) {
+                        String qkTemplate, int qPassInBytes, int kPassInBytes, String kBlockTemplate) {
     }
 
     private MmaSyncEmitter() {
@@ -239,7 +240,7 @@ public final class MmaSyncEmitter {
                 q16, spec.qk() == QkPrecision.AUTO,
                 q16 ? "Q K^T in FP32 (m16n8k16 " + spec.inType().shortName() + ")" : "Q8 K8^T in int32 (m16n8k32 s8)",
                 q16 ? "qk16Mma" : "qkMma", plan.qTile().rowsPerPass() * spec.inType().bytes(),
-                plan.kTile().rowsPerPass() * spec.inType().bytes());
+                plan.kTile().rowsPerPass() * spec.inType().bytes(), q16 ? "kBlock16" : "kBlock");
     }
 
     /** The pipeline's copy groups and wait counts (see {@link Pipeline}). */
