@@ -68,8 +68,7 @@ public final class AttentionFamilies {
         }
         if (!q.isDefault()) {
             throw new IllegalArgumentException("qkPrecision = " + q.id() + (pv == null ? "" : " with pv = " + pv.id())
-                    + " is not available on " + arch.target() + "; allowed: int8 there (qkPrecision fp16 runs with pv fp16 "
-                    + "on the wgmma family, compute capability 9.0)");
+                    + " is not available on " + arch.target() + "; allowed: int8, or fp16 with pv fp16 (or none), or auto");
         }
         throw new IllegalArgumentException("no attention family runs " + (pv == null ? "" : "pv=" + pv.id() + " ")
                 + "on " + arch.target());

@@ -27,7 +27,7 @@ import java.util.stream.IntStream;
  *                  (the default) lets the family's planner choose for the arch ({@code MmaSyncPlan}). Only a
  *                  non-zero value appears in the spec's text forms, so specs without it keep their names and keys.
  * @param qk        the precision of the QK product: INT8 (the method, the default) or the input's 16-bit type
- *                  (opt-in; needs 16-bit PV, wgmma only for now), or AUTO (per head, on the GPU)
+ *                  (opt-in; needs 16-bit PV; mma.sync and wgmma), or AUTO (per head, on the GPU)
  */
 public record KernelSpec(int headDim, int blockQ, int blockK, int warps, boolean causal, PvVariant pv,
                          QuantGranularity quant, DType inType, DType outType, Arch arch, MmaKind mma, int stages,
@@ -66,9 +66,14 @@ public record KernelSpec(int headDim, int blockQ, int blockK, int warps, boolean
         require(stages == 0 || mma == MmaKind.SYNC, "stages", stages, "0 with " + mma.id() + " (its pipeline is fixed)");
         require(qk != QkPrecision.FP16 || pv == PvVariant.FP16, "qk", qk.id(),
                 "int8 with pv=" + pv.id() + " (qk=fp16 needs pv=fp16: 16-bit QK and 16-bit PV)");
-        require(qk != QkPrecision.AUTO || (pv.isFp8() && mma == MmaKind.WGMMA), "qk", qk.id(),
-                "int8 or fp16 with pv=" + pv.id() + " and mma=" + mma.id() + " (qk=auto is the wgmma INT8 kernel with FP8 PV"
-                        + " and its 16-bit QK partner)");
+        require(qk != QkPrecision.AUTO || pv.isFp8() || mma == MmaKind.SYNC, "qk", qk.id(),
+                "int8 or fp16 with pv=" + pv.id() + " and mma=" + mma.id() + " (qk=auto with mma=wgmma is its INT8 kernel"
+                        + " with FP8 PV and its 16-bit QK partner; with mma=sync any PV)");
+        require(qk == QkPrecision.INT8 || mma != MmaKind.SYNC || Sync16Tiles.serves(headDim), "headDim", headDim,
+                "32.." + Sync16Tiles.MAX_HEAD_DIM + " with qk=" + qk.id() + " and mma=sync (above, the 16-bit QK mma.sync"
+                        + " kernel spills; qk=fp16 and auto up to D = 256 run with mma=wgmma on sm_90)");
+        require(qk != QkPrecision.FP16 || mma != MmaKind.SYNC || stages != 1, "stages", stages,
+                "0, 2 or 3 with qk=fp16 and mma=sync (the 16-bit QK mma.sync kernel is pipelined)");
         mma.check(headDim, blockQ, warps, pv, arch, qk);
     }
 
@@ -143,11 +148,18 @@ public record KernelSpec(int headDim, int blockQ, int blockK, int warps, boolean
 
     /**
      * The 16-bit QK spec that runs the heads an {@link QkPrecision#AUTO} spec gives to it: the same head dim,
-     * tiles, causal mode, dtypes and family, 16-bit QK and PV with 64-key blocks.
+     * causal mode, dtypes and family, 16-bit QK and PV; wgmma: the same tiles with 64-key blocks; mma.sync: the
+     * family's default 16-bit tiles for the arch ({@link Sync16Tiles#preferred}: what a qk=fp16 call runs), since
+     * the INT8 kernel's tiles need not fit twice their bytes.
      */
     public KernelSpec autoPartner() {
         if (qk != QkPrecision.AUTO) throw new IllegalStateException("not a qk=auto spec: " + this);
-        return toBuilder().pv(PvVariant.FP16).blockK(64).quant(QuantGranularity.PER_THREAD).qk(QkPrecision.FP16).build();
+        Builder b = toBuilder().pv(PvVariant.FP16).blockK(64).quant(QuantGranularity.PER_THREAD).qk(QkPrecision.FP16);
+        if (mma == MmaKind.SYNC) {
+            int[] t = Sync16Tiles.preferred(arch, headDim);
+            b.tiles(t[0], t[1]).blockK(t[2]).stages(0);
+        }
+        return b.build();
     }
 
     /** D rounded up to the INT8 QK mma's k of 32: the row length of the Q8/K8 scratch and smem tiles. */
@@ -280,7 +292,7 @@ public record KernelSpec(int headDim, int blockQ, int blockK, int warps, boolean
             return this;
         }
 
-        /** The precision of the QK product (FP16 needs {@code pv(PvVariant.FP16)} and the wgmma family). */
+        /** The precision of the QK product (FP16 needs {@code pv(PvVariant.FP16)}). */
         public Builder qk(QkPrecision q) {
             qk = q;
             return this;

@@ -9,14 +9,15 @@ import java.util.stream.Collectors;
  * template) is registered under it in {@code io.sageptx.kernels.AttentionFamilies}.
  */
 public enum MmaKind {
-    /** Warp-level {@code mma.sync} (sm_80 and newer): the SageAttention2++ design. */
+    /**
+     * Warp-level {@code mma.sync} (sm_80 and newer): the SageAttention2++ design; also the opt-in 16-bit QK kernel
+     * ({@link QkPrecision#FP16}, m16n8k16) and qk=auto on every architecture.
+     */
     SYNC("sync", "", "") {
         @Override
         void check(int headDim, int blockQ, int warps, PvVariant pv, Arch arch, QkPrecision qk) {
-            // every arch, PV variant and tile KernelSpec itself accepts; INT8 QK only, until this family has a
-            // 16-bit QK kernel
-            KernelSpec.require(qk == QkPrecision.INT8, "qk", qk.id(),
-                    "int8 with mma=sync (the mma.sync family has no 16-bit QK kernel yet; qk=fp16 runs with mma=wgmma on sm_90)");
+            // every arch, PV variant, tile and QK precision KernelSpec itself accepts (qk=fp16 with pv=fp16 and a
+            // pipelined loop, qk=auto with any PV: KernelSpec's checks)
         }
     },
     /**

@@ -86,14 +86,20 @@ class AccuracyCheckTest {
         assertEquals(AccuracyBar.core(PvVariant.FP8_F16ACC), h.get("default").bar());
         Map<String, Resolved> ada = resolved(Arch.SM89, s);
         assertNull(ada.get("default").unavailable());
-        assertNotNull(ada.get("qk-fp16").unavailable(), "16-bit QK is sm_90 only");
-        assertTrue(ada.get("qk-fp16").unavailable().contains("qkPrecision"), ada.get("qk-fp16").unavailable());
-        assertNotNull(ada.get("auto").unavailable());
+        // the mma.sync family has 16-bit QK and auto on every arch, up to D = 208
+        assertNull(ada.get("qk-fp16").unavailable(), "16-bit QK on sm_89: " + ada.get("qk-fp16"));
+        assertTrue(ada.get("qk-fp16").kernel().contains("qk=fp16"), ada.get("qk-fp16").kernel());
+        assertNull(ada.get("auto").unavailable());
+        AttentionArgs big = shape(1, 2, 2, 256, 256, 256, DType.BF16, TensorLayout.BHLD, CausalMode.NONE);
+        Map<String, Resolved> ada256 = resolved(Arch.SM89, big);
+        assertNotNull(ada256.get("qk-fp16").unavailable(), "16-bit QK above D = 208 is sm_90's (wgmma) only");
+        assertTrue(ada256.get("qk-fp16").unavailable().contains("qkPrecision"), ada256.get("qk-fp16").unavailable());
+        assertNotNull(ada256.get("auto").unavailable());
         Map<String, Resolved> ampere = resolved(Arch.SM80, s);
         assertNotNull(ampere.get("pv-fp8-f16acc").unavailable(), "no FP8 on sm_80");
         assertEquals(AccuracyBar.core(PvVariant.FP16), ampere.get("default").bar());
         // asked modes are kept as asked, in order, unavailable ones with the reason
-        List<Resolved> asked = AccuracyCheck.resolve(s, List.of(Mode.parse("qk-fp16"), Mode.DEFAULT),
+        List<Resolved> asked = AccuracyCheck.resolve(big, List.of(Mode.parse("qk-fp16"), Mode.DEFAULT),
                 a -> AttentionRunner.defaultSpec(a, Arch.SM89));
         assertEquals(List.of("qk-fp16", "default"), asked.stream().map(r -> r.mode().id()).toList());
         assertNotNull(asked.get(0).unavailable());
@@ -176,7 +182,7 @@ class AccuracyCheckTest {
         assertTrue(of(r, "default").meetsBar(), t);
         assertEquals("default", r.recommended().mode().id(), t);
         assertTrue(r.recommendation().endsWith("the default, nothing to set"), r.recommendation());
-        assertTrue(t.contains("qk-fp16") && t.contains("not run: "), "unavailable base modes are listed: " + t);
+        assertTrue(t.contains("qk-fp16") && t.contains("auto"), "the precise modes are listed (run on sm_89 too): " + t);
         // default and pv-fp8-f16acc are the same kernel on sm_89: run once, listed as an alias
         assertTrue(of(r, "default").aliases().contains(Mode.parse("pv-fp8-f16acc")), t);
         assertTrue(t.contains("default (= pv-fp8-f16acc)"), t);

@@ -158,4 +158,44 @@ class InputFamiliesGpuTest {
         // reach thousands, where FP32 itself carries ~1e-3 of absolute error
         assertTrue(r.lseMaxErr() <= 0.05, family + ": LSE max abs error " + r.lseMaxErr());
     }
+
+    static Stream<Arguments> syncPrecisionGrid() {
+        List<Arguments> out = new ArrayList<>();
+        for (int d : new int[] {64, 96, 128, io.sageptx.spec.Sync16Tiles.MAX_HEAD_DIM}) {
+            for (Family f : families()) {
+                for (DType t : DType.values()) out.add(Arguments.of(f, d, t));
+            }
+        }
+        return out.stream();
+    }
+
+    /**
+     * The mma.sync 16-bit QK kernel (the precise mode of sm_80, sm_89 and sm_120; run here on sm_90 with the tiles
+     * the 99 KB parts choose: Qk16GpuTest.syncSpecs' last fitting one is 64 rows with 32-key blocks) on every family:
+     * the same bars as the wgmma kernel's.
+     */
+    @ParameterizedTest(name = "{0} D={1} {2} qk=fp16 mma.sync")
+    @MethodSource("syncPrecisionGrid")
+    void fp16QkMmaSyncOnFamily(Family family, int d, DType t) {
+        assumeTrue(attention.arch() == io.sageptx.spec.Arch.SM90, "run on the H200");
+        RandomInputs base = RandomInputs.generate(1000L + d, 1, 2, 2, LQ, LK, d, t);
+        AttentionInputs x = new AttentionInputs(family.make().apply(base));
+        for (KernelSpec spec : new KernelSpec[] {Qk16GpuTest.syncSpec(d, false, t, t),
+                io.sageptx.spec.Sync16Tiles.fits(io.sageptx.spec.Arch.SM89, d, 128, 32)
+                        ? Qk16GpuTest.syncSpec(d, false, t, t).toBuilder().tiles(128, 8).blockK(32).build()
+                        : Qk16GpuTest.syncSpec(d, false, t, t).toBuilder().tiles(64, 4).blockK(32).build()}) {
+            AccuracyProbe.Result r = AccuracyProbe.run(attention, x, t, false, b -> b.spec(spec));
+            ErrorStats e = r.error();
+            String label = "mma.sync q" + spec.blockQ() + " k" + spec.blockK() + " qk=fp16" + (t == DType.BF16 ? "" : " (fp16 in)");
+            synchronized (TABLE) {
+                TABLE.put(family + "/" + (1000 + d) + "/" + label, String.format("| %s | %d | %s | %.6f | %.5f | %.4f | %d |",
+                        family, d, label, e.cosine(), e.relL1(), e.maxAbs(), e.nonFinite()));
+            }
+            assertEquals(0, e.nonFinite(), "NaN/Inf or unwritten outputs: " + e);
+            assertTrue(e.cosine() >= 0.9995, family + " " + spec + ": cosine " + e);
+            assertTrue(e.relL1() <= 0.015, family + " " + spec + ": rel-L1 " + e);
+            if (family.offsetV()) assertTrue(e.relL1() <= 0.003, family + ": rel-L1 " + e);
+            assertTrue(r.lseMaxErr() <= 0.05, family + ": LSE max abs error " + r.lseMaxErr());
+        }
+    }
 }

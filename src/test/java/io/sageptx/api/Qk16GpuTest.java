@@ -28,7 +28,9 @@ import io.sageptx.numerics.ErrorStats;
 import io.sageptx.spec.Arch;
 import io.sageptx.spec.DType;
 import io.sageptx.spec.KernelSpec;
+import io.sageptx.spec.MmaKind;
 import io.sageptx.spec.QkPrecision;
+import io.sageptx.spec.Sync16Tiles;
 import io.sageptx.testing.GpuTest;
 
 /**
@@ -44,6 +46,9 @@ import io.sageptx.testing.GpuTest;
  * bottom-right causal with rows that see no key, varlen batches): the kernel reads the caller's strides;</li>
  * <li>its speed against the default spec of the same call (reported, D 64 / 128, N 4k / 16k).</li>
  * </ul>
+ * The same grid, layouts and speed for the mma.sync 16-bit QK kernel ({@code mmaSync*} methods: the kernel of sm_80,
+ * sm_89 and sm_120, which runs on sm_90 too), for each of its tiles (128/8 with 64- and 32-key blocks, 64/4 with
+ * 64- and 32-key blocks: the tiles the 99 KB parts choose at large head dims), head dims up to 208.
  * The input families (outliers, magnitudes, V offsets) are in InputFamiliesGpuTest. Tagged for memcheck.
  */
 @GpuTest
@@ -81,6 +86,83 @@ class Qk16GpuTest {
     /** The tuner's 16-bit QK specs of a shape: the preferred one (128/8, 64 keys), 64/4, and 32-key blocks. */
     static List<KernelSpec> specs(int d, boolean causal, DType in, DType out) {
         return AttentionFamilies.candidates(Arch.SM90, d, causal, in, out, QkPrecision.FP16);
+    }
+
+    /**
+     * The mma.sync 16-bit QK specs of a shape on sm_90: every tile of {@link Sync16Tiles#ORDER} that fits (the
+     * planner's depth), whatever the arch would prefer, so that the tiles of sm_89 and sm_120 run here too.
+     */
+    static List<KernelSpec> syncSpecs(int d, boolean causal, DType in, DType out) {
+        List<KernelSpec> list = new ArrayList<>();
+        KernelSpec base = syncSpec(d, causal, in, out);
+        for (int[] t : Sync16Tiles.ORDER) {
+            if (Sync16Tiles.fits(Arch.SM90, d, t[0], t[2])) list.add(base.toBuilder().tiles(t[0], t[1]).blockK(t[2]).build());
+        }
+        return list;
+    }
+
+    /** The mma.sync 16-bit QK family's preferred spec on sm_90. */
+    static KernelSpec syncSpec(int d, boolean causal, DType in, DType out) {
+        return AttentionFamilies.of(MmaKind.SYNC).preferred(Arch.SM90, d, causal, in, out, null, QkPrecision.FP16).orElseThrow();
+    }
+
+    static Stream<Arguments> syncGrid() {
+        List<Arguments> out = new ArrayList<>();
+        for (int variant = 0; variant < 4; variant++) {
+            for (int d : new int[] {64, 128}) {
+                for (boolean causal : new boolean[] {false, true}) {
+                    for (int n : new int[] {1, 17, 64, 1000, 4096}) out.add(Arguments.of(variant, d, causal, DType.FP16, DType.FP16, 2, 2, n, n));
+                    out.add(Arguments.of(variant, d, causal, DType.BF16, DType.BF16, 2, 2, 777, 777));
+                    out.add(Arguments.of(variant, d, causal, DType.FP16, DType.FP16, 8, 2, 300, 300));
+                }
+                out.add(Arguments.of(variant, d, false, DType.FP16, DType.FP16, 2, 2, 17, 300));
+                out.add(Arguments.of(variant, d, false, DType.FP16, DType.FP16, 2, 2, 1000, 77));
+                out.add(Arguments.of(variant, d, false, DType.BF16, DType.FP16, 2, 2, 2500, 4099));
+            }
+            // other head dims (96: 12 chunks a row, not a power of two; 208: the largest), ragged, GQA
+            for (int d : io.sageptx.spec.KernelSpec.HEAD_DIMS) {
+                if (d == 64 || d == 128 || d > Sync16Tiles.MAX_HEAD_DIM) continue;
+                out.add(Arguments.of(variant, d, false, DType.FP16, DType.FP16, 2, 2, 333, 333));
+                out.add(Arguments.of(variant, d, true, DType.BF16, DType.BF16, 4, 2, 333, 333));
+                out.add(Arguments.of(variant, d, false, DType.FP16, DType.FP16, 2, 1, 100, 300));
+            }
+        }
+        boolean sanitizer = !System.getProperty("sageptx.grid", "").isEmpty();
+        return out.stream().filter(a -> !sanitizer || (int) a.get()[7] * (long) (int) a.get()[8] <= AccuracyProbe.CPU_REFERENCE_LIMIT);
+    }
+
+    /** The mma.sync 16-bit QK kernel on sm_90, each tile: the bars of the wgmma kernel's grid. */
+    @ParameterizedTest(name = "mma.sync spec {0} D={1} causal={2} {3}->{4} H={5}/{6} Lq={7} Lk={8}")
+    @MethodSource("syncGrid")
+    void mmaSyncMatchesReference(int variant, int d, boolean causal, DType in, DType out, int heads, int kvHeads, int lq, int lk) {
+        assumeTrue(hopper(), "run on the H200 (the mma.sync kernel runs on every arch; this test's specs are sm_90's)");
+        List<KernelSpec> specs = syncSpecs(d, causal, in, out);
+        assumeTrue(variant < specs.size(), "tile " + variant + " does not fit at D = " + d);
+        KernelSpec spec = specs.get(variant);
+        assertEquals(MmaKind.SYNC, spec.mma());
+        AttentionInputs x = new AttentionInputs(97L * lq + lk + d + 13L * variant + heads, 2, heads, kvHeads, lq, lk, d, in);
+        AccuracyProbe.Result r = AccuracyProbe.run(attention, x, out, causal, b -> b.spec(spec));
+        ErrorStats e = r.error();
+        synchronized (TABLE) {
+            TABLE.add(String.format(Locale.ROOT, "| %s | %d | %s | %s/%s | %d/%d | %d | %d | %s | %.6f | %.5f | %.4f |", spec, d,
+                    causal, in.shortName(), out.shortName(), heads, kvHeads, lq, lk, r.reference(), e.cosine(), e.relL1(),
+                    r.lseMaxErr()));
+        }
+        assertEquals(0, e.nonFinite(), "NaN/Inf or unwritten outputs: " + e);
+        assertTrue(e.cosine() >= 0.9995, "cosine " + e);
+        assertTrue(e.relL1() <= 0.015, "relative L1 " + e);
+        assertTrue(r.lseMaxErr() <= 0.02, "LSE max abs error " + r.lseMaxErr());
+    }
+
+    /** The issue-5 layouts through the mma.sync 16-bit QK kernel (the call's spec replaced by the family's). */
+    @ParameterizedTest(name = "mma.sync {0} D={1} H={2}/{3} {4} {5} {6} Lq={7} Lk={8}")
+    @MethodSource("modes")
+    void mmaSyncLayoutsStridesVarlenAndCausalModes(String mode, int d, int hq, int hkv, SageAttentionModesGpuTest.Memory mem,
+                                                  CausalMode causal, DType t, int[] lqs, int[] lks) {
+        assumeTrue(hopper(), "run on the H200");
+        assumeTrue(d <= Sync16Tiles.MAX_HEAD_DIM, "the mma.sync 16-bit QK kernel goes up to D = " + Sync16Tiles.MAX_HEAD_DIM);
+        SageAttentionModesGpuTest.check(attention, MODES, "mma.sync " + mode, d, hq, hkv, mem, causal, t, lqs, lks, null,
+                QkPrecision.FP16, s -> syncSpec(s.headDim(), s.causal(), s.inType(), s.outType()));
     }
 
     static Stream<Arguments> grid() {
@@ -195,6 +277,40 @@ class Qk16GpuTest {
                         attention.specFor(def), msDefault, ms16, ms16 / msDefault, flops / (ms16 * 1e-3) / 1e12));
             }
             // the speed is reported (the table printed after the class), not asserted: no timed assertions in tests
+        }
+    }
+
+    /**
+     * The mma.sync 16-bit QK kernel's speed on sm_90, each of its tiles, against the default spec (INT8) of the same
+     * call: printed in the speed table (spec column: the mma.sync spec), never asserted.
+     */
+    @ParameterizedTest(name = "mma.sync speed D={0} N={1} causal={2}")
+    @MethodSource("speedShapes")
+    void mmaSyncSpeedAgainstTheDefault(int d, int n, boolean causal) {
+        assumeTrue(hopper(), "run on the H200");
+        assumeTrue(System.getProperty("sageptx.grid", "").isEmpty(), "not under the sanitizer");
+        int b = 4;
+        int h = 32;
+        long elems = (long) b * h * n * d;
+        DeviceContext ctx = attention.context();
+        try (DeviceBuffer q = DeviceBuffer.allocate(ctx, 2 * elems);
+             DeviceBuffer k = DeviceBuffer.allocate(ctx, 2 * elems);
+             DeviceBuffer v = DeviceBuffer.allocate(ctx, 2 * elems);
+             DeviceBuffer o = DeviceBuffer.allocate(ctx, 2 * elems);
+             CudaStream s = CudaStream.create(ctx)) {
+            DeviceArrays.fillGaussian(elems, DType.BF16, 3, q, k, v);
+            AttentionArgs.Builder base = AttentionArgs.builder().q(q.address()).k(k.address()).v(v.address()).o(o.address())
+                    .batch(b).heads(h).seqLen(n).headDim(d).dtype(DType.BF16).causal(causal);
+            AttentionArgs def = base.build();
+            double msDefault = median(time(def, s, ctx));
+            double flops = 4.0 * b * h * n * (double) n * d * (causal ? 0.5 : 1.0);
+            for (KernelSpec spec : syncSpecs(d, causal, DType.BF16, DType.BF16)) {
+                double ms16 = median(time(base.spec(spec).build(), s, ctx));
+                synchronized (SPEED) {
+                    SPEED.add(String.format(Locale.ROOT, "| %d | %s | %d | %s vs %s | %.3f | %.3f | %.2f | %.0f |", d, causal, n,
+                            spec, attention.specFor(def), msDefault, ms16, ms16 / msDefault, flops / (ms16 * 1e-3) / 1e12));
+                }
+            }
         }
     }
 

@@ -34,6 +34,9 @@ import io.sageptx.numerics.RandomInputs;
 import io.sageptx.spec.Arch;
 import io.sageptx.spec.DType;
 import io.sageptx.spec.KernelSpec;
+import io.sageptx.kernels.AttentionFamilies;
+import io.sageptx.spec.PvVariant;
+import io.sageptx.spec.MmaKind;
 import io.sageptx.spec.QkPrecision;
 import io.sageptx.testing.GpuTest;
 
@@ -213,6 +216,119 @@ class QkAutoGpuTest {
                     "head " + bh + " is its kernel's");
         }
         record("mixed heads", d, false, a.decisions(), "per head", null);
+    }
+
+    // ---- qk=auto in the mma.sync family (the mode of sm_80, sm_89 and sm_120), run on sm_90 with its specs: the
+    // gated INT8 mma.sync kernel (FP8 PV, the sm_90 default PV of the family, and FP16 PV, the only one of sm_80)
+    // and its 16-bit partner
+
+    /** The mma.sync qk=auto spec of a shape on sm_90 (pv null: the family's default PV). */
+    static KernelSpec syncAuto(int d, boolean causal, DType t, PvVariant pv) {
+        return AttentionFamilies.of(MmaKind.SYNC).preferred(Arch.SM90, d, causal, t, t, pv, QkPrecision.AUTO).orElseThrow();
+    }
+
+    static Stream<Arguments> syncOrdinary() {
+        List<Arguments> out = new ArrayList<>();
+        for (int d : new int[] {64, 96, 128}) {
+            for (boolean causal : new boolean[] {false, true}) {
+                for (PvVariant pv : new PvVariant[] {null, PvVariant.FP16}) {
+                    for (String f : new String[] {"normal", "V+10"}) out.add(Arguments.of(f, d, causal, pv));
+                }
+            }
+        }
+        return out.stream();
+    }
+
+    @ParameterizedTest(name = "mma.sync {0} D={1} causal={2} pv={3}")
+    @MethodSource("syncOrdinary")
+    void mmaSyncOrdinaryInputsRunTheInt8KernelBitForBit(String fam, int d, boolean causal, PvVariant pv) {
+        assumeTrue(hopper(), "run on the H200");
+        KernelSpec spec = syncAuto(d, causal, DType.BF16, pv);
+        KernelSpec int8 = spec.toBuilder().qk(QkPrecision.INT8).build();
+        RandomInputs x = family(fam, RandomInputs.generate(300L + d, 2, 4, 2, 700, 700, d, DType.BF16));
+        Out def = run(x, causal, b -> b.spec(int8), false);
+        Out a = run(x, causal, b -> b.spec(spec), true);
+        assertArrayEquals(new int[a.decisions().length], a.decisions(), "every head INT8: " + Arrays.toString(a.decisions()));
+        assertArrayEquals(def.o(), a.o(), "O bit for bit the INT8 mma.sync kernel's");
+        assertArrayEquals(def.lse(), a.lse(), "LSE bit for bit the INT8 mma.sync kernel's");
+        record("mma.sync " + spec.pv().id() + " " + fam, d, causal, a.decisions(), "INT8 mma.sync", null);
+    }
+
+    static Stream<Arguments> syncHard() {
+        List<Arguments> out = new ArrayList<>();
+        for (int d : new int[] {64, 96, 128}) {
+            for (String f : new String[] {"outliers QK 4ch x30", "outliers K 2ch x50", "magnitude QK x30"}) {
+                out.add(Arguments.of(f, d, false, null));
+                out.add(Arguments.of(f, d, false, PvVariant.FP16));
+            }
+        }
+        out.add(Arguments.of("outliers K 2ch x50", 128, true, null));
+        out.add(Arguments.of("magnitude QK x30", 64, true, PvVariant.FP16));
+        return out.stream();
+    }
+
+    @ParameterizedTest(name = "mma.sync {0} D={1} causal={2} pv={3}")
+    @MethodSource("syncHard")
+    void mmaSyncHardInputsRunSixteenBitQkBitForBitAndReachTheBars(String fam, int d, boolean causal, PvVariant pv) {
+        assumeTrue(hopper(), "run on the H200");
+        KernelSpec spec = syncAuto(d, causal, DType.BF16, pv);
+        KernelSpec partner = spec.autoPartner();
+        assertEquals(MmaKind.SYNC, partner.mma());
+        int lq = causal ? 1024 : 256;
+        int lk = causal ? 1024 : 4096;
+        RandomInputs x = family(fam, RandomInputs.generate(1000L + d, 1, 2, 2, lq, lk, d, DType.BF16));
+        Out q16 = run(x, causal, b -> b.spec(partner), false);
+        Out a = run(x, causal, b -> b.spec(spec), true);
+        int[] ones = new int[a.decisions().length];
+        Arrays.fill(ones, 1);
+        assertArrayEquals(ones, a.decisions(), "every head 16-bit QK: " + Arrays.toString(a.decisions()));
+        assertArrayEquals(q16.o(), a.o(), "O bit for bit the mma.sync qk=fp16 kernel's");
+        ErrorStats e = ErrorStats.of(Half.decode(a.o(), DType.BF16), x.reference(1 / Math.sqrt(d), causal).o());
+        record("mma.sync " + spec.pv().id() + " " + fam, d, causal, a.decisions(), "mma.sync qk=fp16", e);
+        assertTrue(e.cosine() >= 0.9995 && e.relL1() <= 0.015, e.toString());
+    }
+
+    /** Mixed heads through the mma.sync pair: each head its kernel's output, decisions as the CPU indicator's. */
+    @Test
+    void mmaSyncMixedHeadsGetTheirOwnKernel() {
+        assumeTrue(hopper(), "run on the H200");
+        int d = 128;
+        int lq = 300;
+        int lk = 900;
+        RandomInputs x = RandomInputs.generate(9, 2, 4, 2, lq, lk, d, DType.FP16);
+        float[] q = x.q().clone();
+        int qb = (1 * 4 + 1) * lq * d;
+        for (int i = 0; i < lq * d; i++) if (i % d < 4) q[qb + i] *= 30;
+        float[] k = x.k().clone();
+        int kb = (0 * 2 + 1) * lk * d;
+        for (int i = 0; i < lk * d; i++) if (i % d == 5 || i % d == 9) k[kb + i] *= 50;
+        RandomInputs y = InputFamilies.with(x, q, k, x.v());
+        for (PvVariant pv : new PvVariant[] {null, PvVariant.FP16}) {
+            KernelSpec spec = syncAuto(d, false, DType.FP16, pv);
+            boolean[] cpu = QkIndicator.decisions(spec, y.q(), y.k(), 2, 4, 2, lq, lk, 1 / Math.sqrt(d));
+            Out a = run(y, false, b -> b.spec(spec), true);
+            Out def = run(y, false, b -> b.spec(spec.toBuilder().qk(QkPrecision.INT8).build()), false);
+            Out q16 = run(y, false, b -> b.spec(spec.autoPartner()), false);
+            for (int bh = 0; bh < 8; bh++) {
+                assertEquals(cpu[bh] ? 1 : 0, a.decisions()[bh], "head " + bh + ": " + Arrays.toString(a.decisions()));
+                short[] want = cpu[bh] ? q16.o() : def.o();
+                int from = bh * lq * d;
+                assertArrayEquals(Arrays.copyOfRange(want, from, from + lq * d), Arrays.copyOfRange(a.o(), from, from + lq * d),
+                        "head " + bh + " is its kernel's");
+            }
+            record("mma.sync " + spec.pv().id() + " mixed heads", d, false, a.decisions(), "per head", null);
+        }
+    }
+
+    /** The issue-5 layouts through the mma.sync qk=auto pair (ordinary inputs: INT8). */
+    @ParameterizedTest(name = "mma.sync {0} D={1} H={2}/{3} {4} {5} {6} Lq={7} Lk={8}")
+    @MethodSource("modes")
+    void mmaSyncLayoutsStridesVarlenAndCausalModes(String mode, int d, int hq, int hkv, SageAttentionModesGpuTest.Memory mem,
+                                                  CausalMode causal, DType t, int[] lqs, int[] lks) {
+        assumeTrue(hopper(), "run on the H200");
+        assumeTrue(d <= io.sageptx.spec.Sync16Tiles.MAX_HEAD_DIM, "mma.sync qk=auto goes up to D = 208");
+        SageAttentionModesGpuTest.check(attention, MODES, "mma.sync " + mode, d, hq, hkv, mem, causal, t, lqs, lks, null,
+                QkPrecision.AUTO, s -> syncAuto(s.headDim(), s.causal(), s.inType(), null));
     }
 
     /** The issue-5 layouts and modes (strides, varlen, causal alignments) through qk=auto (ordinary inputs: INT8). */

@@ -137,6 +137,16 @@ class SageAttentionModesGpuTest {
      */
     static void check(SageAttention attention, List<String> table, String mode, int d, int hq, int hkv, Memory mem,
                       CausalMode causal, DType t, int[] lqs, int[] lks, PvVariant pvOrDefault, QkPrecision qk) {
+        check(attention, table, mode, d, hq, hkv, mem, causal, t, lqs, lks, pvOrDefault, qk, null);
+    }
+
+    /**
+     * As above with the call's spec replaced: {@code specOf} maps the spec the call would run to the one it runs
+     * (another family's kernel of the same precision, e.g. the mma.sync 16-bit QK kernel on sm_90); null: none.
+     */
+    static void check(SageAttention attention, List<String> table, String mode, int d, int hq, int hkv, Memory mem,
+                      CausalMode causal, DType t, int[] lqs, int[] lks, PvVariant pvOrDefault, QkPrecision qk,
+                      java.util.function.UnaryOperator<KernelSpec> specOf) {
         int batch = lqs.length;
         int maxQ = IntStream.of(lqs).max().getAsInt();
         int maxK = IntStream.of(lks).max().getAsInt();
@@ -237,6 +247,10 @@ class SageAttentionModesGpuTest {
             }
             AttentionArgs a = ab.build();
             KernelSpec spec = attention.specFor(a);
+            if (specOf != null) {
+                spec = specOf.apply(spec);
+                a = ab.spec(spec).build();
+            }
             attention.forward(a, s.handle());
             s.synchronize();
             short[] o16 = new short[(int) on];

@@ -63,10 +63,20 @@ class QkPrecisionModeTest {
     }
 
     @Test
-    void theModeIsRefusedWhereNoFamilyHasItAndWithFp8Pv() {
+    void everyArchHasTheModeAndItIsRefusedWithFp8Pv() {
         for (Arch arch : new Arch[] {Arch.SM80, Arch.SM89, Arch.SM120}) {
+            // the mma.sync 16-bit QK kernel, no scratch
+            AttentionArgs a = call().qkPrecision(QkPrecision.FP16).build().validate();
+            KernelSpec s = AttentionRunner.defaultSpec(a, arch);
+            assertEquals(MmaKind.SYNC, s.mma());
+            assertEquals(QkPrecision.FP16, s.qk());
+            assertEquals(0, AttentionRunner.workspaceBytes(a, arch));
+            KernelSpec auto = AttentionRunner.defaultSpec(call().qkPrecision(QkPrecision.AUTO).build().validate(), arch);
+            assertEquals(MmaKind.SYNC, auto.mma());
+            assertEquals(s, auto.autoPartner(), "auto's partner is what a qk=fp16 call runs");
+            // above D = 208 the mma.sync kernel spills: refused, naming the precision and the arch
             IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
-                    () -> AttentionRunner.defaultSpec(call().qkPrecision(QkPrecision.FP16).build().validate(), arch));
+                    () -> AttentionRunner.defaultSpec(call().headDim(256).qkPrecision(QkPrecision.FP16).build().validate(), arch));
             assertTrue(e.getMessage().contains("qkPrecision = fp16") && e.getMessage().contains(arch.target()), e.getMessage());
         }
         IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
@@ -99,12 +109,14 @@ class QkPrecisionModeTest {
                 () -> call().qkPrecision(QkPrecision.AUTO).qkDecisions(8 * P + 2).build().validate());
         assertTrue(e.getMessage().contains("aligned"), e.getMessage());
         e = assertThrows(IllegalArgumentException.class,
-                () -> AttentionRunner.defaultSpec(call().qkPrecision(QkPrecision.AUTO).build(), Arch.SM89));
+                () -> AttentionRunner.defaultSpec(call().headDim(256).qkPrecision(QkPrecision.AUTO).build(), Arch.SM89));
         assertTrue(e.getMessage().contains("qkPrecision = auto"), e.getMessage());
         TuningKey k = new TuningKey("g", DType.BF16, DType.BF16, 96, false, 512, QkPrecision.AUTO);
         List<KernelSpec> c = CandidateSpace.standard().enumerate(Arch.SM90, k);
-        assertEquals(12, c.size(), c.toString());
-        assertTrue(c.stream().allMatch(x -> x.qk() == QkPrecision.AUTO && x.pv().isFp8()));
+        assertTrue(c.size() > 12, c.toString());
+        assertTrue(c.subList(0, 12).stream().allMatch(x -> x.qk() == QkPrecision.AUTO && x.pv().isFp8() && x.mma() == MmaKind.WGMMA),
+                "the wgmma family's first");
+        assertTrue(c.stream().allMatch(x -> x.qk() == QkPrecision.AUTO));
         assertEquals(s.toBuilder().headDim(96).build(), c.get(0));
     }
 
@@ -121,10 +133,13 @@ class QkPrecisionModeTest {
         List<KernelSpec> plain = CandidateSpace.standard().enumerate(Arch.SM90, int8);
         assertTrue(plain.stream().allMatch(s -> s.qk() == QkPrecision.INT8), "no 16-bit QK unless asked for");
         List<KernelSpec> fp16 = CandidateSpace.standard().enumerate(Arch.SM90, q16);
-        assertEquals(3, fp16.size(), fp16.toString());
-        assertTrue(fp16.stream().allMatch(s -> s.qk() == QkPrecision.FP16 && s.mma() == MmaKind.WGMMA));
+        assertTrue(fp16.size() > 3, fp16.toString());
+        assertTrue(fp16.subList(0, 3).stream().allMatch(s -> s.qk() == QkPrecision.FP16 && s.mma() == MmaKind.WGMMA));
+        assertTrue(fp16.stream().allMatch(s -> s.qk() == QkPrecision.FP16), "then the mma.sync family's");
         assertEquals(AttentionFamilies.preferred(Arch.SM90, 64, true, DType.BF16, DType.BF16, null, QkPrecision.FP16), fp16.get(0));
         for (KernelSpec s : fp16) assertEquals(s, SpecCodec.decode(SpecCodec.encode(s)));
-        assertTrue(AttentionFamilies.candidates(Arch.SM89, 64, true, DType.BF16, DType.BF16, QkPrecision.FP16).isEmpty());
+        List<KernelSpec> sm89 = AttentionFamilies.candidates(Arch.SM89, 64, true, DType.BF16, DType.BF16, QkPrecision.FP16);
+        assertTrue(!sm89.isEmpty() && sm89.stream().allMatch(s -> s.qk() == QkPrecision.FP16 && s.mma() == MmaKind.SYNC));
+        assertTrue(AttentionFamilies.candidates(Arch.SM89, 256, true, DType.BF16, DType.BF16, QkPrecision.FP16).isEmpty());
     }
 }

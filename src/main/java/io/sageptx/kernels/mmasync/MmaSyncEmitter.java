@@ -9,6 +9,7 @@ import io.sageptx.ptx.TemplateRenderer;
 import io.sageptx.spec.KernelSpec;
 import io.sageptx.spec.MmaKind;
 import io.sageptx.spec.PvVariant;
+import io.sageptx.spec.QkPrecision;
 
 import static io.sageptx.kernels.attention.AttentionCommon.regs;
 
@@ -24,8 +25,8 @@ public final class MmaSyncEmitter {
     public record Frag(String regs, int offset, String trans) {
     }
 
-    /** One S mma: D, A (Q fragment), B (K fragment) and C registers. */
-    public record QkMma(String d, String a, String b, String c) {
+    /** One S mma: D, A (Q fragment), B (K fragment) and C registers; the 16-bit operand type (16-bit QK only). */
+    public record QkMma(String d, String a, String b, String c, String type) {
     }
 
     /** One key-tile pair x k-step of Q K^T: Q fragments to re-read first (D above 128), the K fragment, the mmas. */
@@ -95,12 +96,20 @@ public final class MmaSyncEmitter {
      * @param kFragRegs     K fragment registers of the pipelined loop (one set per ldmatrix)
      * @param vFragRegs     V fragment registers of the pipelined loop
      * @param accRegs       FP8 P V accumulator registers of the pipelined loop (one set per output tile)
+     * @param q16           16-bit QK (KernelSpec.qk = fp16): Q and K from the caller's tensors, m16n8k16 into FP32
+     * @param gate          qk=auto: the INT8 kernel leaves the heads flagged for 16-bit QK
+     * @param qkDescription what S = Q K^T does, in words
+     * @param qkTemplate    the S sub-template: {@code qkMma} (INT8) or {@code qk16Mma}
+     * @param qPassInBytes  16-bit QK: bytes of 16-bit Q rows one copy pass moves (per element of token stride)
+     * @param kPassInBytes  16-bit QK: the same for K
+     * @param kBlockTemplate the K block copy: {@code kBlock} (INT8 scratch) or {@code kBlock16} (the caller's K)
      */
     public record Model(String pvDescription, int qOffset, int kOffset, int vOffset, int qPitch, int kPitch, int vPitch,
                         TileCopy qCopy, TileCopy kCopy, TileCopy vCopy, int vPassInBytes, List<Copy> qLoads,
                         List<Copy> kLoads, List<Copy> vLoads, int qFragCount, List<Frag> qFrags, List<QkStep> qk,
                         List<PvStep> pv, String pvTemplate, boolean single, Pipeline pipe,
-                        int kFragRegs, int vFragRegs, int accRegs) {
+                        int kFragRegs, int vFragRegs, int accRegs, boolean q16, boolean gate, String qkDescription,
+                        String qkTemplate, int qPassInBytes, int kPassInBytes, String kBlockTemplate) {
     }
 
     private MmaSyncEmitter() {
@@ -125,6 +134,7 @@ public final class MmaSyncEmitter {
         int dimTiles = plan.dimTiles();
         int pvSteps = plan.pvSteps();
         boolean fp8 = spec.pv().isFp8();
+        boolean q16 = spec.fp16Qk();
         String inType = spec.inType().ptx();
 
         // Q fragments: one ldmatrix.x4 per (m-tile, k-step), kept in registers for the whole key loop up to
@@ -160,9 +170,11 @@ public final class MmaSyncEmitter {
                 List<QkMma> mmas = new ArrayList<>();
                 for (int mt = 0; mt < mTiles; mt++) {
                     for (int h = 0; h < 2; h++) {
-                        String d = regs("%s", (mt * keyTiles + 2 * np + h) * 4, 4);
+                        // INT8: int32 scores %s, converted later; 16-bit: FP32 scores straight into %x
+                        String d = regs(q16 ? "%x" : "%s", (mt * keyTiles + 2 * np + h) * 4, 4);
+                        String zero = q16 ? "%fzero, %fzero, %fzero, %fzero" : "%zero, %zero, %zero, %zero";
                         mmas.add(new QkMma(d, regs("%qf", (mt * qRegSteps + (qReload ? 0 : ks)) * 4, 4),
-                                regs(kp, kf + 2 * h, 2), ks == 0 ? "%zero, %zero, %zero, %zero" : d));
+                                regs(kp, kf + 2 * h, 2), ks == 0 ? zero : d, q16 ? inType : ""));
                     }
                 }
                 qk.add(new QkStep(reload, f, mmas));
@@ -215,15 +227,20 @@ public final class MmaSyncEmitter {
             case FP8_F32ACC -> "e4m3, mma m16n8k32 with FP32 accumulators";
             case FP16 -> spec.inType().shortName() + ", mma m16n8k16 with FP32 accumulators";
         };
-        List<Copy> kLoads = copies(plan.kTile(), spec.paddedHeadDim(), 0);
+        long qkRow = plan.qkRowBytes();
+        List<Copy> kLoads = copies(plan.kTile(), qkRow, 0);
         List<Copy> vLoads = copies(plan.vTile(), (long) spec.headDim() * spec.inType().bytes(), 0);
         return new Model(pvDescription, plan.qOffset(), plan.kOffset(), plan.vOffset(), plan.qTile().smemRowBytes(),
                 plan.kTile().smemRowBytes(), vPitch, plan.qTile(), plan.kTile(), plan.vTile(),
                 plan.vTile().rowsPerPass() * spec.inType().bytes(),
-                copies(plan.qTile(), spec.paddedHeadDim(), 0), kLoads, vLoads, mTiles * qRegSteps * 4,
+                copies(plan.qTile(), qkRow, 0), kLoads, vLoads, mTiles * qRegSteps * 4,
                 qReload ? List.of() : qFrags, qk, pv, pvTemplate, plan.schedule() == MmaSyncPlan.Schedule.SINGLE,
                 pipeline(plan, kLoads, vLoads),
-                keyTiles / 2 * qkSteps * 4, fp8 ? dimTiles * 4 : dimTiles * pvSteps / 2 * 4, mTiles * dimTiles * 4);
+                keyTiles / 2 * qkSteps * 4, fp8 ? dimTiles * 4 : dimTiles * pvSteps / 2 * 4, mTiles * dimTiles * 4,
+                q16, spec.qk() == QkPrecision.AUTO,
+                q16 ? "Q K^T in FP32 (m16n8k16 " + spec.inType().shortName() + ")" : "Q8 K8^T in int32 (m16n8k32 s8)",
+                q16 ? "qk16Mma" : "qkMma", plan.qTile().rowsPerPass() * spec.inType().bytes(),
+                plan.kTile().rowsPerPass() * spec.inType().bytes(), q16 ? "kBlock16" : "kBlock");
     }
 
     /** The pipeline's copy groups and wait counts (see {@link Pipeline}). */
@@ -233,7 +250,7 @@ public final class MmaSyncEmitter {
         List<Group> groups = new ArrayList<>();
         for (int g = 0; g < st - 1; g++) {
             groups.add(new Group(g == 0,
-                    List.of(prologueCopy(plan.kTile(), spec.paddedHeadDim(), g, g * plan.kSlotBytes(), "%skdst")),
+                    List.of(prologueCopy(plan.kTile(), plan.qkRowBytes(), g, g * plan.kSlotBytes(), "%skdst")),
                     List.of(prologueCopy(plan.vTile(), (long) spec.headDim() * spec.inType().bytes(), g,
                             g * plan.vSlotBytes(), "%svdst"))));
         }
@@ -245,10 +262,16 @@ public final class MmaSyncEmitter {
         return new BlockCopy(false, block, dst, copies(tile, globalRowBytes, slotOffset));
     }
 
-    /** Whether the kernel re-reads Q fragments from shared memory in every key block (D above 128). */
+    /**
+     * Whether the kernel re-reads Q fragments from shared memory in every key block: INT8 above D = 128, 16-bit QK
+     * (twice the fragment registers per channel) above D = {@value #Q16_RESIDENT_MAX_D}.
+     */
     public static boolean reloadsQ(KernelSpec spec) {
-        return spec.paddedHeadDim() > 128;
+        return spec.fp16Qk() ? spec.headDim() > Q16_RESIDENT_MAX_D : spec.paddedHeadDim() > 128;
     }
+
+    /** 16-bit QK: the largest head dim whose Q fragments stay in registers for the whole key loop. */
+    public static final int Q16_RESIDENT_MAX_D = 128;
 
     private static List<Copy> copies(TileCopy tile, long globalRowBytes, int smemOffset) {
         List<Copy> out = new ArrayList<>();

@@ -11,11 +11,15 @@ import io.sageptx.spec.DType;
 import io.sageptx.spec.KernelSpec;
 import io.sageptx.spec.MmaKind;
 import io.sageptx.spec.PvVariant;
+import io.sageptx.spec.QkPrecision;
 import io.sageptx.spec.QuantGranularity;
+import io.sageptx.spec.Sync16Tiles;
 
 /**
  * The SageAttention2++ kernel with warp-level {@code mma.sync}: INT8 QK (m16n8k32) and FP8 (m16n8k32) or
- * 16-bit (m16n8k16) PV, for every architecture (sm_80 has no FP8 mma and runs the FP16 PV variant).
+ * 16-bit (m16n8k16) PV, for every architecture (sm_80 has no FP8 mma and runs the FP16 PV variant). Also the
+ * opt-in 16-bit QK kernel ({@link QkPrecision#FP16}: m16n8k16 QK and PV on the caller's Q, K, V, FP32
+ * accumulators) and qk=auto (the INT8 kernel gated per head, then its 16-bit partner) on every architecture.
  */
 public final class MmaSyncFamily implements AttentionFamily {
 
@@ -29,7 +33,7 @@ public final class MmaSyncFamily implements AttentionFamily {
 
     @Override
     public String description() {
-        return "mma.sync INT8 QK + FP8 or FP16 PV (every architecture)";
+        return "mma.sync INT8 QK + FP8 or FP16 PV, or opt-in 16-bit QK + 16-bit PV (every architecture)";
     }
 
     @Override
@@ -61,6 +65,58 @@ public final class MmaSyncFamily implements AttentionFamily {
      */
     static boolean halfTiles(PvVariant pv, int headDim) {
         return pv.isFp8() ? headDim == 128 : headDim <= 64;
+    }
+
+    /**
+     * 16-bit QK: the 16-bit PV kernel with the first tiles of {@link Sync16Tiles#ORDER} whose two stages fit the
+     * arch (128 rows on 8 warps with 64-key blocks where they fit, else 32-key blocks, else 64 rows), the planner's
+     * depth; only with 16-bit PV (or none asked); up to D = {@link Sync16Tiles#MAX_HEAD_DIM}. qk=auto: the INT8 spec of the PV asked for (or the default),
+     * gated; its partner ({@link KernelSpec#autoPartner}) is the qk=fp16 spec.
+     */
+    @Override
+    public Optional<KernelSpec> preferred(Arch arch, int headDim, boolean causal, DType in, DType out, PvVariant pv,
+                                          QkPrecision qk) {
+        if (qk == QkPrecision.INT8) return preferred(arch, headDim, causal, in, out, pv);
+        if (!Sync16Tiles.serves(headDim)) return Optional.empty();
+        if (qk == QkPrecision.AUTO) {
+            return preferred(arch, headDim, causal, in, out, pv).map(s -> s.toBuilder().qk(QkPrecision.AUTO).build());
+        }
+        if (pv != null && pv != PvVariant.FP16) return Optional.empty();
+        int[] t = Sync16Tiles.preferred(arch, headDim);
+        return Optional.of(fp16Qk(arch, headDim, causal, in, out).toBuilder().tiles(t[0], t[1]).blockK(t[2]).build());
+    }
+
+    private static KernelSpec fp16Qk(Arch arch, int headDim, boolean causal, DType in, DType out) {
+        return KernelSpec.defaults(arch, headDim, causal, in, out).toBuilder().pv(PvVariant.FP16)
+                .quant(QuantGranularity.PER_THREAD).qk(QkPrecision.FP16).build();
+    }
+
+    /**
+     * 16-bit QK: every tile of {@link Sync16Tiles#ORDER} that fits the arch, at the planner's depth and (where three
+     * stages are the planner's) also two. qk=auto: the INT8 candidates at the planner's depth, gated. Both up to
+     * D = {@link Sync16Tiles#MAX_HEAD_DIM}.
+     */
+    @Override
+    public List<KernelSpec> candidates(Arch arch, int headDim, boolean causal, DType in, DType out, QkPrecision qk) {
+        if (qk == QkPrecision.INT8) return candidates(arch, headDim, causal, in, out);
+        if (!Sync16Tiles.serves(headDim)) return List.of();
+        if (qk == QkPrecision.AUTO) {
+            return candidates(arch, headDim, causal, in, out).stream().filter(s -> s.stages() == 0)
+                    .map(s -> s.toBuilder().qk(QkPrecision.AUTO).build()).toList();
+        }
+        List<KernelSpec> list = new ArrayList<>();
+        KernelSpec base = fp16Qk(arch, headDim, causal, in, out);
+        int[] preferred = Sync16Tiles.preferred(arch, headDim);
+        for (int[] t : Sync16Tiles.ORDER) {
+            if (!Sync16Tiles.fits(arch, headDim, t[0], t[2])) continue;
+            // 64 rows with 32-key blocks: only as the fallback of large head dims on 99 KB parts (at D = 128 its
+            // three-stage kernel spills on sm_89)
+            if (t == Sync16Tiles.ORDER.get(Sync16Tiles.ORDER.size() - 1) && t != preferred) continue;
+            KernelSpec s = base.toBuilder().tiles(t[0], t[1]).blockK(t[2]).build();
+            addIfFits(list, s);
+            if (new MmaSyncPlan(s).stages() == 3) addIfFits(list, s.toBuilder().stages(2).build());
+        }
+        return list;
     }
 
     /**

@@ -52,9 +52,10 @@ public final class MmaSyncPlan {
         this.limits = ArchLimits.of(spec.arch());
         int d = spec.headDim();
         int nt = spec.threads();
-        int dp = spec.paddedHeadDim();
-        this.q = TileCopy.padded(spec.blockQ(), dp, nt);
-        this.k = TileCopy.padded(spec.blockK(), dp, nt);
+        // Q and K rows: INT8 of D padded to 32, or (16-bit QK) D values of the input type
+        int qkRow = qkRowBytes(spec);
+        this.q = TileCopy.padded(spec.blockQ(), qkRow, nt);
+        this.k = TileCopy.padded(spec.blockK(), qkRow, nt);
         // FP8 V arrives transposed ([D][tokens], one byte each); FP16 V is [tokens][D] in the input dtype.
         this.v = spec.pv().isFp8() ? TileCopy.padded(d, spec.blockK(), nt)
                 : TileCopy.padded(spec.blockK(), d * spec.inType().bytes(), nt);
@@ -90,10 +91,12 @@ public final class MmaSyncPlan {
      * they fit, else one (sm_89, D=128 FP8 on 64 x 4: 2 stages, 48 KB, two CTAs; 3 stages would leave one). FP16 PV
      * above D = 176 stays single-buffered: its O accumulators (D / 2 registers) and 16-bit P leave no room
      * for the pipeline's slot addresses (ptxas spills the pipelined kernel at D = 192 on sm_90 and more at
-     * D >= 224 than the single-buffered one; HeadDimAssemblyTest).
+     * D >= 224 than the single-buffered one; HeadDimAssemblyTest). 16-bit QK (its Q and K tiles are twice the
+     * INT8 bytes) has no single-buffered loop: two stages at least.
      */
     private int defaultStages() {
-        if (!spec.pv().isFp8() && spec.headDim() > 176) return 1;
+        boolean q16 = spec.fp16Qk();
+        if (!q16 && !spec.pv().isFp8() && spec.headDim() > 176) return 1;
         // a 4-warp CTA alone would leave the SM 4 warps: its pipeline depth must leave room for two
         int target = minBlocks != null ? minBlocks : spec.threads() <= 128 ? 2 : 1;
         int two = bytesFor(2);
@@ -102,7 +105,8 @@ public final class MmaSyncPlan {
                 && limits.ctasBySmem(three) >= Math.min(target, Math.max(1, limits.ctasBySmem(two)))) {
             return 3;
         }
-        return two <= limits.smemPerBlock() ? 2 : 1;
+        // 16-bit QK has the pipelined loops only: a tile whose two stages do not fit is no candidate (fits() false)
+        return two <= limits.smemPerBlock() || q16 ? 2 : 1;
     }
 
     private int bytesFor(int n) {
@@ -192,9 +196,21 @@ public final class MmaSyncPlan {
         return limits.registerBudget(spec.threads(), minBlocks == null ? 1 : minBlocks);
     }
 
-    /** k-steps of 32 channels in Q·K^T (over the zero-padded head dim). */
+    /**
+     * k-steps of Q·K^T, 32 bytes of a Q and K row each: INT8 k32 steps over the zero-padded head dim, or (16-bit
+     * QK) k16 steps over D.
+     */
     public int qkSteps() {
-        return spec.paddedHeadDim() / 32;
+        return qkRowBytes() / 32;
+    }
+
+    /** Bytes of one Q or K row in global and (before the padding) shared memory. */
+    public int qkRowBytes() {
+        return qkRowBytes(spec);
+    }
+
+    static int qkRowBytes(KernelSpec spec) {
+        return spec.fp16Qk() ? spec.headDim() * spec.inType().bytes() : spec.paddedHeadDim();
     }
 
     /** n-tiles of 8 keys in one key block. */

@@ -82,12 +82,12 @@ class QkAutoAssemblyTest {
     }
 
     @Test
-    void autoIsRefusedWithoutWgmmaOrWithFp16Pv() {
+    void autoWithWgmmaIsRefusedWithFp16Pv() {
         KernelSpec a = auto(128, false, DType.BF16, PvVariant.FP8_F16ACC, 128, 8);
         IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> a.toBuilder().pv(PvVariant.FP16).build());
         assertTrue(e.getMessage().contains("KernelSpec.qk = auto"), e.getMessage());
-        e = assertThrows(IllegalArgumentException.class, () -> a.toBuilder().mma(MmaKind.SYNC).build());
-        assertTrue(e.getMessage().contains("KernelSpec.qk = auto"), e.getMessage());
+        // the mma.sync family has qk=auto too, with any PV (MmaSync16AssemblyTest)
+        assertEquals(MmaKind.SYNC, a.toBuilder().mma(MmaKind.SYNC).pv(PvVariant.FP16).build().mma());
         assertTrue(a.kernelName().endsWith("_wgmma_qkauto"), a.kernelName());
         assertThrows(IllegalStateException.class, () -> a.autoPartner().autoPartner());
     }

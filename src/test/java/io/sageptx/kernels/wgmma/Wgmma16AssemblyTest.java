@@ -121,8 +121,10 @@ class Wgmma16AssemblyTest {
         IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
                 () -> s.toBuilder().pv(PvVariant.FP8_F16ACC).build());
         assertTrue(e.getMessage().contains("KernelSpec.qk") && e.getMessage().contains("pv=fp16"), e.getMessage());
-        e = assertThrows(IllegalArgumentException.class, () -> s.toBuilder().mma(MmaKind.SYNC).build());
-        assertTrue(e.getMessage().contains("KernelSpec.qk = fp16") && e.getMessage().contains("mma.sync"), e.getMessage());
+        // the mma.sync family has a 16-bit QK kernel too (up to D = 208, pipelined)
+        assertEquals(MmaKind.SYNC, s.toBuilder().mma(MmaKind.SYNC).build().mma());
+        e = assertThrows(IllegalArgumentException.class, () -> s.toBuilder().mma(MmaKind.SYNC).headDim(256).build());
+        assertTrue(e.getMessage().contains("KernelSpec.headDim") && e.getMessage().contains("mma=sync"), e.getMessage());
         e = assertThrows(IllegalArgumentException.class,
                 () -> KernelSpec.defaults(Arch.SM89, 64, false, DType.FP16, DType.FP16).toBuilder().qk(QkPrecision.FP16).build());
         assertTrue(e.getMessage().contains("qk"), e.getMessage());
