@@ -28,10 +28,13 @@ import java.util.stream.IntStream;
  *                  non-zero value appears in the spec's text forms, so specs without it keep their names and keys.
  * @param qk        the precision of the QK product: INT8 (the method, the default) or the input's 16-bit type
  *                  (opt-in; needs 16-bit PV, wgmma only for now), or AUTO (per head, on the GPU)
+ * @param pipe      the main loop's schedule: SERIAL (the default) or WS, the warp-specialized wgmma kernel (a
+ *                  producer warpgroup more than {@code warps}: {@link #threads()} counts it); only a non-default
+ *                  value appears in the text forms
  */
 public record KernelSpec(int headDim, int blockQ, int blockK, int warps, boolean causal, PvVariant pv,
                          QuantGranularity quant, DType inType, DType outType, Arch arch, MmaKind mma, int stages,
-                         QkPrecision qk) {
+                         QkPrecision qk, Pipe pipe) {
 
     /** Pipeline depths a spec may ask for; 0 is the planner's choice. */
     public static final List<Integer> STAGES = List.of(0, 1, 2, 3);
@@ -54,6 +57,7 @@ public record KernelSpec(int headDim, int blockQ, int blockK, int warps, boolean
         Objects.requireNonNull(arch, "arch");
         Objects.requireNonNull(mma, "mma");
         Objects.requireNonNull(qk, "qk");
+        Objects.requireNonNull(pipe, "pipe");
         require(HEAD_DIMS.contains(headDim), "headDim", headDim, HEAD_DIMS.toString());
         require(BLOCK_KS.contains(blockK), "blockK", blockK, BLOCK_KS.toString());
         require(blockK == 64 || !pv.isFp8(), "blockK", blockK, "64 with FP8 PV (" + pv.id() + ")");
@@ -70,6 +74,16 @@ public record KernelSpec(int headDim, int blockQ, int blockK, int warps, boolean
                 "int8 or fp16 with pv=" + pv.id() + " and mma=" + mma.id() + " (qk=auto is the wgmma INT8 kernel with FP8 PV"
                         + " and its 16-bit QK partner)");
         mma.check(headDim, blockQ, warps, pv, arch, qk);
+        require(pipe == Pipe.SERIAL || mma == MmaKind.WGMMA, "pipe", pipe.id(), "serial with mma=" + mma.id()
+                + " (the warp-specialized schedule is the wgmma family's)");
+        if (pipe == Pipe.WS) mma.checkWs(headDim, blockQ, warps, pv, qk);
+    }
+
+    /** A spec of the default schedule. */
+    public KernelSpec(int headDim, int blockQ, int blockK, int warps, boolean causal, PvVariant pv,
+                      QuantGranularity quant, DType inType, DType outType, Arch arch, MmaKind mma, int stages,
+                      QkPrecision qk) {
+        this(headDim, blockQ, blockK, warps, causal, pv, quant, inType, outType, arch, mma, stages, qk, Pipe.SERIAL);
     }
 
     /** A spec with the planner's pipeline depth and INT8 QK. */
@@ -126,10 +140,13 @@ public record KernelSpec(int headDim, int blockQ, int blockK, int warps, boolean
         return !pv.isFp8() && headDim > 192 ? 32 : 64;
     }
 
-    /** Threads per CTA. */
+    /** Threads per CTA: the compute warps, and for {@link Pipe#WS} the producer warpgroup. */
     public int threads() {
-        return warps * 32;
+        return warps * 32 + (pipe == Pipe.WS ? PRODUCER_THREADS : 0);
     }
+
+    /** Threads of the producer warpgroup of a {@link Pipe#WS} kernel (not counted in {@code warps}). */
+    public static final int PRODUCER_THREADS = 128;
 
     /** Query rows one warp owns. */
     public int warpRows() {
@@ -147,7 +164,8 @@ public record KernelSpec(int headDim, int blockQ, int blockK, int warps, boolean
      */
     public KernelSpec autoPartner() {
         if (qk != QkPrecision.AUTO) throw new IllegalStateException("not a qk=auto spec: " + this);
-        return toBuilder().pv(PvVariant.FP16).blockK(64).quant(QuantGranularity.PER_THREAD).qk(QkPrecision.FP16).build();
+        return toBuilder().pv(PvVariant.FP16).blockK(64).quant(QuantGranularity.PER_THREAD).qk(QkPrecision.FP16)
+                .pipe(Pipe.SERIAL).build();
     }
 
     /** D rounded up to the INT8 QK mma's k of 32: the row length of the Q8/K8 scratch and smem tiles. */
@@ -199,6 +217,7 @@ public record KernelSpec(int headDim, int blockQ, int blockK, int warps, boolean
         private MmaKind mma;
         private int stages;
         private QkPrecision qk;
+        private Pipe pipe;
 
         private Builder(KernelSpec s) {
             headDim = s.headDim;
@@ -214,6 +233,7 @@ public record KernelSpec(int headDim, int blockQ, int blockK, int warps, boolean
             mma = s.mma;
             stages = s.stages;
             qk = s.qk;
+            pipe = s.pipe;
         }
 
         /** D. */
@@ -286,9 +306,15 @@ public record KernelSpec(int headDim, int blockQ, int blockK, int warps, boolean
             return this;
         }
 
+        /** The main loop's schedule ({@link Pipe#WS}: the warp-specialized wgmma kernel). */
+        public Builder pipe(Pipe p) {
+            pipe = p;
+            return this;
+        }
+
         /** The spec; refused with an IllegalArgumentException naming the field when invalid. */
         public KernelSpec build() {
-            return new KernelSpec(headDim, blockQ, blockK, warps, causal, pv, quant, inType, outType, arch, mma, stages, qk);
+            return new KernelSpec(headDim, blockQ, blockK, warps, causal, pv, quant, inType, outType, arch, mma, stages, qk, pipe);
         }
     }
 }
