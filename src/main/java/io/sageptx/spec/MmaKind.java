@@ -44,8 +44,8 @@ public enum MmaKind {
                     "128 rows on 8 consumer warps with pipe=ws (two consumer warpgroups of 64 rows, 1 CTA per SM)");
             KernelSpec.require(headDim <= WS_MAX_HEAD_DIM, "headDim", headDim, "<= " + WS_MAX_HEAD_DIM + " with pipe=ws: a"
                     + " consumer thread holds O (D/2 registers), the FP16 P V accumulators (D/4), the int32 and FP32 scores"
-                    + " (64) and the P fragments (8) at once; above D = 128 that exceeds the 232 registers a consumer gets"
-                    + " (setmaxnreg; 128 * 40 + 256 * 232 <= 65536)");
+                    + " (64) and the P fragments (8) at once; above D = 128 that exceeds what a consumer can get"
+                    + " (setmaxnreg; 128 * 24 + 256 * 240 <= 65536) and D = 128 already needs about 190");
         }
     };
 

@@ -307,17 +307,22 @@ public final class WgmmaEmitter {
      * @param pv              the P V wgmmas of one block (one group: all D channels, FP16 accumulators)
      * @param flushPrev       flush of block j-1 inside the loop (after block j's softmax: rescale {@code %alphap})
      * @param flushLast       flush of the last block after the loop ({@code %alpha})
-     * @param accRegs         the FP16 accumulator registers (zeroed once: the loop's first flush adds them)
+     * @param pFrags          the P fragment registers (zeroed once for the P V(-1) that zeroes the accumulators)
+     * @param alphas          the softmax rows of a thread (0 .. rows-1)
      */
     public record Ws(int stages, List<Stage> stageList, int consumerThreads, int consumerWarpgroups, int producerRegs, int consumerRegs, int full0,
                      int empty0, int fullCount, int emptyCount, int kStageStride16, int vStageStride16, List<Wgmma> pv,
-                     List<Flush> flushPrev, List<Flush> flushLast, List<String> accRegs, List<String> alphas) {
+                     List<Flush> flushPrev, List<Flush> flushLast, List<String> pFrags, List<String> alphas) {
     }
 
     /** Registers of a producer thread after setmaxnreg.dec (copy addresses and loop counters only). */
-    static final int WS_PRODUCER_REGS = 40;
-    /** Registers of a consumer thread after setmaxnreg.inc: 128 * 40 + 256 * 232 = 64512 <= 65536. */
-    static final int WS_CONSUMER_REGS = 232;
+    public static final int WS_PRODUCER_REGS = 40;
+    /**
+     * Registers of a consumer thread after setmaxnreg.inc: 128 * 40 + 256 * 232 = 64512 <= 65536. With ptxas 13.0
+     * every head dim assembles without spills at 40 / 192, 40 / 208, 40 / 232 and 24 / 240; 40 / 184 spills at
+     * D = 128 (8 to 28 bytes): D = 128 needs about 190, so 232 leaves the scheduler room.
+     */
+    public static final int WS_CONSUMER_REGS = 232;
 
     static Ws ws(KernelSpec spec, Model k) {
         WgmmaPlan plan = new WgmmaPlan(spec);
@@ -335,7 +340,8 @@ public final class WgmmaEmitter {
         return new Ws(st, stages, consumers, consumers / 128, WS_PRODUCER_REGS, WS_CONSUMER_REGS, plan.barriers(), plan.barriers() + 8 * st,
                 KernelSpec.PRODUCER_THREADS, spec.warps(), k.kStageStride16(), k.vStageStride16(),
                 k.pvGroups().get(0).wgmmas(), flushes(0, d, true, "%alphap"), flushes(0, d, true, "%alpha"),
-                java.util.stream.IntStream.range(0, k.accCount()).mapToObj(i -> "%hacc" + i).toList(), alphas);
+                java.util.stream.IntStream.range(0, spec.mTiles() * (spec.blockK() / 32) * 4).mapToObj(i -> "%pa" + i).toList(),
+                alphas);
     }
 
     /** The slot parameters of a single-group tile (V^T: one 64-byte column). */
