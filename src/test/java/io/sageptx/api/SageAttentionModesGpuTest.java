@@ -137,6 +137,17 @@ class SageAttentionModesGpuTest {
      */
     static void check(SageAttention attention, List<String> table, String mode, int d, int hq, int hkv, Memory mem,
                       CausalMode causal, DType t, int[] lqs, int[] lks, PvVariant pvOrDefault, QkPrecision qk) {
+        check(attention, table, mode, d, hq, hkv, mem, causal, t, lqs, lks, pvOrDefault, qk, null);
+    }
+
+    /**
+     * As {@link #check(SageAttention, List, String, int, int, int, Memory, CausalMode, DType, int[], int[], PvVariant,
+     * QkPrecision)} with the spec the call would run replaced by {@code respec} of it (null: as chosen), e.g. the same
+     * spec with another schedule.
+     */
+    static void check(SageAttention attention, List<String> table, String mode, int d, int hq, int hkv, Memory mem,
+                      CausalMode causal, DType t, int[] lqs, int[] lks, PvVariant pvOrDefault, QkPrecision qk,
+                      java.util.function.UnaryOperator<KernelSpec> respec) {
         int batch = lqs.length;
         int maxQ = IntStream.of(lqs).max().getAsInt();
         int maxK = IntStream.of(lks).max().getAsInt();
@@ -237,6 +248,10 @@ class SageAttentionModesGpuTest {
             }
             AttentionArgs a = ab.build();
             KernelSpec spec = attention.specFor(a);
+            if (respec != null) {
+                spec = respec.apply(spec);
+                a = ab.spec(spec).build();
+            }
             attention.forward(a, s.handle());
             s.synchronize();
             short[] o16 = new short[(int) on];
