@@ -332,8 +332,11 @@ public final class WgmmaEmitter {
         if (k.pvGroups().size() != 1) throw new IllegalStateException("pipe=ws runs one P V group: " + spec);
         int d = spec.headDim();
         int consumers = spec.warps() * 32;
-        if (WS_PRODUCER_REGS * KernelSpec.PRODUCER_THREADS + WS_CONSUMER_REGS * consumers > MAX_REGISTERS_PER_SM) {
-            throw new IllegalStateException("setmaxnreg counts exceed the register file");
+        // the consumers' setmaxnreg.inc takes registers the producer's setmaxnreg.dec gave back to the CTA's pool: with
+        // the launch count R (ptxas: 65536 / 384 rounded down to 8 = 168), consumers * (C - R) <= 128 * (R - P)
+        int launch = MAX_REGISTERS_PER_SM / spec.threads() / 8 * 8;
+        if (consumers * (WS_CONSUMER_REGS - launch) > KernelSpec.PRODUCER_THREADS * (launch - WS_PRODUCER_REGS)) {
+            throw new IllegalStateException("setmaxnreg counts exceed what the producer gives back: " + spec);
         }
         List<String> alphas = new ArrayList<>();
         for (int r = 0; r < spec.mTiles() * 2; r++) alphas.add(Integer.toString(r));
