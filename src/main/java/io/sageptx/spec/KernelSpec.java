@@ -76,7 +76,7 @@ public record KernelSpec(int headDim, int blockQ, int blockK, int warps, boolean
         mma.check(headDim, blockQ, warps, pv, arch, qk);
         require(pipe == Pipe.SERIAL || mma == MmaKind.WGMMA, "pipe", pipe.id(), "serial with mma=" + mma.id()
                 + " (the warp-specialized schedule is the wgmma family's)");
-        if (pipe == Pipe.WS) mma.checkWs(headDim, blockQ, warps, pv, qk);
+        if (pipe.warpSpecialized()) mma.checkWs(headDim, blockQ, warps, pv, qk);
     }
 
     /** A spec of the default schedule. */
@@ -140,9 +140,9 @@ public record KernelSpec(int headDim, int blockQ, int blockK, int warps, boolean
         return !pv.isFp8() && headDim > 192 ? 32 : 64;
     }
 
-    /** Threads per CTA: the compute warps, and for {@link Pipe#WS} the producer warpgroup. */
+    /** Threads per CTA: the compute warps, and for {@link Pipe#WS} (and WSPP) the producer warpgroup. */
     public int threads() {
-        return warps * 32 + (pipe == Pipe.WS ? PRODUCER_THREADS : 0);
+        return warps * 32 + (pipe.warpSpecialized() ? PRODUCER_THREADS : 0);
     }
 
     /** Threads of the producer warpgroup of a {@link Pipe#WS} kernel (not counted in {@code warps}). */

@@ -16,7 +16,12 @@ public enum Pipe {
     /** Copy, compute, barrier per block (the default; every kernel before issue 12). */
     SERIAL("serial"),
     /** Warp-specialized: a producer warpgroup and two consumer warpgroups (wgmma, FP8 PV with FP16 accumulators). */
-    WS("ws");
+    WS("ws"),
+    /**
+     * {@link #WS} with ping-pong of the two consumer warpgroups: named barriers let them issue their wgmmas in
+     * turn, so that one's softmax runs under the other's tensor-core work.
+     */
+    WSPP("wspp");
 
     private final String id;
 
@@ -32,6 +37,11 @@ public enum Pipe {
     /** Whether this is the default schedule (then the spec's names carry nothing for it). */
     public boolean isDefault() {
         return this == SERIAL;
+    }
+
+    /** Whether this is a warp-specialized schedule (a producer warpgroup beside the consumers). */
+    public boolean warpSpecialized() {
+        return this == WS || this == WSPP;
     }
 
     /** Parses an id or a constant name, ignoring case. */

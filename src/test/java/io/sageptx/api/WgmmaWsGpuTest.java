@@ -71,50 +71,67 @@ class WgmmaWsGpuTest {
         return attention.arch() == Arch.SM90;
     }
 
-    /** The warp-specialized spec of a call shape (the serial default's, with pipe=ws). */
-    static KernelSpec ws(int d, boolean causal, DType in, DType out) {
+    /** The warp-specialized spec of a call shape (the serial default's, with pipe=ws or wspp). */
+    static KernelSpec ws(Pipe pipe, int d, boolean causal, DType in, DType out) {
         return KernelSpec.defaults(Arch.SM90, d, causal, in, out).toBuilder().pv(PvVariant.FP8_F16ACC).mma(MmaKind.WGMMA)
-                .pipe(Pipe.WS).build();
+                .pipe(pipe).build();
     }
 
+    /** Both warp-specialized schedules: without and with ping-pong of the consumer warpgroups. */
+    static final Pipe[] PIPES = {Pipe.WS, Pipe.WSPP};
+
     static Stream<Arguments> grid() {
-        List<Arguments> out = new ArrayList<>();
+        List<Object[]> out = new ArrayList<>();
         for (int d : new int[] {64, 128}) {
             for (boolean causal : new boolean[] {false, true}) {
                 for (int n : new int[] {1, 17, 64, 65, 128, 255, 300, 1000, 4096}) {
-                    out.add(Arguments.of(d, causal, DType.FP16, DType.FP16, 2, 2, n, n));
+                    out.add(row(d, causal, DType.FP16, DType.FP16, 2, 2, n, n));
                 }
-                out.add(Arguments.of(d, causal, DType.BF16, DType.BF16, 2, 2, 777, 777));
-                out.add(Arguments.of(d, causal, DType.FP16, DType.FP16, 8, 2, 300, 300));
-                out.add(Arguments.of(d, causal, DType.BF16, DType.BF16, 8, 1, 513, 513));
+                out.add(row(d, causal, DType.BF16, DType.BF16, 2, 2, 777, 777));
+                out.add(row(d, causal, DType.FP16, DType.FP16, 8, 2, 300, 300));
+                out.add(row(d, causal, DType.BF16, DType.BF16, 8, 1, 513, 513));
             }
-            out.add(Arguments.of(d, false, DType.FP16, DType.FP16, 2, 2, 17, 300));
-            out.add(Arguments.of(d, false, DType.FP16, DType.FP16, 2, 2, 1000, 77));
-            out.add(Arguments.of(d, false, DType.FP16, DType.FP16, 2, 2, 130, 1));
-            out.add(Arguments.of(d, false, DType.BF16, DType.FP16, 2, 2, 2500, 4099));
-            out.add(Arguments.of(d, true, DType.FP16, DType.FP16, 2, 2, 2500, 2500));
+            out.add(row(d, false, DType.FP16, DType.FP16, 2, 2, 17, 300));
+            out.add(row(d, false, DType.FP16, DType.FP16, 2, 2, 1000, 77));
+            out.add(row(d, false, DType.FP16, DType.FP16, 2, 2, 130, 1));
+            out.add(row(d, false, DType.BF16, DType.FP16, 2, 2, 2500, 4099));
+            out.add(row(d, true, DType.FP16, DType.FP16, 2, 2, 2500, 2500));
         }
         // every other head dim it takes: multi-column tiles, predicated V^T passes, ragged lengths
         for (int d : KernelSpec.HEAD_DIMS) {
             if (d == 64 || d == 128 || d > MmaKind.WS_MAX_HEAD_DIM) continue;
-            out.add(Arguments.of(d, false, DType.FP16, DType.FP16, 2, 2, 333, 333));
-            out.add(Arguments.of(d, true, DType.BF16, DType.BF16, 4, 2, 333, 333));
-            out.add(Arguments.of(d, false, DType.FP16, DType.FP16, 2, 1, 100, 300));
+            out.add(row(d, false, DType.FP16, DType.FP16, 2, 2, 333, 333));
+            out.add(row(d, true, DType.BF16, DType.BF16, 4, 2, 333, 333));
+            out.add(row(d, false, DType.FP16, DType.FP16, 2, 1, 100, 300));
         }
         boolean sanitizer = !System.getProperty("sageptx.grid", "").isEmpty();
-        return out.stream().filter(a -> !sanitizer || (int) a.get()[6] * (long) (int) a.get()[7] <= AccuracyProbe.CPU_REFERENCE_LIMIT);
+        List<Arguments> both = new ArrayList<>();
+        for (Pipe p : PIPES) {
+            for (Object[] r : out) {
+                if (sanitizer && (int) r[6] * (long) (int) r[7] > AccuracyProbe.CPU_REFERENCE_LIMIT) continue;
+                Object[] x = new Object[r.length + 1];
+                x[0] = p;
+                System.arraycopy(r, 0, x, 1, r.length);
+                both.add(Arguments.of(x));
+            }
+        }
+        return both.stream();
     }
 
-    @ParameterizedTest(name = "ws D={0} causal={1} {2}->{3} H={4}/{5} Lq={6} Lk={7}")
+    private static Object[] row(Object... x) {
+        return x;
+    }
+
+    @ParameterizedTest(name = "{0} D={1} causal={2} {3}->{4} H={5}/{6} Lq={7} Lk={8}")
     @MethodSource("grid")
-    void matchesReference(int d, boolean causal, DType in, DType out, int heads, int kvHeads, int lq, int lk) {
+    void matchesReference(Pipe pipe, int d, boolean causal, DType in, DType out, int heads, int kvHeads, int lq, int lk) {
         assumeTrue(hopper(), "wgmma runs on sm_90 only");
-        KernelSpec spec = ws(d, causal, in, out);
+        KernelSpec spec = ws(pipe, d, causal, in, out);
         AttentionInputs x = new AttentionInputs(89L * lq + lk + d + heads, 2, heads, kvHeads, lq, lk, d, in);
         AccuracyProbe.Result r = AccuracyProbe.run(attention, x, out, causal, b -> b.spec(spec));
         ErrorStats e = r.error();
         synchronized (TABLE) {
-            TABLE.add(String.format("| %d | %s | %s/%s | %d/%d | %d | %d | %s | %.6f | %.5f | %.4f |", d, causal,
+            TABLE.add(String.format("| %s %d | %s | %s/%s | %d/%d | %d | %d | %s | %.6f | %.5f | %.4f |", pipe.id(), d, causal,
                     in.shortName(), out.shortName(), heads, kvHeads, lq, lk, r.reference(), e.cosine(), e.relL1(), r.lseMaxErr()));
         }
         assertEquals(0, e.nonFinite(), "NaN/Inf or unwritten outputs: " + e);
@@ -125,24 +142,35 @@ class WgmmaWsGpuTest {
 
     /** The layouts, strides, varlen batches and causal alignments of the modes test, D <= 128, with pipe=ws. */
     static Stream<Arguments> modes() {
-        return SageAttentionModesGpuTest.baseCases().stream().filter(a -> (int) a.get()[1] <= MmaKind.WS_MAX_HEAD_DIM);
+        List<Arguments> out = new ArrayList<>();
+        for (Pipe p : PIPES) {
+            for (Arguments a : SageAttentionModesGpuTest.baseCases()) {
+                Object[] r = a.get();
+                if ((int) r[1] > MmaKind.WS_MAX_HEAD_DIM) continue;
+                Object[] x = new Object[r.length + 1];
+                x[0] = p;
+                System.arraycopy(r, 0, x, 1, r.length);
+                out.add(Arguments.of(x));
+            }
+        }
+        return out.stream();
     }
 
-    @ParameterizedTest(name = "ws {0} D={1} H={2}/{3} {4} {5} {6}")
+    @ParameterizedTest(name = "{0} {1} D={2} H={3}/{4} {5} {6} {7}")
     @MethodSource("modes")
-    void layoutsStridesVarlenAndCausalModes(String mode, int d, int hq, int hkv, SageAttentionModesGpuTest.Memory mem,
+    void layoutsStridesVarlenAndCausalModes(Pipe pipe, String mode, int d, int hq, int hkv, SageAttentionModesGpuTest.Memory mem,
                                            CausalMode causal, DType t, int[] lqs, int[] lks) {
         assumeTrue(hopper(), "sm_90 only");
-        SageAttentionModesGpuTest.check(attention, MODES, mode, d, hq, hkv, mem, causal, t, lqs, lks, PvVariant.FP8_F16ACC,
-                null, s -> s.toBuilder().tiles(128, 8).pipe(Pipe.WS).build());
+        SageAttentionModesGpuTest.check(attention, MODES, pipe.id() + " " + mode, d, hq, hkv, mem, causal, t, lqs, lks,
+                PvVariant.FP8_F16ACC, null, s -> s.toBuilder().tiles(128, 8).pipe(pipe).build());
     }
 
     /** qk=auto with the warp-specialized INT8 kernel: the gate of the heads it does not own, its 16-bit partner. */
-    @ParameterizedTest(name = "ws qk=auto D={0} causal={1}")
+    @ParameterizedTest(name = "{0} qk=auto D={1} causal={2}")
     @MethodSource("autoShapes")
-    void qkAutoRunsTheGatedKernel(int d, boolean causal) {
+    void qkAutoRunsTheGatedKernel(Pipe pipe, int d, boolean causal) {
         assumeTrue(hopper(), "sm_90 only");
-        KernelSpec spec = ws(d, causal, DType.FP16, DType.FP16).toBuilder().qk(QkPrecision.AUTO).build();
+        KernelSpec spec = ws(pipe, d, causal, DType.FP16, DType.FP16).toBuilder().qk(QkPrecision.AUTO).build();
         AttentionInputs x = new AttentionInputs(41L + d, 2, 4, 2, 700, 700, d, DType.FP16);
         AccuracyProbe.Result r = AccuracyProbe.run(attention, x, DType.FP16, causal, b -> b.spec(spec).qkPrecision(QkPrecision.AUTO));
         ErrorStats e = r.error();
@@ -152,7 +180,7 @@ class WgmmaWsGpuTest {
     }
 
     static Stream<Arguments> autoShapes() {
-        return Stream.of(Arguments.of(64, false), Arguments.of(128, true));
+        return Stream.of(Arguments.of(Pipe.WS, 64, false), Arguments.of(Pipe.WS, 128, true), Arguments.of(Pipe.WSPP, 128, false));
     }
 
     /** The bench label resolves to the warp-specialized spec (tools/side_by_side --variants wgmma-ws-fp8-f16acc). */
@@ -161,7 +189,9 @@ class WgmmaWsGpuTest {
         assumeTrue(hopper(), "sm_90 only");
         KernelSpec s = Variants.spec("wgmma-ws-fp8-f16acc", Arch.SM90, 128, false, DType.FP16);
         assertEquals(Pipe.WS, s.pipe());
+        assertEquals(Pipe.WSPP, Variants.spec("wgmma-wspp-fp8-f16acc", Arch.SM90, 64, true, DType.BF16).pipe());
         assertTrue(Variants.all(Arch.SM90).contains("wgmma-ws-fp8-f16acc"), Variants.all(Arch.SM90).toString());
+        assertTrue(Variants.all(Arch.SM90).contains("wgmma-wspp-fp8-f16acc"), Variants.all(Arch.SM90).toString());
     }
 
     static Stream<Arguments> speedShapes() {
@@ -173,7 +203,7 @@ class WgmmaWsGpuTest {
     }
 
     /**
-     * The whole call (preprocessing included) of B=4, H=32, Lq = Lk = N, fp16: the serial default, then pipe=ws on the
+     * The whole call (preprocessing included) of B=4, H=32, Lq = Lk = N, fp16: the serial default, then pipe=ws and wspp on the
      * same buffers, median of 10 timed calls after 3 warm-ups each; TFLOP/s (4 B H N^2 D, halved when causal) in the
      * table printed after the class. Not asserted.
      */
@@ -195,14 +225,15 @@ class WgmmaWsGpuTest {
             AttentionArgs.Builder base = AttentionArgs.builder().q(q.address()).k(k.address()).v(v.address()).o(o.address())
                     .batch(b).heads(h).seqLen(n).headDim(d).dtype(DType.FP16).causal(causal);
             KernelSpec serial = attention.specFor(base.build());
-            KernelSpec ws = ws(d, causal, DType.FP16, DType.FP16);
             double flop = 4.0 * b * h * (double) n * n * d * (causal ? 0.5 : 1.0);
             double tSerial = median(time(base.spec(serial).build(), s, ctx));
-            double tWs = median(time(base.spec(ws).build(), s, ctx));
+            double tWs = median(time(base.spec(ws(Pipe.WS, d, causal, DType.FP16, DType.FP16)).build(), s, ctx));
+            double tPp = median(time(base.spec(ws(Pipe.WSPP, d, causal, DType.FP16, DType.FP16)).build(), s, ctx));
             synchronized (SPEED) {
                 SPEED.add(String.format(java.util.Locale.ROOT,
-                        "speed D=%d N=%d causal=%s: serial (%s) %.3f ms %.0f TFLOP/s | ws %.3f ms %.0f TFLOP/s", d, n, causal,
-                        serial, tSerial, flop / (tSerial * 1e-3) / 1e12, tWs, flop / (tWs * 1e-3) / 1e12));
+                        "speed D=%d N=%d causal=%s: serial (%s) %.3f ms %.0f TFLOP/s | ws %.3f ms %.0f | wspp %.3f ms %.0f",
+                        d, n, causal, serial, tSerial, flop / (tSerial * 1e-3) / 1e12, tWs, flop / (tWs * 1e-3) / 1e12, tPp,
+                        flop / (tPp * 1e-3) / 1e12));
             }
         }
     }

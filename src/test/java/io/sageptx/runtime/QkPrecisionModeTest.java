@@ -103,7 +103,7 @@ class QkPrecisionModeTest {
         assertTrue(e.getMessage().contains("qkPrecision = auto"), e.getMessage());
         TuningKey k = new TuningKey("g", DType.BF16, DType.BF16, 96, false, 512, QkPrecision.AUTO);
         List<KernelSpec> c = CandidateSpace.standard().enumerate(Arch.SM90, k);
-        assertEquals(12 + 3, c.size(), c.toString()); // + the warp-specialized kernel (pipe=ws) x 3 granularities
+        assertEquals(12 + 6, c.size(), c.toString()); // + the warp-specialized kernels (pipe=ws, wspp) x 3 granularities
         assertTrue(c.stream().allMatch(x -> x.qk() == QkPrecision.AUTO && x.pv().isFp8()));
         assertEquals(s.toBuilder().headDim(96).build(), c.get(0));
     }

@@ -96,7 +96,7 @@ public final class WgmmaEmitter {
     }
 
     public static String emit(KernelSpec spec) {
-        if (spec.pipe() == Pipe.WS) {
+        if (spec.pipe().warpSpecialized()) {
             Model k = model(spec);
             return TemplateRenderer.render("wgmma/ws", "wgmmaKernelWs", Map.of("a", common(spec), "k", k, "w", ws(spec, k)));
         }
@@ -212,7 +212,7 @@ public final class WgmmaEmitter {
      * to 255 registers.
      */
     static AttentionCommon common(KernelSpec spec) {
-        if (spec.pipe() == Pipe.WS) return AttentionCommon.of(spec, TARGET, 1); // one CTA per SM, setmaxnreg per role
+        if (spec.pipe().warpSpecialized()) return AttentionCommon.of(spec, TARGET, 1); // one CTA per SM, setmaxnreg per role
         int minBlocks = spec.headDim() <= 128 ? MAX_REGISTERS_PER_SM / (spec.threads() * REGISTERS_PER_THREAD) : 1;
         return AttentionCommon.of(spec, TARGET, minBlocks);
     }
@@ -309,10 +309,12 @@ public final class WgmmaEmitter {
      * @param flushLast       flush of the last block after the loop ({@code %alpha})
      * @param pFrags          the P fragment registers (zeroed once for the P V(-1) that zeroes the accumulators)
      * @param alphas          the softmax rows of a thread (0 .. rows-1)
+     * @param pingPong        the consumer warpgroups issue their wgmmas in turn (named barriers 1 and 2, 256 threads)
      */
     public record Ws(int stages, List<Stage> stageList, int consumerThreads, int consumerWarpgroups, int producerRegs, int consumerRegs, int full0,
                      int empty0, int fullCount, int emptyCount, int kStageStride16, int vStageStride16, List<Wgmma> pv,
-                     List<Flush> flushPrev, List<Flush> flushLast, List<String> pFrags, List<String> alphas) {
+                     List<Flush> flushPrev, List<Flush> flushLast, List<String> pFrags, List<String> alphas,
+                     boolean pingPong) {
     }
 
     /** Registers of a producer thread after setmaxnreg.dec (copy addresses and loop counters only). */
@@ -344,7 +346,7 @@ public final class WgmmaEmitter {
                 KernelSpec.PRODUCER_THREADS, spec.warps(), k.kStageStride16(), k.vStageStride16(),
                 k.pvGroups().get(0).wgmmas(), flushes(0, d, true, "%alphap"), flushes(0, d, true, "%alpha"),
                 java.util.stream.IntStream.range(0, spec.mTiles() * (spec.blockK() / 32) * 4).mapToObj(i -> "%pa" + i).toList(),
-                alphas);
+                alphas, spec.pipe() == Pipe.WSPP);
     }
 
     /** The slot parameters of a single-group tile (V^T: one 64-byte column). */

@@ -60,7 +60,7 @@ public final class WgmmaFamily implements AttentionFamily {
     /**
      * The schedule {@link #preferred(Arch, int, boolean, DType, DType, PvVariant)} picks where it can run it (else
      * serial). Serial until the GPU shows the warp-specialized kernel ({@link Pipe#WS}, issue 12) faster and
-     * correct: making that the default is this one line ({@code Pipe.WS}); the calls it cannot run (D > 128,
+     * correct: making that the default is this one line ({@code Pipe.WS} or {@code Pipe.WSPP}); the calls it cannot run (D > 128,
      * FP32-accumulate PV) keep the serial kernel.
      */
     static final Pipe PREFERRED_PIPE = Pipe.SERIAL;
@@ -75,15 +75,18 @@ public final class WgmmaFamily implements AttentionFamily {
         PvVariant p = pv == null ? PvVariant.FP8_F16ACC : pv;
         if (!serves(arch) || !p.isFp8()) return Optional.empty();
         KernelSpec serial = KernelSpec.defaults(arch, headDim, causal, in, out).toBuilder().pv(p).mma(MmaKind.WGMMA).build();
-        return pipe == Pipe.SERIAL ? Optional.of(serial) : ws(serial);
+        return pipe == Pipe.SERIAL ? Optional.of(serial) : ws(serial, pipe);
     }
 
-    /** The warp-specialized form of a serial wgmma spec (its tiles become 128 rows / 8 consumer warps), if it has one. */
-    static Optional<KernelSpec> ws(KernelSpec serial) {
+    /**
+     * The warp-specialized form (pipe {@code ws} or {@code wspp}) of a serial wgmma spec (its tiles become 128 rows /
+     * 8 consumer warps), if it has one.
+     */
+    static Optional<KernelSpec> ws(KernelSpec serial, Pipe pipe) {
         if (serial.pv() != PvVariant.FP8_F16ACC || serial.headDim() > MmaKind.WS_MAX_HEAD_DIM || serial.fp16Qk()) {
             return Optional.empty();
         }
-        return Optional.of(serial.toBuilder().tiles(128, 8).pipe(Pipe.WS).build());
+        return Optional.of(serial.toBuilder().tiles(128, 8).pipe(pipe).build());
     }
 
     /**
@@ -131,7 +134,7 @@ public final class WgmmaFamily implements AttentionFamily {
 
     /**
      * Both FP8 accumulator variants x whole-warpgroup tiles (64 rows / 4 warps, 128 / 8) x the granularities, serial;
-     * and the warp-specialized kernel (FP16 accumulators, 128 rows) x the granularities up to D = 128.
+     * and the warp-specialized kernels (FP16 accumulators, 128 rows; ws and wspp) x the granularities up to D = 128.
      */
     @Override
     public List<KernelSpec> candidates(Arch arch, int headDim, boolean causal, DType in, DType out) {
@@ -145,9 +148,11 @@ public final class WgmmaFamily implements AttentionFamily {
                 }
             }
         }
-        // the warp-specialized kernel (issue 12) at every granularity, where it runs
-        for (QuantGranularity q : QuantGranularity.values()) {
-            ws(base.toBuilder().pv(PvVariant.FP8_F16ACC).quant(q).mma(MmaKind.WGMMA).build()).ifPresent(list::add);
+        // the warp-specialized kernels (issue 12), without and with ping-pong, at every granularity, where they run
+        for (Pipe pipe : new Pipe[] {Pipe.WS, Pipe.WSPP}) {
+            for (QuantGranularity q : QuantGranularity.values()) {
+                ws(base.toBuilder().pv(PvVariant.FP8_F16ACC).quant(q).mma(MmaKind.WGMMA).build(), pipe).ifPresent(list::add);
+            }
         }
         return list;
     }

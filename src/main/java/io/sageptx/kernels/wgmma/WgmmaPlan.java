@@ -40,7 +40,7 @@ public final class WgmmaPlan {
     public WgmmaPlan(KernelSpec spec) {
         if (spec.mma() != MmaKind.WGMMA) throw new IllegalArgumentException("not a wgmma spec: " + spec);
         int d = spec.headDim();
-        boolean ws = spec.pipe() == Pipe.WS;
+        boolean ws = spec.pipe().warpSpecialized();
         // the threads that copy the tiles: all of the CTA's, or the producer warpgroup of the warp-specialized kernel
         int nt = ws ? KernelSpec.PRODUCER_THREADS : spec.threads();
         if (spec.fp16Qk()) {

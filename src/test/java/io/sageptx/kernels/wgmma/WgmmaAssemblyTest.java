@@ -90,6 +90,12 @@ class WgmmaAssemblyTest {
             out.add(KernelSpec.defaults(Arch.SM90, d, true, DType.FP16, DType.FP16).toBuilder().pv(PvVariant.FP8_F16ACC)
                     .mma(MmaKind.WGMMA).qk(QkPrecision.AUTO).pipe(Pipe.WS).build());
         }
+        // with ping-pong of the consumer warpgroups: the same kernel plus named barriers
+        List<KernelSpec> pp = new ArrayList<>();
+        for (KernelSpec s : out) {
+            if (s.quant() == QuantGranularity.PER_THREAD) pp.add(s.toBuilder().pipe(Pipe.WSPP).build());
+        }
+        out.addAll(pp);
         return out;
     }
 
@@ -104,6 +110,7 @@ class WgmmaAssemblyTest {
         Ptxas.assumeAvailable();
         return wsSpecs().stream().distinct().map(spec -> dynamicTest(spec.toString(), () -> {
             assertEquals(384, spec.threads());
+            assertTrue(spec.pipe().warpSpecialized());
             String ptx = WgmmaEmitter.emit(spec);
             assertTrue(ptx.contains(".maxntid 384, 1, 1"), "one CTA of 3 warpgroups");
             assertEquals(1, count(ptx, "setmaxnreg.dec.sync.aligned.u32 " + WgmmaEmitter.WS_PRODUCER_REGS + ";"));
@@ -117,7 +124,9 @@ class WgmmaAssemblyTest {
             assertEquals(1, count(ptx, "wgmma.wait_group.sync.aligned 1;"), "P V(j-1) while S(j+1) may still run");
             assertEquals(1, count(ptx, "cp.async.mbarrier.arrive.noinc"));
             assertEquals(2, count(ptx, "fence.proxy.async.shared::cta"), "after each wait on a full stage");
-            assertEquals(1, count(ptx, "bar.sync"), "one CTA barrier (after the mbarrier init): the roles never meet again");
+            boolean pp = spec.pipe() == Pipe.WSPP;
+            assertEquals(pp ? 3 : 1, count(ptx, "bar.sync"), "one CTA barrier (after the mbarrier init), ping-pong's own");
+            assertEquals(pp ? 2 : 0, count(ptx, "bar.arrive"));
             Ptxas.Result r = Ptxas.assemble(ptx, WgmmaEmitter.TARGET);
             assertEquals(0, r.exitCode(), r.log());
             assertTrue(!r.log().toLowerCase().contains("warning"), r.log());
