@@ -44,13 +44,13 @@ public enum MmaKind {
                     "128 rows on 8 consumer warps with pipe=ws (two consumer warpgroups of 64 rows, 1 CTA per SM)");
             KernelSpec.require(headDim <= WS_MAX_HEAD_DIM, "headDim", headDim, "<= " + WS_MAX_HEAD_DIM + " with pipe=ws: a"
                     + " consumer thread holds O (D/2 registers), the FP16 P V accumulators (D/4), the int32 and FP32 scores"
-                    + " (64) and the P fragments (8) at once; above D = 128 that exceeds what a consumer can get"
-                    + " (setmaxnreg; 128 * 24 + 256 * 240 <= 65536) and D = 128 already needs about 190");
+                    + " (64) and the P fragments (8) at once; above D = 192 that exceeds the 240 a consumer can get"
+                    + " (setmaxnreg; 128 * 24 + 256 * 240 <= 65536): ptxas spills 52 bytes at D = 208");
         }
     };
 
     /** Largest head dim of the warp-specialized wgmma kernel ({@link Pipe#WS}). */
-    public static final int WS_MAX_HEAD_DIM = 128;
+    public static final int WS_MAX_HEAD_DIM = 192;
 
     /** Refuses what the warp-specialized schedule cannot run (only the wgmma family has it). */
     void checkWs(int headDim, int blockQ, int warps, PvVariant pv, QkPrecision qk) {

@@ -39,7 +39,7 @@ import io.sageptx.testing.GpuTest;
  * (FP8 PV: cosine >= 0.999, rel L1 <= 0.045, LSE error <= 0.1, every output written: poisoned with NaN first).
  * Lengths give every CTA 1, 2, 4, 5 (the 4-stage ring wraps) and many key blocks, with ragged tails and Lq != Lk;
  * causal both ways, GQA and MQA, bf16, every head dim the kernel takes, the strided/varlen/bottom-right modes of
- * {@link SageAttentionModesGpuTest} (D <= 128) and qk=auto. Run on the GPU machine with
+ * {@link SageAttentionModesGpuTest} (D <= 192) and qk=auto. Run on the GPU machine with
  * {@code mvn test -Dgroups=gpu -Dtest=WgmmaWsGpuTest} (or tools/gpu's {@code --include-classname}). Also prints the
  * time of the kernel's whole call next to the serial default's at D 64 / 128, N 16k (reported, not asserted).
  */
@@ -140,7 +140,7 @@ class WgmmaWsGpuTest {
         assertTrue(r.lseMaxErr() <= 0.1, "LSE max abs error " + r.lseMaxErr());
     }
 
-    /** The layouts, strides, varlen batches and causal alignments of the modes test, D <= 128, with pipe=ws. */
+    /** The layouts, strides, varlen batches and causal alignments of the modes test, D <= 192, with pipe=ws. */
     static Stream<Arguments> modes() {
         List<Arguments> out = new ArrayList<>();
         for (Pipe p : PIPES) {

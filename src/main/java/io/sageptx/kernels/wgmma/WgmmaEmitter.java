@@ -318,13 +318,14 @@ public final class WgmmaEmitter {
     }
 
     /** Registers of a producer thread after setmaxnreg.dec (copy addresses and loop counters only). */
-    public static final int WS_PRODUCER_REGS = 40;
+    public static final int WS_PRODUCER_REGS = 24;
     /**
-     * Registers of a consumer thread after setmaxnreg.inc: 128 * 40 + 256 * 232 = 64512 <= 65536. With ptxas 13.0
-     * every head dim assembles without spills at 40 / 192, 40 / 208, 40 / 232 and 24 / 240; 40 / 184 spills at
-     * D = 128 (8 to 28 bytes): D = 128 needs about 190, so 232 leaves the scheduler room.
+     * Registers of a consumer thread after setmaxnreg.inc: 256 * (240 - 168) = 128 * (168 - 24), all the producer gives
+     * back. Chosen by ptxas 13.0: with 24 / 240 every head dim up to 192 assembles without spills (ws and wspp);
+     * 40 / 232 spills 16 B at D = 160 and 176 (and 32 / 240 too: the allocator is not monotone in the limits),
+     * while up to D = 128 40 / 232, 40 / 208 and 40 / 192 are clean as well; 40 / 184 spills at D = 128.
      */
-    public static final int WS_CONSUMER_REGS = 232;
+    public static final int WS_CONSUMER_REGS = 240;
 
     static Ws ws(KernelSpec spec, Model k) {
         WgmmaPlan plan = new WgmmaPlan(spec);

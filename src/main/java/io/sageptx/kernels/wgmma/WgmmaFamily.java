@@ -60,7 +60,7 @@ public final class WgmmaFamily implements AttentionFamily {
     /**
      * The schedule {@link #preferred(Arch, int, boolean, DType, DType, PvVariant)} picks where it can run it (else
      * serial). Serial until the GPU shows the warp-specialized kernel ({@link Pipe#WS}, issue 12) faster and
-     * correct: making that the default is this one line ({@code Pipe.WS} or {@code Pipe.WSPP}); the calls it cannot run (D > 128,
+     * correct: making that the default is this one line ({@code Pipe.WS} or {@code Pipe.WSPP}); the calls it cannot run (D > 192,
      * FP32-accumulate PV) keep the serial kernel.
      */
     static final Pipe PREFERRED_PIPE = Pipe.SERIAL;

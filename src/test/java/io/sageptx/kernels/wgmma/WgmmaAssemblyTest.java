@@ -135,7 +135,7 @@ class WgmmaAssemblyTest {
             assertEquals(0, info.spillStores(), r.log());
             assertEquals(0, info.spillLoads(), r.log());
             assertEquals(0, info.stackFrame(), r.log());
-            // the launch count the setmaxnreg accounting assumes: 256 * (232 - 168) = 128 * (168 - 40)
+            // the launch count the setmaxnreg accounting assumes: 256 * (240 - 168) = 128 * (168 - 24)
             assertEquals(168, info.registers(), r.log());
             assertEquals(256 * (WgmmaEmitter.WS_CONSUMER_REGS - 168), 128 * (168 - WgmmaEmitter.WS_PRODUCER_REGS));
             WgmmaPlan p = new WgmmaPlan(spec);
@@ -152,7 +152,8 @@ class WgmmaAssemblyTest {
         assertTrue(ws.kernelName().endsWith("_wgmma_ws"), ws.kernelName());
         KernelSpec serial = ws.toBuilder().pipe(Pipe.SERIAL).build();
         assertTrue(!io.sageptx.spec.SpecCodec.encode(serial).contains("pipe"), "the default schedule is not written");
-        assertThrows(IllegalArgumentException.class, () -> ws.toBuilder().headDim(144).build());
+        assertThrows(IllegalArgumentException.class, () -> ws.toBuilder().headDim(208).build());
+        assertEquals(Pipe.WS, ws.toBuilder().headDim(192).build().pipe());
         assertThrows(IllegalArgumentException.class, () -> ws.toBuilder().pv(PvVariant.FP8_F32ACC).build());
         assertThrows(IllegalArgumentException.class, () -> ws.toBuilder().tiles(64, 4).build());
         assertThrows(IllegalArgumentException.class, () -> ws.toBuilder().mma(MmaKind.SYNC).build());
