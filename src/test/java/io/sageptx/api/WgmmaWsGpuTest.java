@@ -109,6 +109,9 @@ class WgmmaWsGpuTest {
         for (Pipe p : PIPES) {
             for (Object[] r : out) {
                 if (sanitizer && (int) r[6] * (long) (int) r[7] > AccuracyProbe.CPU_REFERENCE_LIMIT) continue;
+                // wspp differs from ws only by its named barriers: D 64 and 128 in full, of the other head dims 96 and 192
+                int d = (int) r[0];
+                if (p == Pipe.WSPP && d != 64 && d != 128 && d != 96 && d != 192) continue;
                 Object[] x = new Object[r.length + 1];
                 x[0] = p;
                 System.arraycopy(r, 0, x, 1, r.length);
