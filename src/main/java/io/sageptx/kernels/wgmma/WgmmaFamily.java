@@ -162,6 +162,16 @@ public final class WgmmaFamily implements AttentionFamily {
         return new WgmmaPlan(spec).smemBytes();
     }
 
+    /** The default summary; for the warp-specialized kernels also its roles, ring and register split. */
+    @Override
+    public String launchSummary(KernelSpec spec, io.sageptx.spec.ArchLimits device) {
+        String base = AttentionFamily.super.launchSummary(spec, device);
+        if (!spec.pipe().warpSpecialized()) return base;
+        return base + String.format("; warp-specialized%s: 1 producer + %d consumer warpgroups, %d K/V stages, setmaxnreg "
+                        + "%d / %d", spec.pipe() == Pipe.WSPP ? " (ping-pong)" : "", spec.warps() / 4,
+                new WgmmaPlan(spec).stages(), WgmmaEmitter.WS_PRODUCER_REGS, WgmmaEmitter.WS_CONSUMER_REGS);
+    }
+
     @Override
     public String emit(KernelSpec spec) {
         return WgmmaEmitter.emit(spec);
