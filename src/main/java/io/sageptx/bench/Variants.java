@@ -9,14 +9,16 @@ import io.sageptx.kernels.attention.AttentionFamily;
 import io.sageptx.spec.Arch;
 import io.sageptx.spec.DType;
 import io.sageptx.spec.KernelSpec;
+import io.sageptx.spec.Pipe;
 import io.sageptx.spec.PvVariant;
 import io.sageptx.spec.SpecCodec;
 
 /**
  * The kernel variants a benchmark compares, by label: {@code default} (what the library runs when nothing
  * is tuned), {@code tuned}, and per attention family serving the arch one label per PV variant it runs:
- * the family's {@link AttentionFamily#variantPrefix() prefix} and the variant's id ({@code fp16},
- * {@code wgmma-fp8-f16acc}). Any label may carry spec-field overrides after {@code +}, in the fields of the
+ * the family's {@link AttentionFamily#variantPrefix() prefix}, the schedule when it is not the serial one, and the
+ * variant's id ({@code fp16}, {@code wgmma-fp8-f16acc}, {@code wgmma-ws-fp8-f16acc}: the warp-specialized kernel).
+ * Any label may carry spec-field overrides after {@code +}, in the fields of the
  * canonical spec line ({@link SpecCodec}): {@code fp8-f16acc+q=64+w=4}, {@code default+qk=auto},
  * {@code wgmma-fp8-f16acc+stages=3}; the head dim, causal flag and dtypes always come from the shape.
  */
@@ -36,8 +38,10 @@ public final class Variants {
         out.add(DEFAULT);
         for (AttentionFamily f : familiesInLabelOrder()) {
             if (!f.serves(arch)) continue;
-            for (PvVariant pv : PvVariant.values()) {
-                if (f.preferred(arch, 128, false, DType.FP16, DType.FP16, pv).isPresent()) out.add(f.variantPrefix() + pv.id());
+            for (Pipe pipe : Pipe.values()) {
+                for (PvVariant pv : PvVariant.values()) {
+                    if (f.preferred(arch, 128, false, DType.FP16, DType.FP16, pv, pipe).isPresent()) out.add(label(f, pipe, pv));
+                }
             }
         }
         return out;
@@ -50,10 +54,12 @@ public final class Variants {
         if (label.equals(DEFAULT)) return AttentionFamilies.preferred(arch, headDim, causal, dtype, dtype);
         for (AttentionFamily f : familiesInLabelOrder()) {
             if (!f.serves(arch)) continue;
-            for (PvVariant pv : PvVariant.values()) {
-                if (label.equals(f.variantPrefix() + pv.id())) {
-                    Optional<KernelSpec> s = f.preferred(arch, headDim, causal, dtype, dtype, pv);
-                    if (s.isPresent()) return s.get();
+            for (Pipe pipe : Pipe.values()) {
+                for (PvVariant pv : PvVariant.values()) {
+                    if (label.equals(label(f, pipe, pv))) {
+                        Optional<KernelSpec> s = f.preferred(arch, headDim, causal, dtype, dtype, pv, pipe);
+                        if (s.isPresent()) return s.get();
+                    }
                 }
             }
         }
@@ -84,6 +90,11 @@ public final class Variants {
         } catch (IllegalArgumentException e) {
             throw new IllegalArgumentException("variant '" + label + "': " + e.getMessage(), e);
         }
+    }
+
+    /** A family's label of a PV variant: prefix, the schedule when not serial ({@code ws-}), the variant's id. */
+    static String label(AttentionFamily f, Pipe pipe, PvVariant pv) {
+        return f.variantPrefix() + (pipe.isDefault() ? "" : pipe.id() + "-") + pv.id();
     }
 
     /** Unprefixed (base) families first, so the labels read fp16, fp8-..., then wgmma-... */

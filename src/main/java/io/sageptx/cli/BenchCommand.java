@@ -55,7 +55,7 @@ final class BenchCommand implements Callable<Integer> {
 
     @Option(names = "--variants", split = ",", defaultValue = "all",
             description = "kernel variants: all, default, tuned (the autotuned winner of each shape's key, else the default), "
-                    + "or PV variants such as fp8-f16acc,fp16, wgmma-fp8-f32acc (default ${DEFAULT-VALUE})")
+                    + "or PV variants such as fp8-f16acc,fp16, wgmma-fp8-f32acc, wgmma-ws-fp8-f16acc (default ${DEFAULT-VALUE})")
     List<String> variants;
 
     @Option(names = "--runs", defaultValue = "20", description = "timed calls per point; the median is kept (default ${DEFAULT-VALUE})")

@@ -14,6 +14,7 @@ import io.sageptx.spec.Arch;
 import io.sageptx.spec.DType;
 import io.sageptx.spec.KernelSpec;
 import io.sageptx.spec.MmaKind;
+import io.sageptx.spec.Pipe;
 import io.sageptx.spec.PvVariant;
 import io.sageptx.spec.QuantGranularity;
 import picocli.CommandLine.Option;
@@ -57,6 +58,11 @@ public final class SpecOptions {
     @Option(names = "--stages",
             description = "mma.sync K/V pipeline depth: 1 (single-buffered), 2 or 3 (default: the planner's for the arch)")
     Integer stages;
+
+    @Option(names = "--pipe",
+            description = "wgmma main-loop schedule: serial, ws (warp-specialized: producer + 2 consumer warpgroups) or wspp "
+                    + "(ws with ping-pong); ws/wspp need --mma wgmma, fp8-f16acc, D <= 128 (default: the family's, serial)")
+    String pipe;
     private static final String ONE = "one kernel";
 
     int headDim() {
@@ -85,11 +91,19 @@ public final class SpecOptions {
      */
     KernelSpec spec(Arch arch, String archOption) {
         KernelSpec s = tiledSpec(arch, archOption);
-        if (stages == null) return s;
+        if (stages != null) {
+            try {
+                s = s.toBuilder().stages(stages).build();
+            } catch (IllegalArgumentException e) {
+                throw new IllegalArgumentException("--stages " + stages + " is not allowed for " + s + ": " + e.getMessage(), e);
+            }
+        }
+        if (pipe == null) return s;
+        Pipe p = Opts.choice("--pipe", pipe, Pipe.values(), Pipe::id);
         try {
-            return s.toBuilder().stages(stages).build();
+            return s.toBuilder().pipe(p).build();
         } catch (IllegalArgumentException e) {
-            throw new IllegalArgumentException("--stages " + stages + " is not allowed for " + s + ": " + e.getMessage(), e);
+            throw new IllegalArgumentException("--pipe " + p.id() + " is not allowed for " + s + ": " + e.getMessage(), e);
         }
     }
 

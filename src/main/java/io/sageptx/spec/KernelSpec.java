@@ -28,10 +28,13 @@ import java.util.stream.IntStream;
  *                  non-zero value appears in the spec's text forms, so specs without it keep their names and keys.
  * @param qk        the precision of the QK product: INT8 (the method, the default) or the input's 16-bit type
  *                  (opt-in; needs 16-bit PV; mma.sync and wgmma), or AUTO (per head, on the GPU)
+ * @param pipe      the main loop's schedule: SERIAL (the default) or WS, the warp-specialized wgmma kernel (a
+ *                  producer warpgroup more than {@code warps}: {@link #threads()} counts it); only a non-default
+ *                  value appears in the text forms
  */
 public record KernelSpec(int headDim, int blockQ, int blockK, int warps, boolean causal, PvVariant pv,
                          QuantGranularity quant, DType inType, DType outType, Arch arch, MmaKind mma, int stages,
-                         QkPrecision qk) {
+                         QkPrecision qk, Pipe pipe) {
 
     /** Pipeline depths a spec may ask for; 0 is the planner's choice. */
     public static final List<Integer> STAGES = List.of(0, 1, 2, 3);
@@ -54,6 +57,7 @@ public record KernelSpec(int headDim, int blockQ, int blockK, int warps, boolean
         Objects.requireNonNull(arch, "arch");
         Objects.requireNonNull(mma, "mma");
         Objects.requireNonNull(qk, "qk");
+        Objects.requireNonNull(pipe, "pipe");
         require(HEAD_DIMS.contains(headDim), "headDim", headDim, HEAD_DIMS.toString());
         require(BLOCK_KS.contains(blockK), "blockK", blockK, BLOCK_KS.toString());
         require(blockK == 64 || !pv.isFp8(), "blockK", blockK, "64 with FP8 PV (" + pv.id() + ")");
@@ -75,6 +79,16 @@ public record KernelSpec(int headDim, int blockQ, int blockK, int warps, boolean
         require(qk != QkPrecision.FP16 || mma != MmaKind.SYNC || stages != 1, "stages", stages,
                 "0, 2 or 3 with qk=fp16 and mma=sync (the 16-bit QK mma.sync kernel is pipelined)");
         mma.check(headDim, blockQ, warps, pv, arch, qk);
+        require(pipe == Pipe.SERIAL || mma == MmaKind.WGMMA, "pipe", pipe.id(), "serial with mma=" + mma.id()
+                + " (the warp-specialized schedule is the wgmma family's)");
+        if (pipe.warpSpecialized()) mma.checkWs(headDim, blockQ, warps, pv, qk);
+    }
+
+    /** A spec of the default schedule. */
+    public KernelSpec(int headDim, int blockQ, int blockK, int warps, boolean causal, PvVariant pv,
+                      QuantGranularity quant, DType inType, DType outType, Arch arch, MmaKind mma, int stages,
+                      QkPrecision qk) {
+        this(headDim, blockQ, blockK, warps, causal, pv, quant, inType, outType, arch, mma, stages, qk, Pipe.SERIAL);
     }
 
     /** A spec with the planner's pipeline depth and INT8 QK. */
@@ -131,10 +145,13 @@ public record KernelSpec(int headDim, int blockQ, int blockK, int warps, boolean
         return !pv.isFp8() && headDim > 192 ? 32 : 64;
     }
 
-    /** Threads per CTA. */
+    /** Threads per CTA: the compute warps, and for {@link Pipe#WS} (and WSPP) the producer warpgroup. */
     public int threads() {
-        return warps * 32;
+        return warps * 32 + (pipe.warpSpecialized() ? PRODUCER_THREADS : 0);
     }
+
+    /** Threads of the producer warpgroup of a {@link Pipe#WS} kernel (not counted in {@code warps}). */
+    public static final int PRODUCER_THREADS = 128;
 
     /** Query rows one warp owns. */
     public int warpRows() {
@@ -154,7 +171,8 @@ public record KernelSpec(int headDim, int blockQ, int blockK, int warps, boolean
      */
     public KernelSpec autoPartner() {
         if (qk != QkPrecision.AUTO) throw new IllegalStateException("not a qk=auto spec: " + this);
-        Builder b = toBuilder().pv(PvVariant.FP16).blockK(64).quant(QuantGranularity.PER_THREAD).qk(QkPrecision.FP16);
+        Builder b = toBuilder().pv(PvVariant.FP16).blockK(64).quant(QuantGranularity.PER_THREAD).qk(QkPrecision.FP16)
+                .pipe(Pipe.SERIAL);
         if (mma == MmaKind.SYNC) {
             int[] t = Sync16Tiles.preferred(arch, headDim);
             b.tiles(t[0], t[1]).blockK(t[2]).stages(0);
@@ -211,6 +229,7 @@ public record KernelSpec(int headDim, int blockQ, int blockK, int warps, boolean
         private MmaKind mma;
         private int stages;
         private QkPrecision qk;
+        private Pipe pipe;
 
         private Builder(KernelSpec s) {
             headDim = s.headDim;
@@ -226,6 +245,7 @@ public record KernelSpec(int headDim, int blockQ, int blockK, int warps, boolean
             mma = s.mma;
             stages = s.stages;
             qk = s.qk;
+            pipe = s.pipe;
         }
 
         /** D. */
@@ -298,9 +318,15 @@ public record KernelSpec(int headDim, int blockQ, int blockK, int warps, boolean
             return this;
         }
 
+        /** The main loop's schedule ({@link Pipe#WS}: the warp-specialized wgmma kernel). */
+        public Builder pipe(Pipe p) {
+            pipe = p;
+            return this;
+        }
+
         /** The spec; refused with an IllegalArgumentException naming the field when invalid. */
         public KernelSpec build() {
-            return new KernelSpec(headDim, blockQ, blockK, warps, causal, pv, quant, inType, outType, arch, mma, stages, qk);
+            return new KernelSpec(headDim, blockQ, blockK, warps, causal, pv, quant, inType, outType, arch, mma, stages, qk, pipe);
         }
     }
 }

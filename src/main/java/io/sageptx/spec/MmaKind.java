@@ -35,7 +35,28 @@ public enum MmaKind {
             KernelSpec.require(warps % 4 == 0 && blockQ == warps * 16, "blockQ", blockQ,
                     "warps * 16 with wgmma (whole warpgroups of 64 rows; warps a multiple of 4)");
         }
+
+        @Override
+        void checkWs(int headDim, int blockQ, int warps, PvVariant pv, QkPrecision qk) {
+            KernelSpec.require(pv == PvVariant.FP8_F16ACC, "pv", pv.id(), "fp8-f16acc with pipe=ws (the warp-specialized"
+                    + " kernel keeps FP16 P V accumulators of all D channels live beside two score buffers)");
+            KernelSpec.require(qk != QkPrecision.FP16, "qk", qk.id(), "int8 or auto with pipe=ws (INT8 QK only)");
+            KernelSpec.require(blockQ == 128 && warps == 8, "blockQ", blockQ + " (w" + warps + ")",
+                    "128 rows on 8 consumer warps with pipe=ws (two consumer warpgroups of 64 rows, 1 CTA per SM)");
+            KernelSpec.require(headDim <= WS_MAX_HEAD_DIM, "headDim", headDim, "<= " + WS_MAX_HEAD_DIM + " with pipe=ws: a"
+                    + " consumer thread holds O (D/2 registers), the FP16 P V accumulators (D/4), the int32 and FP32 scores"
+                    + " (64) and the P fragments (8) at once; above D = 192 that exceeds the 240 a consumer can get"
+                    + " (setmaxnreg; 128 * 24 + 256 * 240 <= 65536): ptxas spills 52 bytes at D = 208");
+        }
     };
+
+    /** Largest head dim of the warp-specialized wgmma kernel ({@link Pipe#WS}). */
+    public static final int WS_MAX_HEAD_DIM = 192;
+
+    /** Refuses what the warp-specialized schedule cannot run (only the wgmma family has it). */
+    void checkWs(int headDim, int blockQ, int warps, PvVariant pv, QkPrecision qk) {
+        KernelSpec.require(false, "pipe", Pipe.WS.id(), "serial with mma=" + id);
+    }
 
     private final String id;
     private final String nameSuffix;

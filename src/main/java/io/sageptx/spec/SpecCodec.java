@@ -6,7 +6,8 @@ import java.util.Map;
 /**
  * The one text codec of a {@link KernelSpec}. The canonical form {@link #encode} ({@code d=128,q=128,k=64,
  * w=8,causal=false,pv=fp8-f16acc,quant=thread,in=fp16,out=fp16,arch=sm_90,mma=wgmma}, plus {@code qk=fp16} for
- * the 16-bit QK precision; absent means int8) is what the kernel
+ * the 16-bit QK precision, absent means int8; plus {@code pipe=ws} for the warp-specialized wgmma kernel, absent
+ * means serial) is what the kernel
  * cache keys and the tuning database store and {@link #decode} reads back; {@link #kernelName} (the PTX
  * identifier) and {@link #label} (logs, CLI, bench tables) are derived from the same fields here, so a new
  * spec field is added in one place.
@@ -39,6 +40,7 @@ public final class SpecCodec {
         f.put("mma", s.mma().id());
         if (s.stages() != 0) f.put("stages", Integer.toString(s.stages()));
         if (!s.qk().isDefault()) f.put("qk", s.qk().id()); // written only when not int8: older lines stay as they were
+        if (!s.pipe().isDefault()) f.put("pipe", s.pipe().id()); // written only when not serial (issue 12)
         return f;
     }
 
@@ -56,7 +58,8 @@ public final class SpecCodec {
                     DType.parse(get(f, "out")), Arch.parse(get(f, "arch")),
                     f.containsKey("mma") ? MmaKind.parse(f.get("mma")) : MmaKind.SYNC, // no mma: written before wgmma
                     f.containsKey("stages") ? num(f, "stages") : 0,                  // no stages: the planner's
-                    f.containsKey("qk") ? QkPrecision.parse(f.get("qk")) : QkPrecision.INT8); // no qk: int8
+                    f.containsKey("qk") ? QkPrecision.parse(f.get("qk")) : QkPrecision.INT8,  // no qk: int8
+                    f.containsKey("pipe") ? Pipe.parse(f.get("pipe")) : Pipe.SERIAL);           // no pipe: serial
         } catch (NumberFormatException e) {
             throw new IllegalArgumentException("spec '" + text + "': " + e.getMessage());
         }
@@ -68,7 +71,8 @@ public final class SpecCodec {
                 + (s.causal() ? "_causal" : "_full") + "_" + s.pv().id().replace("-", "") + "_" + s.quant().id() + "_"
                 + s.inType().shortName() + "_" + s.outType().shortName() + "_" + s.arch().target() + s.mma().nameSuffix()
                 + (s.stages() == 0 ? "" : "_s" + s.stages())
-                + (s.qk().isDefault() ? "" : "_qk" + s.qk().id());
+                + (s.qk().isDefault() ? "" : "_qk" + s.qk().id())
+                + (s.pipe().isDefault() ? "" : "_" + s.pipe().id());
     }
 
     /** The short label, e.g. {@code d128 q128 k64 w8 full pv=fp8-f16acc quant=thread in=fp16 out=fp16 sm_90 wgmma}. */
@@ -77,7 +81,8 @@ public final class SpecCodec {
                 + " pv=" + s.pv().id() + " quant=" + s.quant().id() + " in=" + s.inType().shortName() + " out="
                 + s.outType().shortName() + " " + s.arch().target() + s.mma().labelSuffix()
                 + (s.stages() == 0 ? "" : " stages=" + s.stages())
-                + (s.qk().isDefault() ? "" : " qk=" + s.qk().id());
+                + (s.qk().isDefault() ? "" : " qk=" + s.qk().id())
+                + (s.pipe().isDefault() ? "" : " pipe=" + s.pipe().id());
     }
 
     private static String get(Map<String, String> f, String name) {

@@ -71,7 +71,8 @@ final class GoldenModules {
         return "d" + s.headDim() + " q" + s.blockQ() + " k" + s.blockK() + " w" + s.warps()
                 + (s.causal() ? " causal" : " full") + " pv=" + s.pv().id() + " quant=" + s.quant().id()
                 + " in=" + s.inType().shortName() + " out=" + s.outType().shortName() + " " + s.arch().target()
-                + " " + s.mma().id() + (s.stages() == 0 ? "" : " stages=" + s.stages());
+                + " " + s.mma().id() + (s.stages() == 0 ? "" : " stages=" + s.stages())
+                + (s.pipe().isDefault() ? "" : " pipe=" + s.pipe().id());
     }
 
     static List<KernelSpec> attentionSpecs() {
@@ -123,6 +124,15 @@ final class GoldenModules {
                         }
                     }
                 }
+            }
+        }
+        // the warp-specialized wgmma kernels (issue 12): ws at D 64, 128, 192 (causal both), wspp at D 64, 128
+        for (int d : new int[] {64, 128, 192}) {
+            for (boolean causal : new boolean[] {false, true}) {
+                KernelSpec w = KernelSpec.defaults(Arch.SM90, d, causal, DType.FP16, DType.FP16).toBuilder().pv(PvVariant.FP8_F16ACC)
+                        .mma(MmaKind.WGMMA).pipe(io.sageptx.spec.Pipe.WS).build();
+                out.add(w);
+                if (d != 192 && !causal) out.add(w.toBuilder().pipe(io.sageptx.spec.Pipe.WSPP).build());
             }
         }
         out.add(KernelSpec.defaults(Arch.SM89, 64, false, DType.FP16, DType.BF16).toBuilder().pv(PvVariant.FP8_F32ACC).build());

@@ -113,8 +113,9 @@ class QkPrecisionModeTest {
         assertTrue(e.getMessage().contains("qkPrecision = auto"), e.getMessage());
         TuningKey k = new TuningKey("g", DType.BF16, DType.BF16, 96, false, 512, QkPrecision.AUTO);
         List<KernelSpec> c = CandidateSpace.standard().enumerate(Arch.SM90, k);
-        assertTrue(c.size() > 12, c.toString());
-        assertTrue(c.subList(0, 12).stream().allMatch(x -> x.qk() == QkPrecision.AUTO && x.pv().isFp8() && x.mma() == MmaKind.WGMMA),
+        assertTrue(c.size() > 18, c.toString());
+        // the wgmma family's first: 12 serial + 6 warp-specialized (pipe=ws, wspp) x 3 granularities
+        assertTrue(c.subList(0, 18).stream().allMatch(x -> x.qk() == QkPrecision.AUTO && x.pv().isFp8() && x.mma() == MmaKind.WGMMA),
                 "the wgmma family's first");
         assertTrue(c.stream().allMatch(x -> x.qk() == QkPrecision.AUTO));
         assertEquals(s.toBuilder().headDim(96).build(), c.get(0));

@@ -9,6 +9,7 @@ import io.sageptx.spec.ArchLimits;
 import io.sageptx.spec.DType;
 import io.sageptx.spec.KernelSpec;
 import io.sageptx.spec.MmaKind;
+import io.sageptx.spec.Pipe;
 import io.sageptx.spec.PvVariant;
 import io.sageptx.spec.QkPrecision;
 
@@ -49,6 +50,16 @@ public interface AttentionFamily {
     default Optional<KernelSpec> preferred(Arch arch, int headDim, boolean causal, DType in, DType out, PvVariant pv,
                                            QkPrecision qk) {
         return qk == QkPrecision.INT8 ? preferred(arch, headDim, causal, in, out, pv) : Optional.empty();
+    }
+
+    /**
+     * As {@link #preferred(Arch, int, boolean, DType, DType, PvVariant)} with the main loop's schedule asked for
+     * explicitly (a benchmark variant such as {@code wgmma-ws-fp8-f16acc}); a family without that schedule has none
+     * (the default: only {@link Pipe#SERIAL}).
+     */
+    default Optional<KernelSpec> preferred(Arch arch, int headDim, boolean causal, DType in, DType out, PvVariant pv,
+                                           Pipe pipe) {
+        return pipe == Pipe.SERIAL ? preferred(arch, headDim, causal, in, out, pv) : Optional.empty();
     }
 
     /** Specs the autotuner may try for a call shape (invalid combinations already left out). */

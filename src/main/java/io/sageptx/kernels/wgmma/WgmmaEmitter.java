@@ -11,6 +11,7 @@ import io.sageptx.kernels.attention.AttentionCommon;
 import io.sageptx.ptx.TemplateRenderer;
 import io.sageptx.spec.KernelSpec;
 import io.sageptx.spec.MmaKind;
+import io.sageptx.spec.Pipe;
 import io.sageptx.spec.PvVariant;
 
 /**
@@ -95,6 +96,10 @@ public final class WgmmaEmitter {
     }
 
     public static String emit(KernelSpec spec) {
+        if (spec.pipe().warpSpecialized()) {
+            Model k = model(spec);
+            return TemplateRenderer.render("wgmma/ws", "wgmmaKernelWs", Map.of("a", common(spec), "k", k, "w", ws(spec, k)));
+        }
         if (spec.fp16Qk()) {
             return TemplateRenderer.render("wgmma/attention", "wgmmaKernel16", Map.of("a", common(spec), "k", model16(spec)));
         }
@@ -207,6 +212,7 @@ public final class WgmmaEmitter {
      * to 255 registers.
      */
     static AttentionCommon common(KernelSpec spec) {
+        if (spec.pipe().warpSpecialized()) return AttentionCommon.of(spec, TARGET, 1); // one CTA per SM, setmaxnreg per role
         int minBlocks = spec.headDim() <= 128 ? MAX_REGISTERS_PER_SM / (spec.threads() * REGISTERS_PER_THREAD) : 1;
         return AttentionCommon.of(spec, TARGET, minBlocks);
     }
@@ -243,19 +249,7 @@ public final class WgmmaEmitter {
                 ws.add(new Wgmma("m64n" + n + "k32", f16Acc ? "f16" : "f32", acc, regs("%pa", 4 * kk, 4),
                         2 * kk + c0 * vRowBytes / 16, "", kk == 0 ? "%pfalse" : "%ptrue"));
             }
-            List<Flush> flush = new ArrayList<>();
-            for (int nd = 0; nd < n / 8; nd++) {
-                int ndo = c0 / 8 + nd;
-                List<Term> terms = new ArrayList<>();
-                for (int i = 0; i < 4; i++) {
-                    String o = "%o" + (4 * ndo + i);
-                    String alpha = "%alpha" + (i >> 1); // registers 0, 1: row g; 2, 3: row g + 8
-                    terms.add(new Term(o, alpha, f16Acc ? "%facc" + i : "%tacc" + (4 * nd + i)));
-                }
-                flush.add(f16Acc ? new Flush(true, "%hacc" + 2 * nd, "%hacc" + (2 * nd + 1), terms)
-                        : new Flush(false, "", "", terms));
-            }
-            pv.add(new PvGroup(ws, flush));
+            pv.add(new PvGroup(ws, flushes(c0, n, f16Acc, "%alpha")));
         }
         int sub = SwizzledTile.SUB_ROWS;
         return new Model(WgmmaPlan.ATOM_ALIGN, WgmmaPlan.ATOM_ALIGN - 1, Integer.numberOfTrailingZeros(WARPS_PER_WARPGROUP),
@@ -270,6 +264,90 @@ public final class WgmmaEmitter {
                 dPad / 32, bk / 32, (f16Acc ? "FP16" : "FP32") + " accumulators from zero every block, in "
                         + plan.pvGroups().size() + " group(s) of channels, each flushed into O = O * alpha + acc", qk, pv,
                 spec.qk() == io.sageptx.spec.QkPrecision.AUTO);
+    }
+
+    /**
+     * The flush of P V accumulators of channels {@code [c0, c0 + n)} into O: per n8 tile, {@code o = o * alpha + acc}
+     * with the rescale of its row in {@code alpha<row>} ({@code %alpha}: this block's; the warp-specialized kernel
+     * flushes block j-1 after block j's softmax, with the saved {@code %alphap}).
+     */
+    static List<Flush> flushes(int c0, int n, boolean f16Acc, String alpha) {
+        List<Flush> flush = new ArrayList<>();
+        for (int nd = 0; nd < n / 8; nd++) {
+            int ndo = c0 / 8 + nd;
+            List<Term> terms = new ArrayList<>();
+            for (int i = 0; i < 4; i++) {
+                String o = "%o" + (4 * ndo + i);
+                String al = alpha + (i >> 1); // registers 0, 1: row g; 2, 3: row g + 8
+                terms.add(new Term(o, al, f16Acc ? "%facc" + i : "%tacc" + (4 * nd + i)));
+            }
+            flush.add(f16Acc ? new Flush(true, "%hacc" + 2 * nd, "%hacc" + (2 * nd + 1), terms)
+                    : new Flush(false, "", "", terms));
+        }
+        return flush;
+    }
+
+    // ------------------------------------------------------------------------- warp-specialized kernel (issue 12)
+
+    /** One stage of the ring: its index and the byte offset of its mbarriers from the first full (empty) one. */
+    public record Stage(int s, int off) {
+    }
+
+    /**
+     * The warp-specialized kernel's part of the model ({@code w}; {@code k} is the ordinary one's, with copy slots
+     * for the producer's 128 threads and one P V group of all D channels).
+     *
+     * @param stages          stages of the K/V ring, and the list of them (mbarrier offsets)
+     * @param consumerThreads threads of the two consumer warpgroups (warps 0..7: the rows of the shared templates)
+     * @param producerRegs    the producer warpgroup's register count after {@code setmaxnreg.dec}
+     * @param consumerRegs    the consumers' after {@code setmaxnreg.inc}: 128 * producer + 256 * consumer <= 65536
+     * @param full0           offset of full[0] (empty[0] is {@code empty0}); full[s] completes when the producer's
+     *                        {@code fullCount} threads' copies of the stage have landed, empty[s] when the
+     *                        {@code emptyCount} consumer warps finished reading it
+     * @param pv              the P V wgmmas of one block (one group: all D channels, FP16 accumulators)
+     * @param flushPrev       flush of block j-1 inside the loop (after block j's softmax: rescale {@code %alphap})
+     * @param flushLast       flush of the last block after the loop ({@code %alpha})
+     * @param pFrags          the P fragment registers (zeroed once for the P V(-1) that zeroes the accumulators)
+     * @param alphas          the softmax rows of a thread (0 .. rows-1)
+     * @param pingPong        the consumer warpgroups issue their wgmmas in turn (named barriers 1 and 2, 256 threads)
+     */
+    public record Ws(int stages, List<Stage> stageList, int consumerThreads, int consumerWarpgroups, int producerRegs, int consumerRegs, int full0,
+                     int empty0, int fullCount, int emptyCount, int kStageStride16, int vStageStride16, List<Wgmma> pv,
+                     List<Flush> flushPrev, List<Flush> flushLast, List<String> pFrags, List<String> alphas,
+                     boolean pingPong) {
+    }
+
+    /** Registers of a producer thread after setmaxnreg.dec (copy addresses and loop counters only). */
+    public static final int WS_PRODUCER_REGS = 24;
+    /**
+     * Registers of a consumer thread after setmaxnreg.inc: 256 * (240 - 168) = 128 * (168 - 24), all the producer gives
+     * back. Chosen by ptxas 13.0: with 24 / 240 every head dim up to 192 assembles without spills (ws and wspp);
+     * 40 / 232 spills 16 B at D = 160 and 176 (and 32 / 240 too: the allocator is not monotone in the limits),
+     * while up to D = 128 40 / 232, 40 / 208 and 40 / 192 are clean as well; 40 / 184 spills at D = 128.
+     */
+    public static final int WS_CONSUMER_REGS = 240;
+
+    static Ws ws(KernelSpec spec, Model k) {
+        WgmmaPlan plan = new WgmmaPlan(spec);
+        int st = plan.stages();
+        List<Stage> stages = new ArrayList<>();
+        for (int s = 0; s < st; s++) stages.add(new Stage(s, 8 * s));
+        if (k.pvGroups().size() != 1) throw new IllegalStateException("pipe=ws runs one P V group: " + spec);
+        int d = spec.headDim();
+        int consumers = spec.warps() * 32;
+        // the consumers' setmaxnreg.inc takes registers the producer's setmaxnreg.dec gave back to the CTA's pool: with
+        // the launch count R (ptxas: 65536 / 384 rounded down to 8 = 168), consumers * (C - R) <= 128 * (R - P)
+        int launch = MAX_REGISTERS_PER_SM / spec.threads() / 8 * 8;
+        if (consumers * (WS_CONSUMER_REGS - launch) > KernelSpec.PRODUCER_THREADS * (launch - WS_PRODUCER_REGS)) {
+            throw new IllegalStateException("setmaxnreg counts exceed what the producer gives back: " + spec);
+        }
+        List<String> alphas = new ArrayList<>();
+        for (int r = 0; r < spec.mTiles() * 2; r++) alphas.add(Integer.toString(r));
+        return new Ws(st, stages, consumers, consumers / 128, WS_PRODUCER_REGS, WS_CONSUMER_REGS, plan.barriers(), plan.barriers() + 8 * st,
+                KernelSpec.PRODUCER_THREADS, spec.warps(), k.kStageStride16(), k.vStageStride16(),
+                k.pvGroups().get(0).wgmmas(), flushes(0, d, true, "%alphap"), flushes(0, d, true, "%alpha"),
+                java.util.stream.IntStream.range(0, spec.mTiles() * (spec.blockK() / 32) * 4).mapToObj(i -> "%pa" + i).toList(),
+                alphas, spec.pipe() == Pipe.WSPP);
     }
 
     /** The slot parameters of a single-group tile (V^T: one 64-byte column). */

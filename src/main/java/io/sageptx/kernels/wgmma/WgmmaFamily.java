@@ -9,6 +9,7 @@ import io.sageptx.spec.Arch;
 import io.sageptx.spec.DType;
 import io.sageptx.spec.KernelSpec;
 import io.sageptx.spec.MmaKind;
+import io.sageptx.spec.Pipe;
 import io.sageptx.spec.PvVariant;
 import io.sageptx.spec.QkPrecision;
 import io.sageptx.spec.QuantGranularity;
@@ -49,9 +50,43 @@ public final class WgmmaFamily implements AttentionFamily {
      */
     @Override
     public Optional<KernelSpec> preferred(Arch arch, int headDim, boolean causal, DType in, DType out, PvVariant pv) {
+        if (PREFERRED_PIPE != Pipe.SERIAL) {
+            Optional<KernelSpec> s = preferred(arch, headDim, causal, in, out, pv, PREFERRED_PIPE);
+            if (s.isPresent()) return s;
+        }
+        return preferred(arch, headDim, causal, in, out, pv, Pipe.SERIAL);
+    }
+
+    /**
+     * The schedule {@link #preferred(Arch, int, boolean, DType, DType, PvVariant)} picks where it can run it (else
+     * serial). Serial until the GPU shows the warp-specialized kernel ({@link Pipe#WS}, issue 12) faster and
+     * correct: making that the default is this one line ({@code Pipe.WS} or {@code Pipe.WSPP}); the calls it cannot run (D > 192,
+     * FP32-accumulate PV) keep the serial kernel.
+     */
+    static final Pipe PREFERRED_PIPE = Pipe.SERIAL;
+
+    /**
+     * The spec of a PV variant with the schedule asked for: serial, or the warp-specialized kernel (FP8 PV with FP16
+     * accumulators, 128 rows on 2 consumer warpgroups, D <= {@link MmaKind#WS_MAX_HEAD_DIM}; empty elsewhere).
+     */
+    @Override
+    public Optional<KernelSpec> preferred(Arch arch, int headDim, boolean causal, DType in, DType out, PvVariant pv,
+                                          Pipe pipe) {
         PvVariant p = pv == null ? PvVariant.FP8_F16ACC : pv;
         if (!serves(arch) || !p.isFp8()) return Optional.empty();
-        return Optional.of(KernelSpec.defaults(arch, headDim, causal, in, out).toBuilder().pv(p).mma(MmaKind.WGMMA).build());
+        KernelSpec serial = KernelSpec.defaults(arch, headDim, causal, in, out).toBuilder().pv(p).mma(MmaKind.WGMMA).build();
+        return pipe == Pipe.SERIAL ? Optional.of(serial) : ws(serial, pipe);
+    }
+
+    /**
+     * The warp-specialized form (pipe {@code ws} or {@code wspp}) of a serial wgmma spec (its tiles become 128 rows /
+     * 8 consumer warps), if it has one.
+     */
+    static Optional<KernelSpec> ws(KernelSpec serial, Pipe pipe) {
+        if (serial.pv() != PvVariant.FP8_F16ACC || serial.headDim() > MmaKind.WS_MAX_HEAD_DIM || serial.fp16Qk()) {
+            return Optional.empty();
+        }
+        return Optional.of(serial.toBuilder().tiles(128, 8).pipe(pipe).build());
     }
 
     /**
@@ -97,7 +132,10 @@ public final class WgmmaFamily implements AttentionFamily {
         return list;
     }
 
-    /** Both FP8 accumulator variants x whole-warpgroup tiles (64 rows / 4 warps, 128 / 8) x the granularities. */
+    /**
+     * Both FP8 accumulator variants x whole-warpgroup tiles (64 rows / 4 warps, 128 / 8) x the granularities, serial;
+     * and the warp-specialized kernels (FP16 accumulators, 128 rows; ws and wspp) x the granularities up to D = 128.
+     */
     @Override
     public List<KernelSpec> candidates(Arch arch, int headDim, boolean causal, DType in, DType out) {
         List<KernelSpec> list = new ArrayList<>();
@@ -106,8 +144,14 @@ public final class WgmmaFamily implements AttentionFamily {
         for (PvVariant pv : new PvVariant[] {PvVariant.FP8_F32ACC, PvVariant.FP8_F16ACC}) {
             for (int[] t : new int[][] {{128, 8}, {64, 4}}) {
                 for (QuantGranularity q : QuantGranularity.values()) {
-                    list.add(base.toBuilder().pv(pv).tiles(t[0], t[1]).quant(q).mma(MmaKind.WGMMA).build());
+                    list.add(base.toBuilder().pv(pv).tiles(t[0], t[1]).quant(q).mma(MmaKind.WGMMA).pipe(Pipe.SERIAL).build());
                 }
+            }
+        }
+        // the warp-specialized kernels (issue 12), without and with ping-pong, at every granularity, where they run
+        for (Pipe pipe : new Pipe[] {Pipe.WS, Pipe.WSPP}) {
+            for (QuantGranularity q : QuantGranularity.values()) {
+                ws(base.toBuilder().pv(PvVariant.FP8_F16ACC).quant(q).mma(MmaKind.WGMMA).build(), pipe).ifPresent(list::add);
             }
         }
         return list;
@@ -116,6 +160,16 @@ public final class WgmmaFamily implements AttentionFamily {
     @Override
     public int smemBytes(KernelSpec spec) {
         return new WgmmaPlan(spec).smemBytes();
+    }
+
+    /** The default summary; for the warp-specialized kernels also its roles, ring and register split. */
+    @Override
+    public String launchSummary(KernelSpec spec, io.sageptx.spec.ArchLimits device) {
+        String base = AttentionFamily.super.launchSummary(spec, device);
+        if (!spec.pipe().warpSpecialized()) return base;
+        return base + String.format("; warp-specialized%s: 1 producer + %d consumer warpgroups, %d K/V stages, setmaxnreg "
+                        + "%d / %d", spec.pipe() == Pipe.WSPP ? " (ping-pong)" : "", spec.warps() / 4,
+                new WgmmaPlan(spec).stages(), WgmmaEmitter.WS_PRODUCER_REGS, WgmmaEmitter.WS_CONSUMER_REGS);
     }
 
     @Override

@@ -2,26 +2,37 @@ package io.sageptx.kernels.wgmma;
 
 import io.sageptx.spec.KernelSpec;
 import io.sageptx.spec.MmaKind;
+import io.sageptx.spec.Pipe;
 
 /**
  * Shared-memory layout of the wgmma kernel, relative to a 1024-byte aligned base that the kernel finds at
  * run time (hence 1024 bytes of slack in {@link #smemBytes()}): the Q tile (blockQ rows of D bytes; each
  * warpgroup's 64 rows are the A operand of its S wgmmas), then two stages of the K block (blockK rows of D
  * bytes) and two of the V^T block (D rows of blockK bytes), each a {@link SwizzledTile} on a 1024-byte
- * boundary. Q is read from shared memory rather than registers: with register A fragments live across the
+ * boundary ({@link #WS_STAGES} of each for the warp-specialized kernel, then its mbarriers). Q is read from shared memory rather than registers: with register A fragments live across the
  * key loop, ptxas 13.0 gave the registers of the Q fragments to the P fragments at D=64 (found on the H100).
  */
 public final class WgmmaPlan {
 
     public static final int ATOM_ALIGN = 1024;
 
+    /**
+     * K/V stages of the warp-specialized kernel (issue 12). A consumer holds two stages at once (block j's V
+     * until its P V completes during block j+1, block j+1's K for the next S), so with 4 stages the producer
+     * runs two blocks ahead: about 1000 clocks of copy latency hidden at D = 128. At D = 128 the tiles take 16
+     * KB of Q plus 16 KB a stage: 81 KB of the 227 KB, one CTA per SM.
+     */
+    public static final int WS_STAGES = 4;
+
     private final SwizzledTile q;
     private final SwizzledTile k;
     private final SwizzledTile v;
+    private final int stages;
     private final int kStage0;
-    private final int kStage1;
+    private final int kStride;
     private final int vStage0;
-    private final int vStage1;
+    private final int vStride;
+    private final int barriers;
     private final int smemBytes;
     private final java.util.List<int[]> pvGroups;
     private final java.util.List<VRun> vRuns;
@@ -29,7 +40,9 @@ public final class WgmmaPlan {
     public WgmmaPlan(KernelSpec spec) {
         if (spec.mma() != MmaKind.WGMMA) throw new IllegalArgumentException("not a wgmma spec: " + spec);
         int d = spec.headDim();
-        int nt = spec.threads();
+        boolean ws = spec.pipe().warpSpecialized();
+        // the threads that copy the tiles: all of the CTA's, or the producer warpgroup of the warp-specialized kernel
+        int nt = ws ? KernelSpec.PRODUCER_THREADS : spec.threads();
         if (spec.fp16Qk()) {
             // 16-bit QK: rows of D 16-bit values (2D bytes, a multiple of 32: one k16 step is 32 bytes, as one
             // INT8 k32 step); V stays [tokens][D] as the caller has it, read by the P V wgmma as an MN-major B
@@ -41,12 +54,16 @@ public final class WgmmaPlan {
             this.k = new SwizzledTile(spec.blockK(), spec.paddedHeadDim(), nt);
             this.v = new SwizzledTile(d, spec.blockK(), nt);
         }
+        this.stages = ws ? WS_STAGES : 2;
         this.kStage0 = align(q.bytes());
-        this.kStage1 = kStage0 + align(k.bytes());
-        this.vStage0 = kStage1 + align(k.bytes());
-        this.vStage1 = vStage0 + align(v.bytes());
-        this.smemBytes = vStage1 + align(v.bytes()) + ATOM_ALIGN;
-        this.pvGroups = spec.fp16Qk() ? java.util.List.of() : groups(d, spec.pv() == io.sageptx.spec.PvVariant.FP8_F16ACC);
+        this.kStride = align(k.bytes());
+        this.vStage0 = kStage0 + stages * kStride;
+        this.vStride = align(v.bytes());
+        // the warp-specialized kernel's mbarriers (8 bytes each: full[0..stages), then empty[0..stages)) after the stages
+        this.barriers = vStage0 + stages * vStride;
+        this.smemBytes = barriers + (ws ? 16 * stages : 0) + ATOM_ALIGN;
+        this.pvGroups = spec.fp16Qk() ? java.util.List.of()
+                : ws ? java.util.List.of(new int[] {0, d}) : groups(d, spec.pv() == io.sageptx.spec.PvVariant.FP8_F16ACC);
         this.vRuns = spec.fp16Qk() ? runs(v) : java.util.List.of();
     }
 
@@ -110,12 +127,22 @@ public final class WgmmaPlan {
         return q.subTileBytes();
     }
 
+    /** Stages of the K/V ring: 2 (double-buffered), {@link #WS_STAGES} for the warp-specialized kernel. */
+    public int stages() {
+        return stages;
+    }
+
     public int kStage(int s) {
-        return s == 0 ? kStage0 : kStage1;
+        return kStage0 + s * kStride;
     }
 
     public int vStage(int s) {
-        return s == 0 ? vStage0 : vStage1;
+        return vStage0 + s * vStride;
+    }
+
+    /** Offset of the first mbarrier (warp-specialized kernel): full[s] at 8s, empty[s] at 8 (stages + s). */
+    public int barriers() {
+        return barriers;
     }
 
     /**

@@ -19,6 +19,8 @@ import io.sageptx.spec.Arch;
 import io.sageptx.spec.DType;
 import io.sageptx.spec.KernelSpec;
 import io.sageptx.spec.MmaKind;
+import io.sageptx.spec.Pipe;
+import io.sageptx.spec.QkPrecision;
 import io.sageptx.spec.PvVariant;
 import io.sageptx.spec.QuantGranularity;
 import io.sageptx.testing.Ptxas;
@@ -68,6 +70,94 @@ class WgmmaAssemblyTest {
             assertEquals(0, info.stackFrame(), r.log());
             assertTrue(info.registers() <= Math.min(255, 65536 / spec.threads()), r.log());
         }));
+    }
+
+    /** The warp-specialized kernel (pipe=ws, issue 12): every head dim it takes, causal or not, both dtypes, granularities. */
+    static List<KernelSpec> wsSpecs() {
+        List<KernelSpec> out = new ArrayList<>();
+        for (int d : KernelSpec.HEAD_DIMS) {
+            if (d > MmaKind.WS_MAX_HEAD_DIM) continue;
+            for (boolean causal : new boolean[] {false, true}) {
+                for (DType t : DType.values()) {
+                    out.add(KernelSpec.defaults(Arch.SM90, d, causal, t, t).toBuilder().pv(PvVariant.FP8_F16ACC).mma(MmaKind.WGMMA)
+                            .pipe(Pipe.WS).build());
+                }
+            }
+            for (QuantGranularity q : QuantGranularity.values()) {
+                out.add(KernelSpec.defaults(Arch.SM90, d, false, DType.FP16, DType.BF16).toBuilder().pv(PvVariant.FP8_F16ACC)
+                        .mma(MmaKind.WGMMA).quant(q).pipe(Pipe.WS).build());
+            }
+            out.add(KernelSpec.defaults(Arch.SM90, d, true, DType.FP16, DType.FP16).toBuilder().pv(PvVariant.FP8_F16ACC)
+                    .mma(MmaKind.WGMMA).qk(QkPrecision.AUTO).pipe(Pipe.WS).build());
+        }
+        // with ping-pong of the consumer warpgroups: the same kernel plus named barriers
+        List<KernelSpec> pp = new ArrayList<>();
+        for (KernelSpec s : out) {
+            if (s.quant() == QuantGranularity.PER_THREAD) pp.add(s.toBuilder().pipe(Pipe.WSPP).build());
+        }
+        out.addAll(pp);
+        return out;
+    }
+
+    /**
+     * Every warp-specialized variant: 384 threads (2 consumer warpgroups + the producer), the role split by
+     * setmaxnreg, S wgmmas twice (block 0 before the loop, block j+1 inside it), P V twice (block j-1 inside the loop,
+     * the last block after it), and ptxas 13.0 reports no spill, no stack and no serialized wgmma (its C7514, C7519
+     * and C7520 notes fail the test: the overlap would be gone).
+     */
+    @TestFactory
+    Stream<DynamicTest> everyWarpSpecializedVariantAssemblesWithoutSpills() {
+        Ptxas.assumeAvailable();
+        return wsSpecs().stream().distinct().map(spec -> dynamicTest(spec.toString(), () -> {
+            assertEquals(384, spec.threads());
+            assertTrue(spec.pipe().warpSpecialized());
+            String ptx = WgmmaEmitter.emit(spec);
+            assertTrue(ptx.contains(".maxntid 384, 1, 1"), "one CTA of 3 warpgroups");
+            assertEquals(1, count(ptx, "setmaxnreg.dec.sync.aligned.u32 " + WgmmaEmitter.WS_PRODUCER_REGS + ";"));
+            assertEquals(1, count(ptx, "setmaxnreg.inc.sync.aligned.u32 " + WgmmaEmitter.WS_CONSUMER_REGS + ";"));
+            assertTrue(WgmmaEmitter.WS_PRODUCER_REGS * 128 + WgmmaEmitter.WS_CONSUMER_REGS * 256 <= 65536);
+            int qkSteps = spec.paddedHeadDim() / 32;
+            assertEquals(2 * qkSteps + 4, count(ptx, "wgmma.mma_async"),
+                    "S(0) and S(j+1); P V(j-1) in the loop and the last block's after it (2 k-steps each)");
+            assertEquals(2, count(ptx, ", %pfalse, 1, 1;"), "P V starts from zero accumulators every block");
+            assertEquals(3, count(ptx, "wgmma.wait_group.sync.aligned 0;"), "S(0), end of each block, the last P V");
+            assertEquals(1, count(ptx, "wgmma.wait_group.sync.aligned 1;"), "P V(j-1) while S(j+1) may still run");
+            assertEquals(1, count(ptx, "cp.async.mbarrier.arrive.noinc"));
+            assertEquals(2, count(ptx, "fence.proxy.async.shared::cta"), "after each wait on a full stage");
+            boolean pp = spec.pipe() == Pipe.WSPP;
+            assertEquals(pp ? 3 : 1, count(ptx, "bar.sync"), "one CTA barrier (after the mbarrier init), ping-pong's own");
+            assertEquals(pp ? 2 : 0, count(ptx, "bar.arrive"));
+            Ptxas.Result r = Ptxas.assemble(ptx, WgmmaEmitter.TARGET);
+            assertEquals(0, r.exitCode(), r.log());
+            assertTrue(!r.log().toLowerCase().contains("warning"), r.log());
+            assertTrue(!r.log().contains("C75") && !r.log().contains("serialized"), r.log());
+            Ptxas.EntryInfo info = r.entries().get(spec.kernelName());
+            assertEquals(0, info.spillStores(), r.log());
+            assertEquals(0, info.spillLoads(), r.log());
+            assertEquals(0, info.stackFrame(), r.log());
+            // the launch count the setmaxnreg accounting assumes: 256 * (240 - 168) = 128 * (168 - 24)
+            assertEquals(168, info.registers(), r.log());
+            assertEquals(256 * (WgmmaEmitter.WS_CONSUMER_REGS - 168), 128 * (168 - WgmmaEmitter.WS_PRODUCER_REGS));
+            WgmmaPlan p = new WgmmaPlan(spec);
+            assertEquals(WgmmaPlan.WS_STAGES, p.stages());
+            assertTrue(p.smemBytes() <= 227 * 1024, spec + ": " + p.smemBytes());
+        }));
+    }
+
+    @Test
+    void theWarpSpecializedKernelIsNamedAndRefusedWhereItCannotRun() {
+        KernelSpec ws = wsSpecs().get(0);
+        assertEquals(ws, io.sageptx.spec.SpecCodec.decode(io.sageptx.spec.SpecCodec.encode(ws)));
+        assertTrue(io.sageptx.spec.SpecCodec.encode(ws).endsWith(",pipe=ws"));
+        assertTrue(ws.kernelName().endsWith("_wgmma_ws"), ws.kernelName());
+        KernelSpec serial = ws.toBuilder().pipe(Pipe.SERIAL).build();
+        assertTrue(!io.sageptx.spec.SpecCodec.encode(serial).contains("pipe"), "the default schedule is not written");
+        assertThrows(IllegalArgumentException.class, () -> ws.toBuilder().headDim(208).build());
+        assertEquals(Pipe.WS, ws.toBuilder().headDim(192).build().pipe());
+        assertThrows(IllegalArgumentException.class, () -> ws.toBuilder().pv(PvVariant.FP8_F32ACC).build());
+        assertThrows(IllegalArgumentException.class, () -> ws.toBuilder().tiles(64, 4).build());
+        assertThrows(IllegalArgumentException.class, () -> ws.toBuilder().mma(MmaKind.SYNC).build());
+        assertEquals(Pipe.SERIAL, ws.toBuilder().qk(QkPrecision.AUTO).build().autoPartner().pipe());
     }
 
     @Test
