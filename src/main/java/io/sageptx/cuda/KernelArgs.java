@@ -23,7 +23,9 @@ import jcuda.driver.CUdeviceptr;
 public final class KernelArgs {
 
     private final List<Pointer> entries = new ArrayList<>();
-    private final List<String> descriptions = new ArrayList<>();
+    private final List<Object> values = new ArrayList<>();
+    /** The kernelParams array, built on the first launch and kept while no parameter is added. */
+    private Pointer params;
 
     /** An empty argument list. */
     public KernelArgs() {
@@ -31,17 +33,13 @@ public final class KernelArgs {
 
     /** A raw device address (e.g. from {@link DeviceBuffer#address()} or another framework), passed as 64 bits. */
     public KernelArgs ptr(long deviceAddress) {
-        entries.add(Pointer.to(new long[] {deviceAddress}));
-        descriptions.add("ptr 0x" + Long.toHexString(deviceAddress));
-        return this;
+        return add(Pointer.to(new long[] {deviceAddress}), new Ptr(deviceAddress));
     }
 
     /** A JCuda device pointer (its byte offset included). */
     public KernelArgs ptr(CUdeviceptr devicePointer) {
         Objects.requireNonNull(devicePointer, "devicePointer");
-        entries.add(Pointer.to(new NativePointerObject[] {devicePointer}));
-        descriptions.add("ptr " + devicePointer);
-        return this;
+        return add(Pointer.to(new NativePointerObject[] {devicePointer}), devicePointer);
     }
 
     /** The start address of {@code buffer}. */
@@ -52,22 +50,30 @@ public final class KernelArgs {
 
     /** Appends a 32-bit integer. */
     public KernelArgs i32(int value) {
-        entries.add(Pointer.to(new int[] {value}));
-        descriptions.add("i32 " + value);
-        return this;
+        return add(Pointer.to(new int[] {value}), value);
     }
 
     /** Appends a 64-bit integer (or a device address). */
     public KernelArgs i64(long value) {
-        entries.add(Pointer.to(new long[] {value}));
-        descriptions.add("i64 " + value);
-        return this;
+        return add(Pointer.to(new long[] {value}), value);
     }
 
     /** Appends a 32-bit float. */
     public KernelArgs f32(float value) {
-        entries.add(Pointer.to(new float[] {value}));
-        descriptions.add("f32 " + value);
+        return add(Pointer.to(new float[] {value}), value);
+    }
+
+    private record Ptr(long address) {
+        @Override
+        public String toString() {
+            return "ptr 0x" + Long.toHexString(address);
+        }
+    }
+
+    private KernelArgs add(Pointer p, Object description) {
+        entries.add(p);
+        values.add(description);
+        params = null;
         return this;
     }
 
@@ -81,11 +87,21 @@ public final class KernelArgs {
      * each {@code pi} points at the host copy of parameter i.
      */
     public Pointer toPointer() {
-        return Pointer.to(entries.toArray(new NativePointerObject[0]));
+        Pointer p = params;
+        if (p == null) {
+            p = Pointer.to(entries.toArray(new NativePointerObject[0]));
+            params = p;
+        }
+        return p;
     }
 
     @Override
     public String toString() {
-        return "KernelArgs" + descriptions;
+        List<String> d = new ArrayList<>();
+        for (Object v : values) {
+            d.add(v instanceof Ptr || v instanceof CUdeviceptr ? (v instanceof Ptr ? v.toString() : "ptr " + v)
+                    : v instanceof Integer ? "i32 " + v : v instanceof Long ? "i64 " + v : "f32 " + v);
+        }
+        return "KernelArgs" + d;
     }
 }
