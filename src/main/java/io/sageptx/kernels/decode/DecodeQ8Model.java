@@ -32,12 +32,17 @@ final class DecodeQ8Model {
     record Mt(String a, String aLoad0, String aLoad1, int q0, int q1, String sm, String zm) {
     }
 
+    /** A fragment held in registers for the whole key loop: its registers and where the lane loads them from. */
+    record QReg(String regs, String load0, String load1, int q0, int q1, boolean v2) {
+    }
+
     /**
      * The INT8 mma of one m16 tile in a QK step: A = the INT8 Q rows (words at q0 .. q3 from the lane's
      * address: rows g, g + 8, channels 4t .. of each 16), B = the K8 words as ldmatrix gave them (nt 0: b0,
      * nt 1: b1), S32 accumulators s0 (nt 0), s1 (nt 1).
      */
-    record IMt(int q0, int q1, int q2, int q3, String b0, String b1, String s0, String s1, String z0, String z1) {
+    record IMt(int q0, int q1, int q2, int q3, String b0, String b1, String s0, String s1, String z0, String z1, String a,
+               boolean regsHeld) {
     }
 
     /** One ldmatrix of K8: x4 (two groups: one k32 mma per n8 tile) or x2 (one group: k16), the raw registers it fills. */
@@ -114,6 +119,13 @@ final class DecodeQ8Model {
         m.put("q8Pitch", q8p);
         m.put("inv127", PtxFloats.hex(1f / 127f));
         m.put("f127", PtxFloats.hex(127f));
+        // one m16 tile and D <= 128: the INT8 and f16 Q fragments stay in registers (48 at D = 128)
+        boolean qRegs = mt == 1 && d <= 128;
+        m.put("qRegs", qRegs);
+        List<QReg> q8Regs = new ArrayList<>();
+        List<QReg> qhRegs = new ArrayList<>();
+        int nq8 = 0;
+        int nqh = 0;
         List<KStep> ks = new ArrayList<>();
         for (int kk = 0; kk < groups; kk += 2) {
             boolean x4 = kk + 1 < groups;
@@ -125,8 +137,17 @@ final class DecodeQ8Model {
                 String s1 = DecodeEmitter.regs("%si", t * 8 + 4, 4);
                 String zero = "%zero, %zero, %zero, %zero";
                 int q0 = t * 16 * q8p + kk * 16;
+                String a = x4 ? "%qi0, %qi1, %qi2, %qi3" : "%qi0, %qi1";
+                if (qRegs) {
+                    int n = x4 ? 4 : 2;
+                    a = DecodeEmitter.regs("%q8r", nq8, n);
+                    // words: rows g (q0), g + 8 (q0 + 8 pitch); + 16 channels for the k32 half
+                    q8Regs.add(new QReg("%q8r" + nq8, "%q8r" + (nq8 + 1), "", q0, q0 + 8 * q8p, false));
+                    if (x4) q8Regs.add(new QReg("%q8r" + (nq8 + 2), "%q8r" + (nq8 + 3), "", q0 + 16, q0 + 8 * q8p + 16, false));
+                    nq8 += n;
+                }
                 imts.add(new IMt(q0, q0 + 8 * q8p, q0 + 16, q0 + 8 * q8p + 16, x4 ? "%kf0, %kf1" : "%kf0", x4 ? "%kf2, %kf3" : "%kf1",
-                        s0, s1, kk == 0 ? zero : s0, kk == 0 ? zero : s1));
+                        s0, s1, kk == 0 ? zero : s0, kk == 0 ? zero : s1, a, qRegs));
             }
             List<Group> gs = new ArrayList<>();
             for (int gi = 0; gi < (x4 ? 2 : 1); gi++) {
@@ -136,14 +157,24 @@ final class DecodeQ8Model {
                     String sm = DecodeEmitter.regs("%sm", t * 4, 4);
                     String zero = "%fzero, %fzero, %fzero, %fzero";
                     int q0 = t * 16 * p.qPitch() + g * 32;
-                    mts.add(new Mt("%qa0, %qa1, %qa2, %qa3", "%qa0, %qa2", "%qa1, %qa3", q0, q0 + 8 * p.qPitch(), sm,
-                            g == 0 ? zero : sm));
+                    String a = "%qa0, %qa1, %qa2, %qa3";
+                    if (qRegs) {
+                        String r0 = "%qhr" + nqh, r1 = "%qhr" + (nqh + 1), r2 = "%qhr" + (nqh + 2), r3 = "%qhr" + (nqh + 3);
+                        a = r0 + ", " + r1 + ", " + r2 + ", " + r3;
+                        qhRegs.add(new QReg(r0 + ", " + r2, r1 + ", " + r3, "", q0, q0 + 8 * p.qPitch(), true));
+                        nqh += 4;
+                    }
+                    mts.add(new Mt(a, "%qa0, %qa2", "%qa1, %qa3", q0, q0 + 8 * p.qPitch(), sm, g == 0 ? zero : sm));
                 }
                 gs.add(new Group(g * 32, qt.statOffset() + g * 32, g == 0, mts));
             }
             ks.add(new KStep(kk * 16, x4, DecodeEmitter.regs("%kf", 0, nraw), imts, gs));
         }
         m.put("kSteps", ks);
+        m.put("q8Regs", q8Regs);
+        m.put("qhRegs", qhRegs);
+        m.put("nq8", Math.max(1, nq8));
+        m.put("nqh", Math.max(1, nqh));
         List<SCvt> cv = new ArrayList<>();
         for (int i = 0; i < mt * 8; i++) cv.add(new SCvt("%s" + i, "%si" + i));
         m.put("sCvts", cv);
