@@ -363,6 +363,34 @@ public final class QuantizedKvCacheModel {
         return (byte) (sign | code);
     }
 
+    /**
+     * The one-token append kernel's rescale of an earlier V code when its channel's scale grows by 2^k (k >= 1),
+     * with integer operations (append1.stg, e4m3Shift): a normal code whose exponent stays >= 1 loses k from
+     * its exponent; else its significand (with the hidden bit) is shifted right by 1 - (e - k), rounded to
+     * nearest even (a carry into 8 is the smallest normal); the sign is kept; NaN codes give 0x7F. Equal to
+     * {@code Fp8E4M3.encode(Fp8E4M3.decode(code) * 2^-k)}, the model's rescale (QuantizedKvCacheModelTest).
+     */
+    public static byte e4m3Shift(byte code, int k) {
+        int cd = code & 0xff;
+        int sign = cd & 0x80;
+        int a = cd & 0x7f;
+        if (a == 0x7f) return 0x7F;
+        int e = a >>> 3;
+        int mant = e != 0 ? (a & 7) | 8 : a & 7;
+        int ne = Math.max(e, 1) - k;
+        int out;
+        if (ne >= 1) {
+            out = ne << 3 | (a & 7);
+        } else {
+            int sh = Math.max(1, Math.min(8, 1 - ne));
+            int q = mant >>> sh;
+            int rem = mant - (q << sh);
+            int half = 1 << (sh - 1);
+            out = q + (rem + (q & 1) > half ? 1 : 0);
+        }
+        return (byte) (out | sign);
+    }
+
     /** The stored (kmean, meanScale) of a block: the smoothing mean it dequantizes with. */
     public double[] blockMean(int blk, int kvh) {
         double[] m = new double[d];

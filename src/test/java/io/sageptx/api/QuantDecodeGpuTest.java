@@ -159,8 +159,8 @@ class QuantDecodeGpuTest {
             }
             assertEquals(0, diff, "pool bytes differing from the CPU model (first at " + first + ")");
 
-            // decode: Lq = 1 (no mask) and Lq = 4 (bottom-right), against FP64 over the original K/V
-            for (int lq : new int[] {1, 4}) {
+            // decode: Lq = 1 (no mask), Lq = 4 and 16 (bottom-right), against FP64 over the original K/V
+            for (int lq : new int[] {1, 4, 16}) {   // 16: two m16 tiles (Q fragments from shared memory)
                 CausalMode mode = lq == 1 ? CausalMode.NONE : CausalMode.BOTTOM_RIGHT;
                 float[] q = new float[batch * hq * lq * d];
                 for (int i = 0; i < q.length; i++) q[i] = Half.round((float) r.nextGaussian(), t);
