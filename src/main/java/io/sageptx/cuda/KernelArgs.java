@@ -1,5 +1,7 @@
 package io.sageptx.cuda;
 
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Objects;
@@ -7,6 +9,7 @@ import java.util.Objects;
 import jcuda.NativePointerObject;
 import jcuda.Pointer;
 import jcuda.driver.CUdeviceptr;
+import jcuda.driver.JCudaDriver;
 
 /**
  * Kernel parameters in {@code .param} order, for {@link CudaKernel#launch}. Each entry must match the
@@ -74,7 +77,64 @@ public final class KernelArgs {
         entries.add(p);
         values.add(description);
         params = null;
+        extraBuilt = false;
+        extra = null;
         return this;
+    }
+
+    /**
+     * Whether launches pass the parameters as one packed buffer ({@code extra} with
+     * {@code CU_LAUNCH_PARAM_BUFFER_POINTER}) instead of one {@code kernelParams} pointer per parameter:
+     * {@code -Dsageptx.packedLaunch=true}. JCuda converts every entry of {@code kernelParams} on every launch
+     * (an upcall, a global reference and an array pin each); the packed form converts five. Off by default
+     * until it has been measured on a GPU.
+     */
+    public static final boolean PACKED = Boolean.getBoolean("sageptx.packedLaunch");
+
+    /** The {@code extra} array of the packed form, built on first use (null when an entry is a CUdeviceptr). */
+    private Pointer extra;
+    private boolean extraBuilt;
+
+    /**
+     * The parameters packed in {@code .param} order with natural alignment (8-byte values at multiples of 8,
+     * 4-byte values at multiples of 4), as the driver reads a {@code CU_LAUNCH_PARAM_BUFFER_POINTER} buffer;
+     * null when an entry is a JCuda device pointer object (its address is not readable here).
+     */
+    public ByteBuffer packed() {
+        int size = 0;
+        for (Object v : values) {
+            if (v instanceof CUdeviceptr) return null;
+            int w = v instanceof Integer || v instanceof Float ? 4 : 8;
+            size = (size + w - 1) / w * w + w;
+        }
+        ByteBuffer b = ByteBuffer.allocateDirect(Math.max(8, size)).order(ByteOrder.nativeOrder());
+        int off = 0;
+        for (Object v : values) {
+            int w = v instanceof Integer || v instanceof Float ? 4 : 8;
+            off = (off + w - 1) / w * w;
+            if (v instanceof Integer i) b.putInt(off, i);
+            else if (v instanceof Float f) b.putFloat(off, f);
+            else if (v instanceof Long l) b.putLong(off, l);
+            else b.putLong(off, ((Ptr) v).address());
+            off += w;
+        }
+        b.limit(size);
+        return b;
+    }
+
+    /** The {@code extra} argument of cuLaunchKernel for the packed form, or null (see {@link #packed}). */
+    public Pointer extra() {
+        if (!extraBuilt) {
+            ByteBuffer b = packed();
+            if (b != null) {
+                ByteBuffer size = ByteBuffer.allocateDirect(8).order(ByteOrder.nativeOrder());
+                size.putLong(0, b.limit());
+                extra = Pointer.to(JCudaDriver.CU_LAUNCH_PARAM_BUFFER_POINTER, Pointer.to(b),
+                        JCudaDriver.CU_LAUNCH_PARAM_BUFFER_SIZE, Pointer.to(size), JCudaDriver.CU_LAUNCH_PARAM_END);
+            }
+            extraBuilt = true;
+        }
+        return extra;
     }
 
     /** Number of parameters added. */

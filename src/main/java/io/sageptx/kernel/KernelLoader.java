@@ -86,6 +86,7 @@ public final class KernelLoader {
     public record Ready(CudaKernel function, Launch launch, io.sageptx.cuda.KernelArgs args) {
         public Ready {
             args.toPointer();
+            if (io.sageptx.cuda.KernelArgs.PACKED) args.extra();
         }
 
         /** Queues the launch on {@code stream} (null: the legacy default stream). */
