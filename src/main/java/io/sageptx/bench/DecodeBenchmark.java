@@ -111,7 +111,7 @@ public final class DecodeBenchmark {
         try (Decode decode = Decode.onDevice(0); PrintWriter w = new PrintWriter(Files.newBufferedWriter(o.out))) {
             DeviceContext ctx = decode.context();
             String gpu = ctx.name();
-            w.println("gpu,format,dtype,batch,heads,kv_heads,lq,lk,head_dim,block,splits,ms,kv_bytes,tb_s");
+            w.println("gpu,format,dtype,batch,heads,kv_heads,lq,lk,head_dim,block,splits,ms,kv_bytes,tb_s,host_us,gpu_ms");
             System.out.println("decode benchmark on " + ctx + "; " + decode.runner().device());
             try (CudaStream s = CudaStream.create(ctx); CudaEvent e0 = CudaEvent.create(ctx); CudaEvent e1 = CudaEvent.create(ctx)) {
                 warmClocks(decode, o, s);
@@ -127,12 +127,12 @@ public final class DecodeBenchmark {
                                         Point p = new Point(f, b, h[0], h[1], lq, lk, d, f.equals("q8") ? o.q8Block : o.block);
                                         try {
                                             Row r = time(decode, p, o, s, e0, e1);
-                                            w.printf(Locale.ROOT, "%s,%s,%s,%d,%d,%d,%d,%d,%d,%d,%d,%.5f,%d,%.3f%n", gpu, f,
+                                            w.printf(Locale.ROOT, "%s,%s,%s,%d,%d,%d,%d,%d,%d,%d,%d,%.5f,%d,%.3f,%.2f,%.5f%n", gpu, f,
                                                     o.dtype.shortName(), b, h[0], h[1], lq, lk, d, f.equals("dense") ? 0 : p.block,
-                                                    r.splits, r.ms, r.bytes, r.bytes / (r.ms * 1e-3) / 1e12);
+                                                    r.splits, r.ms, r.bytes, r.bytes / (r.ms * 1e-3) / 1e12, r.hostUs, r.gpuMs);
                                             w.flush();
-                                            System.out.printf(Locale.ROOT, "%-5s D=%3d H=%2d/%-2d B=%2d Lq=%2d Lk=%6d splits=%3d %9.4f ms %6.2f TB/s%n",
-                                                    f, d, h[0], h[1], b, lq, lk, r.splits, r.ms, r.bytes / (r.ms * 1e-3) / 1e12);
+                                            System.out.printf(Locale.ROOT, "%-5s D=%3d H=%2d/%-2d B=%2d Lq=%2d Lk=%6d splits=%3d %9.4f ms %6.2f TB/s host %.1f us GPU-only %.4f ms%n",
+                                                    f, d, h[0], h[1], b, lq, lk, r.splits, r.ms, r.bytes / (r.ms * 1e-3) / 1e12, r.hostUs, r.gpuMs);
                                         } catch (RuntimeException ex) {
                                             System.out.println(p + ": not run (" + ex + ")");
                                         }
@@ -145,10 +145,11 @@ public final class DecodeBenchmark {
                 for (int b : o.append) {
                     for (int d : o.dims) {
                         double us = timeAppend(decode, b, 8, d, o, s, e0, e1);
-                        w.printf(Locale.ROOT, "%s,append,%s,%d,%d,%d,%d,%d,%d,%d,%d,%.5f,%d,%.3f%n", gpu, o.dtype.shortName(), b, 32, 8,
-                                1, 0, d, o.q8Block, 0, us / 1000, 0L, 0.0);
+                        w.printf(Locale.ROOT, "%s,append,%s,%d,%d,%d,%d,%d,%d,%d,%d,%.5f,%d,%.3f,%.2f,%.5f%n", gpu, o.dtype.shortName(), b, 32, 8,
+                                1, 0, d, o.q8Block, 0, us / 1000, 0L, 0.0, lastAppendHostUs, lastAppendGpuUs / 1000);
                         w.flush();
-                        System.out.printf(Locale.ROOT, "append of one token: B=%d Hkv=8 D=%d: %.2f us%n", b, d, us);
+                        System.out.printf(Locale.ROOT, "append of one token: B=%d Hkv=8 D=%d: %.2f us (host %.2f us per call, GPU-only %.2f us)%n", b, d, us,
+                                lastAppendHostUs, lastAppendGpuUs);
                     }
                 }
             }
@@ -158,7 +159,33 @@ public final class DecodeBenchmark {
     record Point(String format, int batch, int heads, int kvHeads, int lq, int lk, int d, int block) {
     }
 
-    record Row(double ms, int splits, long bytes) {
+    /**
+     * Median event time of a call (host queueing included: the events bracket the call), its split count, K/V
+     * bytes read, the mean host time of queueing one call, and the median GPU-only time ({@link #gpuOnlyMs}).
+     */
+    record Row(double ms, int splits, long bytes, double hostUs, double gpuMs) {
+    }
+
+    private static DeviceBuffer busy;
+
+    /**
+     * The median time of {@code call} on the GPU alone: a 256 MB memset queued first keeps the stream busy
+     * (~60-80 us) while the host queues the start event, the call and the end event, so the events see the
+     * kernels back to back with no host gap.
+     */
+    static double gpuOnlyMs(DeviceContext ctx, CudaStream s, CudaEvent e0, CudaEvent e1, int runs, Runnable call) {
+        if (busy == null) busy = DeviceBuffer.allocate(ctx, 256L << 20);
+        float[] ms = new float[Math.max(5, runs)];
+        for (int i = 0; i < ms.length; i++) {
+            busy.fill8((byte) i, s);
+            e0.record(s);
+            call.run();
+            e1.record(s);
+            e1.synchronize();
+            ms[i] = CudaEvent.elapsedMillis(e0, e1);
+        }
+        Arrays.sort(ms);
+        return ms[ms.length / 2];
     }
 
     /** About a second of calls at a large shape, so that timing does not start at idle clocks. */
@@ -229,15 +256,19 @@ public final class DecodeBenchmark {
             long wsa = ws == null ? 0 : ws.address();
             for (int i = 0; i < o.warmup; i++) decode.forward(a, s.handle(), wsa, need);
             float[] ms = new float[o.runs];
+            long host = 0;
             for (int i = 0; i < o.runs; i++) {
                 e0.record(s);
+                long h0 = System.nanoTime();
                 decode.forward(a, s.handle(), wsa, need);
+                host += System.nanoTime() - h0;
                 e1.record(s);
                 e1.synchronize();
                 ms[i] = CudaEvent.elapsedMillis(e0, e1);
             }
             Arrays.sort(ms);
-            return new Row(ms[ms.length / 2], decode.splitsFor(a), bytes);
+            double gpu = gpuOnlyMs(ctx, s, e0, e1, o.runs, () -> decode.forward(a, s.handle(), wsa, need));
+            return new Row(ms[ms.length / 2], decode.splitsFor(a), bytes, host / 1e3 / o.runs, gpu);
         } finally {
             s.synchronize();
             for (DeviceBuffer b : bufs) b.close();
@@ -249,6 +280,11 @@ public final class DecodeBenchmark {
         bufs.add(b);
         return b;
     }
+
+    /** Mean host time of one append call in the last {@link #timeAppend} (us). */
+    static double lastAppendHostUs;
+    /** Median GPU-only time of one append in the last {@link #timeAppend} (us). */
+    static double lastAppendGpuUs;
 
     /** One append of one token per sequence at position 500 of caches prefilled with 500 tokens: median in us. */
     static double timeAppend(Decode decode, int batch, int hkv, int d, Options o, CudaStream s, CudaEvent e0, CudaEvent e1) {
@@ -281,13 +317,18 @@ public final class DecodeBenchmark {
                     .table(tab.address(), maxBlocks, lens.address()).build();
             for (int i = 0; i < o.warmup; i++) decode.append(one, s.handle());
             float[] ms = new float[Math.max(o.runs, 30)];
+            long host = 0;
             for (int i = 0; i < ms.length; i++) {
                 e0.record(s);
+                long h0 = System.nanoTime();
                 decode.append(one, s.handle());
+                host += System.nanoTime() - h0;
                 e1.record(s);
                 e1.synchronize();
                 ms[i] = CudaEvent.elapsedMillis(e0, e1);
             }
+            lastAppendHostUs = host / 1e3 / ms.length;
+            lastAppendGpuUs = gpuOnlyMs(ctx, s, e0, e1, ms.length, () -> decode.append(one, s.handle())) * 1000;
             Arrays.sort(ms);
             return ms[ms.length / 2] * 1000.0;
         } finally {

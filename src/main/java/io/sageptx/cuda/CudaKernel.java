@@ -1,5 +1,6 @@
 package io.sageptx.cuda;
 
+import jcuda.Pointer;
 import jcuda.driver.CUfunction;
 import jcuda.driver.CUfunction_attribute;
 import jcuda.driver.CUstream;
@@ -119,8 +120,12 @@ public final class CudaKernel {
             throw new IllegalArgumentException("kernel '" + name + "': negative dynamic shared memory " + dynSmem);
         }
         ctx.makeCurrent();
-        int r = JCudaDriver.cuLaunchKernel(function, gx, gy, gz, bx, by, bz, dynSmem,
-                stream == null ? CudaStream.NULL_STREAM : stream, args.toPointer(), null);
+        Pointer extra = KernelArgs.PACKED ? args.extra() : null;
+        int r = extra != null
+                ? JCudaDriver.cuLaunchKernel(function, gx, gy, gz, bx, by, bz, dynSmem,
+                        stream == null ? CudaStream.NULL_STREAM : stream, null, extra)
+                : JCudaDriver.cuLaunchKernel(function, gx, gy, gz, bx, by, bz, dynSmem,
+                        stream == null ? CudaStream.NULL_STREAM : stream, args.toPointer(), null);
         if (r != 0) {
             throw new CudaException(r, "cuLaunchKernel('" + name + "' of module '" + module.name() + "', grid=("
                     + gx + "," + gy + "," + gz + "), block=(" + bx + "," + by + "," + bz + "), dynSmem=" + dynSmem

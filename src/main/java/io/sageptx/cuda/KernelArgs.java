@@ -1,5 +1,7 @@
 package io.sageptx.cuda;
 
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Objects;
@@ -7,6 +9,7 @@ import java.util.Objects;
 import jcuda.NativePointerObject;
 import jcuda.Pointer;
 import jcuda.driver.CUdeviceptr;
+import jcuda.driver.JCudaDriver;
 
 /**
  * Kernel parameters in {@code .param} order, for {@link CudaKernel#launch}. Each entry must match the
@@ -23,7 +26,9 @@ import jcuda.driver.CUdeviceptr;
 public final class KernelArgs {
 
     private final List<Pointer> entries = new ArrayList<>();
-    private final List<String> descriptions = new ArrayList<>();
+    private final List<Object> values = new ArrayList<>();
+    /** The kernelParams array, built on the first launch and kept while no parameter is added. */
+    private Pointer params;
 
     /** An empty argument list. */
     public KernelArgs() {
@@ -31,17 +36,13 @@ public final class KernelArgs {
 
     /** A raw device address (e.g. from {@link DeviceBuffer#address()} or another framework), passed as 64 bits. */
     public KernelArgs ptr(long deviceAddress) {
-        entries.add(Pointer.to(new long[] {deviceAddress}));
-        descriptions.add("ptr 0x" + Long.toHexString(deviceAddress));
-        return this;
+        return add(Pointer.to(new long[] {deviceAddress}), new Ptr(deviceAddress));
     }
 
     /** A JCuda device pointer (its byte offset included). */
     public KernelArgs ptr(CUdeviceptr devicePointer) {
         Objects.requireNonNull(devicePointer, "devicePointer");
-        entries.add(Pointer.to(new NativePointerObject[] {devicePointer}));
-        descriptions.add("ptr " + devicePointer);
-        return this;
+        return add(Pointer.to(new NativePointerObject[] {devicePointer}), devicePointer);
     }
 
     /** The start address of {@code buffer}. */
@@ -52,23 +53,88 @@ public final class KernelArgs {
 
     /** Appends a 32-bit integer. */
     public KernelArgs i32(int value) {
-        entries.add(Pointer.to(new int[] {value}));
-        descriptions.add("i32 " + value);
-        return this;
+        return add(Pointer.to(new int[] {value}), value);
     }
 
     /** Appends a 64-bit integer (or a device address). */
     public KernelArgs i64(long value) {
-        entries.add(Pointer.to(new long[] {value}));
-        descriptions.add("i64 " + value);
-        return this;
+        return add(Pointer.to(new long[] {value}), value);
     }
 
     /** Appends a 32-bit float. */
     public KernelArgs f32(float value) {
-        entries.add(Pointer.to(new float[] {value}));
-        descriptions.add("f32 " + value);
+        return add(Pointer.to(new float[] {value}), value);
+    }
+
+    private record Ptr(long address) {
+        @Override
+        public String toString() {
+            return "ptr 0x" + Long.toHexString(address);
+        }
+    }
+
+    private KernelArgs add(Pointer p, Object description) {
+        entries.add(p);
+        values.add(description);
+        params = null;
+        extraBuilt = false;
+        extra = null;
         return this;
+    }
+
+    /**
+     * Whether launches pass the parameters as one packed buffer ({@code extra} with
+     * {@code CU_LAUNCH_PARAM_BUFFER_POINTER}) instead of one {@code kernelParams} pointer per parameter:
+     * {@code -Dsageptx.packedLaunch=true}. JCuda converts every entry of {@code kernelParams} on every launch
+     * (an upcall, a global reference and an array pin each); the packed form converts five. Off by default
+     * until it has been measured on a GPU.
+     */
+    public static final boolean PACKED = Boolean.getBoolean("sageptx.packedLaunch");
+
+    /** The {@code extra} array of the packed form, built on first use (null when an entry is a CUdeviceptr). */
+    private Pointer extra;
+    private boolean extraBuilt;
+
+    /**
+     * The parameters packed in {@code .param} order with natural alignment (8-byte values at multiples of 8,
+     * 4-byte values at multiples of 4), as the driver reads a {@code CU_LAUNCH_PARAM_BUFFER_POINTER} buffer;
+     * null when an entry is a JCuda device pointer object (its address is not readable here).
+     */
+    public ByteBuffer packed() {
+        int size = 0;
+        for (Object v : values) {
+            if (v instanceof CUdeviceptr) return null;
+            int w = v instanceof Integer || v instanceof Float ? 4 : 8;
+            size = (size + w - 1) / w * w + w;
+        }
+        ByteBuffer b = ByteBuffer.allocateDirect(Math.max(8, size)).order(ByteOrder.nativeOrder());
+        int off = 0;
+        for (Object v : values) {
+            int w = v instanceof Integer || v instanceof Float ? 4 : 8;
+            off = (off + w - 1) / w * w;
+            if (v instanceof Integer i) b.putInt(off, i);
+            else if (v instanceof Float f) b.putFloat(off, f);
+            else if (v instanceof Long l) b.putLong(off, l);
+            else b.putLong(off, ((Ptr) v).address());
+            off += w;
+        }
+        b.limit(size);
+        return b;
+    }
+
+    /** The {@code extra} argument of cuLaunchKernel for the packed form, or null (see {@link #packed}). */
+    public Pointer extra() {
+        if (!extraBuilt) {
+            ByteBuffer b = packed();
+            if (b != null) {
+                ByteBuffer size = ByteBuffer.allocateDirect(8).order(ByteOrder.nativeOrder());
+                size.putLong(0, b.limit());
+                extra = Pointer.to(JCudaDriver.CU_LAUNCH_PARAM_BUFFER_POINTER, Pointer.to(b),
+                        JCudaDriver.CU_LAUNCH_PARAM_BUFFER_SIZE, Pointer.to(size), JCudaDriver.CU_LAUNCH_PARAM_END);
+            }
+            extraBuilt = true;
+        }
+        return extra;
     }
 
     /** Number of parameters added. */
@@ -81,11 +147,21 @@ public final class KernelArgs {
      * each {@code pi} points at the host copy of parameter i.
      */
     public Pointer toPointer() {
-        return Pointer.to(entries.toArray(new NativePointerObject[0]));
+        Pointer p = params;
+        if (p == null) {
+            p = Pointer.to(entries.toArray(new NativePointerObject[0]));
+            params = p;
+        }
+        return p;
     }
 
     @Override
     public String toString() {
-        return "KernelArgs" + descriptions;
+        List<String> d = new ArrayList<>();
+        for (Object v : values) {
+            d.add(v instanceof Ptr || v instanceof CUdeviceptr ? (v instanceof Ptr ? v.toString() : "ptr " + v)
+                    : v instanceof Integer ? "i32 " + v : v instanceof Long ? "i64 " + v : "f32 " + v);
+        }
+        return "KernelArgs" + d;
     }
 }

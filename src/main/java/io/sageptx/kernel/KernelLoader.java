@@ -61,9 +61,37 @@ public final class KernelLoader {
 
         /** Queues the kernel on {@code stream} (null: the legacy default stream) with its geometry for {@code call}. */
         public void launch(C call, Args args, jcuda.driver.CUstream stream) {
+            prepare(call, args).launch(stream);
+        }
+
+        /**
+         * The launch of {@code call} with {@code args}, bound and checked once: its geometry, the shared memory
+         * limit granted, the parameter array built. {@link Ready#launch} then only calls the driver, so a caller
+         * that repeats a call keeps the binding, the name checks and the allocations off its per-call path.
+         */
+        public Ready prepare(C call, Args args) {
             Launch l = def.geometry().apply(call);
-            function.launch(l.gridX(), l.gridY(), l.gridZ(), l.threads(), 1, 1, l.sharedBytes(), stream,
-                    def.abi().bind(def.name(), args));
+            function.setMaxDynamicSharedBytes(l.sharedBytes());
+            return new Ready(function, l, def.abi().bind(def.name(), args));
+        }
+    }
+
+    /**
+     * A bound launch (immutable; may be queued any number of times, from any thread).
+     *
+     * @param function the kernel
+     * @param launch   its geometry
+     * @param args     its parameters in order
+     */
+    public record Ready(CudaKernel function, Launch launch, io.sageptx.cuda.KernelArgs args) {
+        public Ready {
+            args.toPointer();
+            if (io.sageptx.cuda.KernelArgs.PACKED) args.extra();
+        }
+
+        /** Queues the launch on {@code stream} (null: the legacy default stream). */
+        public void launch(jcuda.driver.CUstream stream) {
+            function.launch(launch.gridX(), launch.gridY(), launch.gridZ(), launch.threads(), 1, 1, launch.sharedBytes(), stream, args);
         }
     }
 }

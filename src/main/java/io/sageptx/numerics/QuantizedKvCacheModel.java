@@ -279,6 +279,69 @@ public final class QuantizedKvCacheModel {
     }
 
     /**
+     * {@link #attend} with the scores the decode kernel computes (INT8 QK, decode_q8.stg): per query row,
+     * {@code qa} = the smallest power of two &gt;= max |q| (1 for a zero row), {@code q^ = f16(q / qa)} and
+     * {@code q8 = rint(127 q^)}; the score of key j of block b is
+     * {@code smScale (qa / 127 kscale_j (q8 . K8_j) + qa meanScale_b (q^ . kmean_b))}: the residual term with
+     * the row quantized to INT8 (the method's INT8 QK), the per-block mean term with q^ (exact for fp16 Q).
+     * V is the dequantized cache's.
+     */
+    public AttentionReference.Result attendInt8Q(float[] q, int hq, int lq, int[] table, int len, double smScale,
+                                                 DecodeReference.Mask mask) {
+        double[] vv = dequantize(table, len)[1];
+        int group = hq / kvHeads;
+        double[] o = new double[hq * lq * d];
+        double[] lse = new double[hq * lq];
+        double[] s = new double[Math.max(1, len)];
+        double[] qh = new double[d];
+        int[] q8 = new int[d];
+        for (int h = 0; h < hq; h++) {
+            int hk = h / group;
+            for (int i = 0; i < lq; i++) {
+                int row = h * lq + i;
+                float amax = 0;
+                for (int c = 0; c < d; c++) amax = Math.max(amax, Math.abs(q[row * d + c]));
+                float qa = meanScale(amax);
+                float inv = 1f / qa;
+                for (int c = 0; c < d; c++) {
+                    float x = Half.halfToFloat(Half.floatToHalf(q[row * d + c] * inv));
+                    qh[c] = x;
+                    q8[c] = (int) Math.rint(x * 127f);
+                }
+                int n = DecodeReference.visibleKeys(mask, i, lq, len);
+                if (n == 0) {
+                    lse[row] = Double.NEGATIVE_INFINITY;
+                    continue;
+                }
+                double max = Double.NEGATIVE_INFINITY;
+                for (int j = 0; j < n; j++) {
+                    int blk = table[j / blockSize];
+                    int jj = j % blockSize;
+                    long dot8 = 0;
+                    double dotm = 0;
+                    int k8 = k8Off(blk, hk, jj);
+                    for (int c = 0; c < d; c++) {
+                        dot8 += (long) q8[c] * pool[k8 + c];
+                        dotm += qh[c] * Half.halfToFloat(u16(kmeanOff(blk, hk, c)));
+                    }
+                    s[j] = smScale * ((double) qa / 127 * f32(kscaleOff(blk, hk, jj)) * dot8
+                            + (double) qa * f32(meanScaleOff(blk, hk)) * dotm);
+                    max = Math.max(max, s[j]);
+                }
+                double sum = 0;
+                for (int j = 0; j < n; j++) {
+                    double p = Math.exp(s[j] - max);
+                    sum += p;
+                    for (int c = 0; c < d; c++) o[row * d + c] += p * vv[(hk * len + j) * d + c];
+                }
+                for (int c = 0; c < d; c++) o[row * d + c] /= sum;
+                lse[row] = max + Math.log(sum);
+            }
+        }
+        return new AttentionReference.Result(o, lse);
+    }
+
+    /**
      * The e4m3 encoder of the append kernel, with integer operations only (sm_80 has no cvt to e4m3): equal
      * to {@link Fp8E4M3#encode} for every float (round to nearest even, saturating to 448, NaN to 0x7F).
      * Below 2^-6 the code is rint(|x| * 512); else RNE of the float's mantissa at bit 20 (a carry moves into
@@ -298,6 +361,34 @@ public final class QuantizedKvCacheModel {
         }
         code = Math.min(code, 0x7E);
         return (byte) (sign | code);
+    }
+
+    /**
+     * The one-token append kernel's rescale of an earlier V code when its channel's scale grows by 2^k (k >= 1),
+     * with integer operations (append1.stg, e4m3Shift): a normal code whose exponent stays >= 1 loses k from
+     * its exponent; else its significand (with the hidden bit) is shifted right by 1 - (e - k), rounded to
+     * nearest even (a carry into 8 is the smallest normal); the sign is kept; NaN codes give 0x7F. Equal to
+     * {@code Fp8E4M3.encode(Fp8E4M3.decode(code) * 2^-k)}, the model's rescale (QuantizedKvCacheModelTest).
+     */
+    public static byte e4m3Shift(byte code, int k) {
+        int cd = code & 0xff;
+        int sign = cd & 0x80;
+        int a = cd & 0x7f;
+        if (a == 0x7f) return 0x7F;
+        int e = a >>> 3;
+        int mant = e != 0 ? (a & 7) | 8 : a & 7;
+        int ne = Math.max(e, 1) - k;
+        int out;
+        if (ne >= 1) {
+            out = ne << 3 | (a & 7);
+        } else {
+            int sh = Math.max(1, Math.min(8, 1 - ne));
+            int q = mant >>> sh;
+            int rem = mant - (q << sh);
+            int half = 1 << (sh - 1);
+            out = q + (rem + (q & 1) > half ? 1 : 0);
+        }
+        return (byte) (out | sign);
     }
 
     /** The stored (kmean, meanScale) of a block: the smoothing mean it dequantizes with. */

@@ -70,7 +70,11 @@ public final class DecodeRunner implements AutoCloseable {
         }
 
         void run(DeviceContext ctx, CUstream stream) {
-            KernelLoader.kernel(ctx, module, kernel).launch(call, args, stream);
+            prepare(ctx).launch(stream);
+        }
+
+        KernelLoader.Ready prepare(DeviceContext ctx) {
+            return KernelLoader.kernel(ctx, module, kernel).prepare(call, args);
         }
     }
 
@@ -87,8 +91,19 @@ public final class DecodeRunner implements AutoCloseable {
     public record Plan(DecodeSpec spec, int splits, int chunks, long workspaceBytes, List<Step<?>> steps) {
     }
 
+    /**
+     * A call already planned and bound: the same argument object (DecodeArgs and AppendArgs are immutable)
+     * with the same workspace is launched again without planning, binding or allocating.
+     */
+    private record Prepared(Object args, long workspace, long workspaceBytes, long need, KernelLoader.Ready[] launches) {
+    }
+
+    /** Calls remembered per runner (by identity of their arguments), most recent first. */
+    static final int PREPARED_CALLS = 16;
+
     private final DeviceContext ctx;
     private final Device device;
+    private final Prepared[] prepared = new Prepared[PREPARED_CALLS];
     private DeviceBuffer own;
     private CudaEvent lastUse;
     private long allocations;
@@ -293,18 +308,72 @@ public final class DecodeRunner implements AutoCloseable {
                 .ptr("p_lens", a.seqLens()).ptr("p_lens_out", a.seqLensOut()).ptr("p_counts", a.counts()).ptr("p_flags", a.flags())
                 .u32("p_n", a.tokens()).u32("p_tstride", a.maxBlocks()).u32("p_nblocks", c.numBlocks())
                 .u32("p_bshift", Integer.numberOfTrailingZeros(c.blockSize()))
-                .u32("p_headbytes", (int) QuantKvLayout.headBytes(c.blockSize(), c.headDim())).u32("p_hkv", c.kvHeads());
+                .u32("p_headbytes", (int) QuantKvLayout.headBytes(c.blockSize(), c.headDim())).u32("p_hkv", c.kvHeads())
+                .u32("p_batch", a.batch());
         strides(args, "p_k", a.kStrides());
         strides(args, "p_v", a.vStrides());
+        if (a.tokens() == 1) {
+            // decode steps: one warp per (sequence, kv head), no CTA barrier (append1.stg)
+            return new Step<>(DecodeKernels.append1Module(c.headDim(), c.dtype(), arch), DecodeKernels.append1Kernel(c.headDim(), c.dtype()),
+                    new DecodeKernels.Append(c.kvHeads(), a.batch()), args);
+        }
         return new Step<>(DecodeKernels.appendModule(c.headDim(), c.dtype(), arch), DecodeKernels.appendKernel(c.headDim(), c.dtype()),
                 new DecodeKernels.Append(c.kvHeads(), a.batch()), args);
     }
 
     /** Queues an append to the quantized cache on {@code stream}. */
     public void append(AppendArgs a, CUstream stream) {
-        Step<DecodeKernels.Append> s = planAppend(a, device.arch());
+        Prepared p = find(a, 0, 0);
+        if (p == null) {
+            Step<?> s = planAppend(a, device.arch());
+            ctx.makeCurrent();
+            p = remember(new Prepared(a, 0, 0, 0, new KernelLoader.Ready[] {s.prepare(ctx)}));
+        }
+        launch(p, stream);
+    }
+
+    private synchronized Prepared find(Object args, long workspace, long workspaceBytes) {
+        for (int i = 0; i < prepared.length; i++) {
+            Prepared p = prepared[i];
+            if (p == null) return null;
+            if (p.args() == args && p.workspace() == workspace && p.workspaceBytes() == workspaceBytes) {
+                if (i > 0) {
+                    System.arraycopy(prepared, 0, prepared, 1, i);
+                    prepared[0] = p;
+                }
+                return p;
+            }
+        }
+        return null;
+    }
+
+    private synchronized Prepared remember(Prepared p) {
+        System.arraycopy(prepared, 0, prepared, 1, prepared.length - 1);
+        prepared[0] = p;
+        return p;
+    }
+
+    private synchronized void forgetWorkspace(long address) {
+        int n = 0;
+        for (Prepared p : prepared) {
+            if (p != null && (p.workspace() != address || address == 0)) prepared[n++] = p;
+        }
+        for (int i = n; i < prepared.length; i++) prepared[i] = null;
+    }
+
+    private void launch(Prepared p, CUstream stream) {
         ctx.makeCurrent();
-        s.run(ctx, stream);
+        for (KernelLoader.Ready r : p.launches()) r.launch(stream);
+    }
+
+    private Prepared prepare(DecodeArgs a, long workspace, long workspaceBytes) {
+        Prepared p = find(a, workspace, workspaceBytes);
+        if (p != null) return p;
+        Plan plan = plan(a, device, workspace, workspaceBytes);
+        ctx.makeCurrent();
+        KernelLoader.Ready[] r = new KernelLoader.Ready[plan.steps().size()];
+        for (int i = 0; i < r.length; i++) r[i] = plan.steps().get(i).prepare(ctx);
+        return remember(new Prepared(a, workspace, workspaceBytes, plan.workspaceBytes(), r));
     }
 
     private static void strides(Args args, String prefix, Strides s) {
@@ -318,13 +387,16 @@ public final class DecodeRunner implements AutoCloseable {
 
     /** Queues a call with caller workspace ({@code workspaceBytes} at {@code workspace}; unused when not split). */
     public void forward(DecodeArgs a, CUstream stream, long workspace, long workspaceBytes) {
-        Plan p = plan(a, device, workspace, workspaceBytes);
-        ctx.makeCurrent();
-        for (Step<?> s : p.steps()) s.run(ctx, stream);
+        launch(prepare(a, workspace, workspaceBytes), stream);
     }
 
     /** Queues a call with this runner's own workspace (grown once, reuse ordered by an event). */
     public void forward(DecodeArgs a, CUstream stream) {
+        Prepared unsplit = find(a, 0, 0);
+        if (unsplit != null) {
+            launch(unsplit, stream);
+            return;
+        }
         long need = workspaceBytes(a, device);
         if (need == 0) {
             forward(a, stream, 0, 0);
@@ -335,7 +407,10 @@ public final class DecodeRunner implements AutoCloseable {
         synchronized (this) {
             if (own == null || own.bytes() < need) {
                 if (lastUse != null) lastUse.synchronize();
-                if (own != null) own.close();
+                if (own != null) {
+                    forgetWorkspace(own.address());
+                    own.close();
+                }
                 own = DeviceBuffer.allocate(ctx, need + need / 4);
                 allocations++;
             } else if (lastUse != null) {

@@ -82,4 +82,19 @@ class CudaHostSideTest {
         assertEquals("13.0", Cuda.formatVersion(13000));
         assertEquals("12.6", Cuda.formatVersion(12060));
     }
+
+    /** The packed launch buffer: .param order, natural alignment, the values as bound. */
+    @org.junit.jupiter.api.Test
+    void packedArgumentsFollowTheParamLayout() {
+        KernelArgs a = new KernelArgs().ptr(0x1234_5678_9abcL).i32(7).i64(-2).f32(1.5f).i32(3).i32(4).ptr(16);
+        java.nio.ByteBuffer b = a.packed();
+        assertEquals(48, b.limit());
+        assertEquals(0x1234_5678_9abcL, b.getLong(0));
+        assertEquals(7, b.getInt(8));
+        assertEquals(-2L, b.getLong(16));
+        assertEquals(1.5f, b.getFloat(24));
+        assertEquals(3, b.getInt(28));
+        assertEquals(4, b.getInt(32));
+        assertEquals(16L, b.getLong(40));
+    }
 }

@@ -228,4 +228,16 @@ class QuantizedKvCacheModelTest {
         assertEquals(1f, QuantizedKvCacheModel.vScale(448));
         assertEquals(2f, QuantizedKvCacheModel.vScale(449));
     }
+
+    /** The one-token append's integer rescale equals decode * 2^-k then encode, for every code and shift. */
+    @org.junit.jupiter.api.Test
+    void e4m3ShiftIsTheModelsRescale() {
+        for (int c = 0; c < 256; c++) {
+            for (int k = 1; k <= 300; k++) {
+                byte want = Fp8E4M3.encode(Fp8E4M3.decode((byte) c) * (float) Math.pow(2, -k));
+                org.junit.jupiter.api.Assertions.assertEquals(want, QuantizedKvCacheModel.e4m3Shift((byte) c, k),
+                        "code 0x" + Integer.toHexString(c) + " shift " + k);
+            }
+        }
+    }
 }

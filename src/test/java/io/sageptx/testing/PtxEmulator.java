@@ -1080,6 +1080,15 @@ public final class PtxEmulator {
                 set(th, x.args[0], s8 ? iv & 0xffffffffL : u32(iv));
             };
         }
+        if (dst.equals("f16x2") && src.equals("e4m3x2")) {
+            // two e4m3 codes (low byte -> low half) to f16, exact
+            return (th, x) -> {
+                long a = get(th, x.args[1]);
+                short lo = toHalf(io.sageptx.numerics.Fp8E4M3.decode((byte) (a & 0xff)), false);
+                short hi = toHalf(io.sageptx.numerics.Fp8E4M3.decode((byte) ((a >>> 8) & 0xff)), false);
+                set(th, x.args[0], ((hi & 0xffffL) << 16) | (lo & 0xffffL));
+            };
+        }
         if (dst.equals("e4m3x2") && src.equals("f32")) {
             return (th, x) -> {
                 int hi = io.sageptx.numerics.Fp8E4M3.encode(f(get(th, x.args[1]))) & 0xff;
@@ -1253,7 +1262,59 @@ public final class PtxEmulator {
     }
 
     /** mma.sync.aligned.m16n8k16.row.col.f32.{f16,bf16}.{f16,bf16}.f32 with the ISA's fragment layouts. */
+    /**
+     * mma.sync m16n8k32 / m16n8k16 .row.col.s32.s8.s8.s32 (PTX ISA fragment layouts): A word i of lane (g, t)
+     * holds row g (words 0, 2) or g + 8 (1, 3), columns 4t .. 4t+3 (+ 16 for words 2, 3); B word i holds
+     * rows 4t .. 4t+3 (+ 16 for word 1), column g; C and D as the f32 layout. Exact (wrapping) integer sums.
+     */
+    private static void mmaS8(Thread[] lanes, Instr in) {
+        boolean k32 = has(in, "m16n8k32");
+        if (!k32 && !has(in, "m16n8k16")) throw new IllegalStateException(in + ": only m16n8k32 / m16n8k16 s8");
+        if (!in.op.contains(".row.col.s32.s8.s8.s32")) throw new IllegalStateException(in + ": only .row.col.s32.s8.s8.s32");
+        int kDim = k32 ? 32 : 16;
+        long[][] a = new long[16][kDim];
+        long[][] b = new long[kDim][8];
+        long[][] c = new long[16][8];
+        for (int l = 0; l < 32; l++) {
+            int g = l / 4;
+            int t = l % 4;
+            long[] ar = vec(lanes[l], in.args[1]);
+            long[] br = vec(lanes[l], in.args[2]);
+            long[] cr = vec(lanes[l], in.args[3]);
+            if (ar.length != (k32 ? 4 : 2) || br.length != (k32 ? 2 : 1)) throw new IllegalStateException(in + ": fragment sizes");
+            for (int i = 0; i < 4; i++) {
+                a[g][4 * t + i] = (byte) (ar[0] >>> (8 * i));
+                a[g + 8][4 * t + i] = (byte) (ar[1] >>> (8 * i));
+                b[4 * t + i][g] = (byte) (br[0] >>> (8 * i));
+                if (k32) {
+                    a[g][16 + 4 * t + i] = (byte) (ar[2] >>> (8 * i));
+                    a[g + 8][16 + 4 * t + i] = (byte) (ar[3] >>> (8 * i));
+                    b[16 + 4 * t + i][g] = (byte) (br[1] >>> (8 * i));
+                }
+            }
+            c[g][2 * t] = s32(cr[0]);
+            c[g][2 * t + 1] = s32(cr[1]);
+            c[g + 8][2 * t] = s32(cr[2]);
+            c[g + 8][2 * t + 1] = s32(cr[3]);
+        }
+        for (int l = 0; l < 32; l++) {
+            int g = l / 4;
+            int t = l % 4;
+            int[] dr = in.args[0].vec;
+            int[][] rc = {{g, 2 * t}, {g, 2 * t + 1}, {g + 8, 2 * t}, {g + 8, 2 * t + 1}};
+            for (int e = 0; e < 4; e++) {
+                long sum = c[rc[e][0]][rc[e][1]];
+                for (int kk = 0; kk < kDim; kk++) sum += a[rc[e][0]][kk] * b[kk][rc[e][1]];
+                lanes[l].r[dr[e]] = u32(sum);
+            }
+        }
+    }
+
     private static void mma(Thread[] lanes, Instr in) {
+        if (in.op.contains(".s8.")) {
+            mmaS8(lanes, in);
+            return;
+        }
         if (!has(in, "m16n8k16")) throw new IllegalStateException(in + ": only m16n8k16");
         boolean bf = in.parts[in.parts.length - 2].equals("bf16");
         if (!in.op.endsWith(".f32") || !in.op.contains(".row.col.f32.")) throw new IllegalStateException(in + ": only f32 acc");

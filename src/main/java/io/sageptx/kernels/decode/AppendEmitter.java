@@ -27,6 +27,75 @@ public final class AppendEmitter {
     private AppendEmitter() {
     }
 
+    /** Warps (one per (sequence, kv head)) per CTA of the one-token kernel. */
+    public static final int WARPS1 = 4;
+
+    /** A lane's channel group s (channels 4 (lane + 32 s) ..) of the one-token kernel and its byte offsets. */
+    public record Slot(int k, int off, int m0, int m1, int c0, int c1, int c2, int c3, int kmOff, int vsOff, int k8Off, int v8Off) {
+    }
+
+    /** Channel e of a lane's group s (register index i = 4 s + e). */
+    public record Chan(int i, int s, int byteOff, int chOff) {
+    }
+
+    /** Byte q of a 16-byte V^T chunk: word w, bit offset, the mask that clears it. */
+    public record ChunkByte(int q, int w, int bit, String clear) {
+    }
+
+    /** Channels lane + 32 u of the rescale pass. */
+    public record RescaleSlot(int k, int off) {
+    }
+
+    public static String kernelName1(int headDim, DType dtype) {
+        return "sageptx_kv_append1_" + dtype.shortName() + "_d" + headDim;
+    }
+
+    /** The one-token append kernel (p_n = 1): one warp per (sequence, kv head), {@link #WARPS1} per CTA. */
+    public static String emit1(int d, DType dtype, Arch arch) {
+        if (!DecodeSpec.HEAD_DIMS.contains(d)) {
+            throw new IllegalArgumentException("kv append: headDim = " + d + " is not supported; supported: " + DecodeSpec.HEAD_DIMS);
+        }
+        Map<String, Object> m = new LinkedHashMap<>();
+        m.put("title", "quantized KV append, one token, d" + d + " " + dtype.shortName() + " " + arch.target());
+        m.put("name", kernelName1(d, dtype));
+        m.put("params", DecodeKernels.appendAbi().paramBlock());
+        m.put("ptxVersion", PtxVersions.base(arch));
+        m.put("target", arch.target());
+        m.put("bf16", dtype == DType.BF16);
+        m.put("d", d);
+        m.put("d2", 2 * d);
+        m.put("d16", 16 * d);
+        m.put("groups", d / 4);
+        m.put("vScaleOff", 2 * d);
+        m.put("meanScaleOff", 6 * d);
+        m.put("kScaleOff", 6 * d + 16);
+        m.put("shWarpBytes", d);
+        m.put("shBytes", WARPS1 * d);
+        int slots = (d / 4 + 31) / 32;
+        List<Slot> sl = new ArrayList<>();
+        List<Chan> ch = new ArrayList<>();
+        for (int s = 0; s < slots; s++) {
+            sl.add(new Slot(s, 32 * s, 2 * s, 2 * s + 1, 4 * s, 4 * s + 1, 4 * s + 2, 4 * s + 3, 256 * s, 2 * d + 512 * s, 128 * s,
+                    2048 * s));
+            for (int e = 0; e < 4; e++) ch.add(new Chan(4 * s + e, s, 256 * s + 2 * e, 128 * s + e));
+        }
+        m.put("slots", slots);
+        m.put("slotList", sl);
+        m.put("chans", ch);
+        m.put("nch", 4 * slots);
+        m.put("nch2", 2 * slots);
+        List<ChunkByte> bytes = new ArrayList<>();
+        for (int q = 0; q < 16; q++) {
+            int bit = 8 * (q % 4);
+            bytes.add(new ChunkByte(q, q / 4, bit, String.format("0x%08X", ~(0xFF << bit))));
+        }
+        m.put("bytes", bytes);
+        List<RescaleSlot> rs = new ArrayList<>();
+        for (int u = 0; u * 32 < d; u++) rs.add(new RescaleSlot(u, 32 * u));
+        m.put("rescaleSlots", rs);
+        return TemplateRenderer.render("decode/append1", "kernel1", Map.of("m", m));
+    }
+
     public static String kernelName(int headDim, DType dtype) {
         return "sageptx_kv_append_" + dtype.shortName() + "_d" + headDim;
     }

@@ -85,6 +85,7 @@ public final class DecodeKernels {
             .u32("p_bshift", "log2 block size")
             .u32("p_headbytes", "bytes of one (block, kv head)")
             .u32("p_hkv", "kv heads")
+            .u32("p_batch", "sequences")
             .build();
 
     private DecodeKernels() {
@@ -102,6 +103,18 @@ public final class DecodeKernels {
     public static KernelDef<Append> appendKernel(int headDim, DType dtype) {
         return new KernelDef<>(AppendEmitter.kernelName(headDim, dtype), APPEND,
                 a -> new Launch(a.kvHeads(), a.batch(), 1, AppendEmitter.THREADS, 0));
+    }
+
+    /** The one-token append (AppendArgs.tokens() = 1): one warp per (sequence, kv head), 4 per CTA. */
+    public static ModuleDef append1Module(int headDim, DType dtype, Arch arch) {
+        return new ModuleDef("kv-append1", "d=" + headDim + ",dtype=" + dtype.shortName() + ",arch=" + arch.target(),
+                PtxVersions.base(arch), () -> AppendEmitter.emit1(headDim, dtype, arch));
+    }
+
+    public static KernelDef<Append> append1Kernel(int headDim, DType dtype) {
+        return new KernelDef<>(AppendEmitter.kernelName1(headDim, dtype), APPEND,
+                a -> new Launch((a.kvHeads() * a.batch() + AppendEmitter.WARPS1 - 1) / AppendEmitter.WARPS1, 1, 1,
+                        32 * AppendEmitter.WARPS1, 0));
     }
 
     public static KernelAbi decodeAbi() {

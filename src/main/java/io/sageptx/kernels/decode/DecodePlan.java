@@ -42,8 +42,9 @@ public record DecodePlan(DecodeSpec spec, int kvPitch, int slotBytes, int ringBy
         }
         int ring = s.stages() * slot;
         int qPitch = 2 * d + 16;
-        // the quantized cache keeps each row's Q scale (times sm_scale log2 e) after the rows
-        int qRegion = align(rows * qPitch + (s.kv() == KvFormat.PAGED_QUANT ? 4 * rows : 0));
+        // the quantized cache keeps each row's Q scale (times sm_scale log2 e) after the rows, then the rows
+        // quantized to INT8 (pitch D + 16) for the INT8 QK mma
+        int qRegion = s.kv() == KvFormat.PAGED_QUANT ? align(q8Offset(rows, qPitch) + rows * q8Pitch(d)) : align(rows * qPitch);
         int oPitch = 4 * d + 16;
         int statOffset = rows * oPitch;
         int merge = statOffset + rows * 8;
@@ -54,6 +55,16 @@ public record DecodePlan(DecodeSpec spec, int kvPitch, int slotBytes, int ringBy
         int passes = (DecodeSpec.TILE_KEYS + rpp - 1) / rpp;
         return new DecodePlan(s, kvPitch, slot, ring, qPitch, qRegion, oPitch, statOffset, merge, region, smem, cpr, rpp,
                 rpp * cpr, passes);
+    }
+
+    /** Where the INT8 Q rows of the quantized kernel start in the Q region (after the 16-bit rows and their scales). */
+    static int q8Offset(int rows, int qPitch) {
+        return (rows * qPitch + 4 * rows + 15) / 16 * 16;
+    }
+
+    /** Bytes between INT8 Q rows: D + 16 (the 8 rows x 4 words of an A fragment load hit distinct banks). */
+    static int q8Pitch(int d) {
+        return d + 16;
     }
 
     static int align(int bytes) {

@@ -25,20 +25,32 @@ final class DecodeQ8Model {
     record FlatPass(int k, int off, int smem, boolean partial, int lanes) {
     }
 
-    /** One k16 group of a QK step: its converted B registers for nt 0 and 1, the Q and mean offsets. */
-    record Group(String b0, String b1, String c0, String c1, int qOff, int meanOff, boolean first, List<Mt> mts) {
+    /** One k16 group of a QK step: the mean term q^ . kmean (f16 mma), its Q and kmean offsets. */
+    record Group(int qOff, int meanOff, boolean first, List<Mt> mts) {
     }
 
-    record Mt(String a, String aLoad0, String aLoad1, int q0, int q1, String s0, String s1, String sm, String z0, String z1,
-              String zm) {
+    record Mt(String a, String aLoad0, String aLoad1, int q0, int q1, String sm, String zm) {
     }
 
-    /** One ldmatrix of K8: x4 (two groups) or x2 (one), and the raw registers it fills. */
-    record KStep(int off, boolean x4, String raw, List<Conv> convs, List<Group> groups) {
+    /** A fragment held in registers for the whole key loop: its registers and where the lane loads them from. */
+    record QReg(String regs, String load0, String load1, int q0, int q1, boolean v2) {
     }
 
-    /** raw 4-byte register to two f16x2 registers. */
-    record Conv(String raw, String lo, String hi) {
+    /**
+     * The INT8 mma of one m16 tile in a QK step: A = the INT8 Q rows (words at q0 .. q3 from the lane's
+     * address: rows g, g + 8, channels 4t .. of each 16), B = the K8 words as ldmatrix gave them (nt 0: b0,
+     * nt 1: b1), S32 accumulators s0 (nt 0), s1 (nt 1).
+     */
+    record IMt(int q0, int q1, int q2, int q3, String b0, String b1, String s0, String s1, String z0, String z1, String a,
+               boolean regsHeld) {
+    }
+
+    /** One ldmatrix of K8: x4 (two groups: one k32 mma per n8 tile) or x2 (one group: k16), the raw registers it fills. */
+    record KStep(int off, boolean x4, String raw, List<IMt> imts, List<Group> groups) {
+    }
+
+    /** S32 score to f32. */
+    record SCvt(String f, String i) {
     }
 
     record PvQ(String pa, String o0, String o1, String o2, String o3) {
@@ -75,6 +87,9 @@ final class DecodeQ8Model {
         m.put("statTail", 6 * d + 16);
         m.put("neg8", PtxFloats.hex(8f));
         m.put("inv256", PtxFloats.hex(1f / 256f));
+        // sm_89 and newer convert e4m3 to f16 in one instruction per two codes (exact values, not x 2^-8: O
+        // is then 256 times the sum and is scaled once after the key loop)
+        m.put("cvtE4m3", s.arch().hasFp8Mma());
         m.put("bf16", s.dtype() == io.sageptx.spec.DType.BF16);
         // the warp-uniform skip of the output rescale keeps every row's alpha live a little longer: above
         // D = 208 the quantized kernel is at 255 registers and rescales row by row instead
@@ -96,36 +111,73 @@ final class DecodeQ8Model {
         m.put("vPasses", flat(d, qt.vOffset()));                          // D chunks of V^T
         m.put("statPasses", flat((6 * d + 16) / 16, qt.statOffset()));    // kmean, vscale, meanScale
 
-        // QK: pairs of 16-channel groups
+        // QK: pairs of 16-channel groups; the residual term by INT8 mma (Q quantized per row in the kernel),
+        // the mean term by f16 mma
         int groups = d / 16;
+        int q8p = DecodePlan.q8Pitch(d);
+        m.put("q8Off", DecodePlan.q8Offset(s.rows(), p.qPitch()));
+        m.put("q8Pitch", q8p);
+        m.put("inv127", PtxFloats.hex(1f / 127f));
+        m.put("f127", PtxFloats.hex(127f));
+        // one m16 tile and D <= 128: the INT8 and f16 Q fragments stay in registers (48 at D = 128)
+        boolean qRegs = mt == 1 && d <= 128;
+        m.put("qRegs", qRegs);
+        List<QReg> q8Regs = new ArrayList<>();
+        List<QReg> qhRegs = new ArrayList<>();
+        int nq8 = 0;
+        int nqh = 0;
         List<KStep> ks = new ArrayList<>();
         for (int kk = 0; kk < groups; kk += 2) {
             boolean x4 = kk + 1 < groups;
-            List<Conv> convs = new ArrayList<>();
             // raw regs: x4: (nt0, kk), (nt0, kk+1), (nt1, kk), (nt1, kk+1); x2: (nt0, kk), (nt1, kk)
             int nraw = x4 ? 4 : 2;
-            for (int r = 0; r < nraw; r++) convs.add(new Conv("%kf" + r, "%kh" + (2 * r), "%kh" + (2 * r + 1)));
+            List<IMt> imts = new ArrayList<>();
+            for (int t = 0; t < mt; t++) {
+                String s0 = DecodeEmitter.regs("%si", t * 8, 4);
+                String s1 = DecodeEmitter.regs("%si", t * 8 + 4, 4);
+                String zero = "%zero, %zero, %zero, %zero";
+                int q0 = t * 16 * q8p + kk * 16;
+                String a = x4 ? "%qi0, %qi1, %qi2, %qi3" : "%qi0, %qi1";
+                if (qRegs) {
+                    int n = x4 ? 4 : 2;
+                    a = DecodeEmitter.regs("%q8r", nq8, n);
+                    // words: rows g (q0), g + 8 (q0 + 8 pitch); + 16 channels for the k32 half
+                    q8Regs.add(new QReg("%q8r" + nq8, "%q8r" + (nq8 + 1), "", q0, q0 + 8 * q8p, false));
+                    if (x4) q8Regs.add(new QReg("%q8r" + (nq8 + 2), "%q8r" + (nq8 + 3), "", q0 + 16, q0 + 8 * q8p + 16, false));
+                    nq8 += n;
+                }
+                imts.add(new IMt(q0, q0 + 8 * q8p, q0 + 16, q0 + 8 * q8p + 16, x4 ? "%kf0, %kf1" : "%kf0", x4 ? "%kf2, %kf3" : "%kf1",
+                        s0, s1, kk == 0 ? zero : s0, kk == 0 ? zero : s1, a, qRegs));
+            }
             List<Group> gs = new ArrayList<>();
             for (int gi = 0; gi < (x4 ? 2 : 1); gi++) {
                 int g = kk + gi;
-                int r0 = x4 ? gi : 0;        // raw of (nt0, g)
-                int r1 = x4 ? 2 + gi : 1;    // raw of (nt1, g)
                 List<Mt> mts = new ArrayList<>();
                 for (int t = 0; t < mt; t++) {
-                    String s0 = DecodeEmitter.regs("%s", t * 8, 4);
-                    String s1 = DecodeEmitter.regs("%s", t * 8 + 4, 4);
                     String sm = DecodeEmitter.regs("%sm", t * 4, 4);
                     String zero = "%fzero, %fzero, %fzero, %fzero";
                     int q0 = t * 16 * p.qPitch() + g * 32;
-                    mts.add(new Mt("%qa0, %qa1, %qa2, %qa3", "%qa0, %qa2", "%qa1, %qa3", q0, q0 + 8 * p.qPitch(), s0, s1, sm,
-                            g == 0 ? zero : s0, g == 0 ? zero : s1, g == 0 ? zero : sm));
+                    String a = "%qa0, %qa1, %qa2, %qa3";
+                    if (qRegs) {
+                        String r0 = "%qhr" + nqh, r1 = "%qhr" + (nqh + 1), r2 = "%qhr" + (nqh + 2), r3 = "%qhr" + (nqh + 3);
+                        a = r0 + ", " + r1 + ", " + r2 + ", " + r3;
+                        qhRegs.add(new QReg(r0 + ", " + r2, r1 + ", " + r3, "", q0, q0 + 8 * p.qPitch(), true));
+                        nqh += 4;
+                    }
+                    mts.add(new Mt(a, "%qa0, %qa2", "%qa1, %qa3", q0, q0 + 8 * p.qPitch(), sm, g == 0 ? zero : sm));
                 }
-                gs.add(new Group("%kh" + (2 * r0) + ", %kh" + (2 * r0 + 1), "%kh" + (2 * r1) + ", %kh" + (2 * r1 + 1), "", "",
-                        g * 32, qt.statOffset() + g * 32, g == 0, mts));
+                gs.add(new Group(g * 32, qt.statOffset() + g * 32, g == 0, mts));
             }
-            ks.add(new KStep(kk * 16, x4, DecodeEmitter.regs("%kf", 0, nraw), convs, gs));
+            ks.add(new KStep(kk * 16, x4, DecodeEmitter.regs("%kf", 0, nraw), imts, gs));
         }
         m.put("kSteps", ks);
+        m.put("q8Regs", q8Regs);
+        m.put("qhRegs", qhRegs);
+        m.put("nq8", Math.max(1, nq8));
+        m.put("nqh", Math.max(1, nqh));
+        List<SCvt> cv = new ArrayList<>();
+        for (int i = 0; i < mt * 8; i++) cv.add(new SCvt("%s" + i, "%si" + i));
+        m.put("sCvts", cv);
 
         // masks and scaling: element (t, nt, e) is key 4 lane_t + 2 nt + e % 2 of row half e / 2
         List<QMask> masks = new ArrayList<>();

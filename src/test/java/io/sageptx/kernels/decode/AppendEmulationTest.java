@@ -164,4 +164,60 @@ class AppendEmulationTest {
         assertArrayEquals(new int[] {0, 0, 1}, f2);
         assertEquals(before.length, mid.length);
     }
+
+    /**
+     * The one-token kernel (tokens = 1, append1.stg): from an empty cache (the first block's mean from the
+     * token, later blocks inheriting), V channels that grow by small and large factors (earlier codes shifted,
+     * down to e4m3 subnormals and zero) and shrink, sequences that skip a step, one and two channel slots per
+     * lane (D = 48 .. 256), block sizes 16 .. 128, fp16 and bf16.
+     */
+    @Test
+    void oneTokenAppendsMatchTheModelByteForByte() {
+        for (Object[] cfg : new Object[][] {{64, DType.FP16, 16, 40}, {48, DType.BF16, 32, 70}, {160, DType.FP16, 16, 36},
+                {256, DType.BF16, 64, 80}, {128, DType.FP16, 128, 140}}) {
+            int d = (Integer) cfg[0];
+            int bs = (Integer) cfg[2];
+            int steps = (Integer) cfg[3];
+            Sim s = new Sim(3, 2, d, bs, (steps + bs - 1) / bs + 1, (DType) cfg[1]);
+            Random r = new Random(d + bs);
+            for (int step = 0; step < steps; step++) {
+                int[] counts = {1, step % 7 == 3 ? 0 : 1, 1};
+                double mag = step % 11 == 5 ? Math.pow(2, 3 + r.nextInt(12)) : step % 5 == 2 ? 0.01 : 1 + r.nextInt(4);
+                s.append(counts, mag, null, null);
+            }
+            s.assertSamePool("one-token d" + d + " bs" + bs);
+        }
+    }
+
+    @Test
+    void oneTokenBadPositionsAndBlocksWriteNothingAndFlag() {
+        Sim s = new Sim(4, 2, 64, 16, 4, DType.FP16);
+        for (int i = 0; i < 17; i++) s.append(new int[] {1, 1, 1, 1}, 1, null, null);
+        s.assertSamePool("before");
+        byte[] before = s.mem.bytes(s.pool, s.model.pool().length);
+        // a negative position, one at the capacity; the others as they are (lengths 17: block 1, slot 1)
+        int[] flags = s.append(new int[] {1, 1, 1, 1}, 1, new int[] {-1, 64, 17, 17}, null);
+        assertArrayEquals(new int[] {1, 1, 0, 0}, flags);
+        s.assertSamePool("after bad positions");
+        // sequence 2's block 2 out of range; sequence 3 opens block 2 whose previous block index is out of range
+        for (int i = 0; i < 15; i++) s.append(new int[] {0, 0, 1, 1}, 1, null, null);
+        s.assertSamePool("sequences 2, 3 at 32");
+        int[] tab = new int[4 * 4];
+        for (int b = 0; b < 4; b++) for (int i = 0; i < 4; i++) tab[b * 4 + i] = s.tables[b][i];
+        tab[2 * 4 + 2] = 999;
+        tab[3 * 4 + 1] = -3;
+        byte[] mid = s.mem.bytes(s.pool, s.model.pool().length);
+        int blk2 = s.tables[2][2];
+        long head = QuantKvLayout.headBytes(16, 64);
+        int[] f2 = s.append(new int[] {0, 0, 1, 1}, 1, new int[] {17, 17, 32, 32}, tab);
+        assertArrayEquals(new int[] {0, 0, 1, 1}, f2);
+        byte[] after = s.mem.bytes(s.pool, s.model.pool().length);
+        for (int h = 0; h < 2; h++) {
+            for (long o = 0; o < head; o++) {
+                int i = (int) ((blk2 * 2L + h) * head + o);
+                assertEquals(mid[i], after[i], "sequence 2's block is not written");
+            }
+        }
+        assertEquals(before.length, after.length);
+    }
 }

@@ -102,7 +102,12 @@ class DecodeAssemblyTest {
                     Ptxas.Result r = Ptxas.assemble(AppendEmitter.emit(d, t, arch), arch.target());
                     if (!r.ok()) return "d" + d + " " + t + ": " + r.log();
                     Ptxas.EntryInfo e = r.entry(AppendEmitter.kernelName(d, t));
-                    return e.noSpills() ? null : "d" + d + " " + t + ": " + e;
+                    if (!e.noSpills()) return "d" + d + " " + t + ": " + e;
+                    // the one-token kernel
+                    Ptxas.Result r1 = Ptxas.assemble(AppendEmitter.emit1(d, t, arch), arch.target());
+                    if (!r1.ok()) return "append1 d" + d + " " + t + ": " + r1.log();
+                    Ptxas.EntryInfo e1 = r1.entry(AppendEmitter.kernelName1(d, t));
+                    return e1.noSpills() ? null : "append1 d" + d + " " + t + ": " + e1;
                 })).filter(x -> x != null).toList();
                 assertTrue(bad.isEmpty(), String.join("\n", bad));
             }));

@@ -28,6 +28,10 @@ class QuantDecodeEmulationTest {
                 17L * d + hq + lq * 3L + bs);
     }
 
+    static DecodeHarness.Case onArch(DecodeHarness.Case c, Arch a) {
+        return new DecodeHarness.Case(c.kv(), c.d(), c.type(), c.hq(), c.hkv(), c.lq(), c.lens(), c.causal(), c.splits(), c.blockSize(), a, c.seed());
+    }
+
     static void check(DecodeHarness.Case c, int prefill) {
         QuantHarness.Result r = QuantHarness.emulate(c, prefill, null);
         System.out.println(c + " prefill " + prefill + ": vs dequantized " + r.vsDequant() + " lse " + r.lseVsDequant()
@@ -52,6 +56,9 @@ class QuantDecodeEmulationTest {
             {c(96, DType.BF16, 2, 2, 16, new int[] {70, 10}, br, 1, 16), 40},
             {c(256, DType.FP16, 2, 1, 1, new int[] {150}, none, 2, 128), 128},
             {c(160, DType.FP16, 6, 3, 2, new int[] {64, 65}, CausalMode.TOP_LEFT, 1, 16), 64},
+            // sm_80: e4m3 by the bit trick (sm_89 and newer: cvt, the bytes past a sequence's end zeroed first)
+            {onArch(c(128, DType.FP16, 8, 2, 1, new int[] {200, 37}, none, 2, 16), Arch.SM80), 100},
+            {onArch(c(80, DType.BF16, 4, 2, 4, new int[] {45, 130}, br, 1, 32), Arch.SM80), 30},
         };
         for (Object[] x : cases) {
             DecodeHarness.Case cs = (DecodeHarness.Case) x[0];

@@ -80,7 +80,7 @@ public final class QuantHarness {
                 System.arraycopy(x.q, b * rowsPerSeq * d, qb, 0, qb.length);
                 int[] row = new int[maxBlocks];
                 System.arraycopy(table, b * maxBlocks, row, 0, maxBlocks);
-                AttentionReference.Result r = model.attend(qb, c.hq(), c.lq(), row, c.lens()[b], scale,
+                AttentionReference.Result r = model.attendInt8Q(qb, c.hq(), c.lq(), row, c.lens()[b], scale,
                         DecodeHarness.mask(c.causal()));
                 System.arraycopy(r.o(), 0, o, b * rowsPerSeq * d, r.o().length);
                 System.arraycopy(r.lse(), 0, l, b * rowsPerSeq, r.lse().length);
