@@ -291,6 +291,9 @@ public final class PreprocessEmitter {
         // butterfly over the lanes of one row (rows on whole lanes): one shared atomic per row, not per thread
         q.put("rowLanes", lanes ? IntStream.iterate(chunks / 2, o -> o >= 1, o -> o / 2).boxed().collect(Collectors.toList())
                 : List.of());
+        q.put("dotParts", ctaRows * chunks);
+        q.put("dotRowBytes", chunks * 4);
+        q.put("dotChunkBytes", IntStream.range(1, chunks).map(c -> 4 * c).boxed().collect(Collectors.toList()));
         q.put("tinyAbs", PtxFloats.hex(ABSMAX_FLOOR));
         q.put("inv127", PtxFloats.hex(1.0f / 127.0f));
         List<Slot> list = new ArrayList<>();
