@@ -22,6 +22,12 @@ final class DeviceArrays implements AutoCloseable {
         return b;
     }
 
+    DeviceBuffer of(int[] a) {
+        DeviceBuffer b = allocate(4L * a.length);
+        b.copyFrom(a);
+        return b;
+    }
+
     DeviceBuffer of(float[] a) {
         DeviceBuffer b = allocate(4L * a.length);
         b.copyFrom(a);

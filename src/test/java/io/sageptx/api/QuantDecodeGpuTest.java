@@ -100,7 +100,6 @@ class QuantDecodeGpuTest {
             dTable.copyFrom(table);
             DeviceBuffer[] lens = {mem.allocate(4L * batch), mem.allocate(4L * batch)};
             lens[0].fill32(0);
-            DeviceBuffer counts = mem.allocate(4L * batch);
             DeviceBuffer flags = mem.allocate(4L * batch);
             flags.fill32(0);
             int[] hostLens = new int[batch];
@@ -132,7 +131,10 @@ class QuantDecodeGpuTest {
                     int[] row = java.util.Arrays.copyOfRange(table, b * maxBlocks, (b + 1) * maxBlocks);
                     model.append(row, hostLens[b], cnt[b], kb, vb);
                 }
-                counts.copyFrom(cnt);
+                // a fresh buffer per step: a synchronous host copy does not wait for the stream, so rewriting one
+                // buffer could change the counts of an append still queued (seen under compute-sanitizer, whose slow
+                // kernels let the host run ahead: the prefill appended 1 token instead of 300)
+                DeviceBuffer counts = mem.of(cnt);
                 decode.append(AppendArgs.builder().cache(cache).kv(mem.of(nk).address(), mem.of(nv).address()).batch(batch).tokens(n)
                         .counts(counts.address()).table(dTable.address(), maxBlocks, lens[cur].address())
                         .seqLensOut(lens[1 - cur].address()).flags(flags.address()).build(), s.handle());
