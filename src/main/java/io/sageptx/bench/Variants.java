@@ -15,7 +15,7 @@ import io.sageptx.spec.SpecCodec;
 
 /**
  * The kernel variants a benchmark compares, by label: {@code default} (what the library runs when nothing
- * is tuned), {@code tuned}, and per attention family serving the arch one label per PV variant it runs:
+ * is tuned; with the shape, {@link #spec(String, Arch, int, boolean, DType, int, int, int)}), {@code tuned}, and per attention family serving the arch one label per PV variant it runs:
  * the family's {@link AttentionFamily#variantPrefix() prefix}, the schedule when it is not the serial one, and the
  * variant's id ({@code fp16}, {@code wgmma-fp8-f16acc}, {@code wgmma-ws-fp8-f16acc}: the warp-specialized kernel).
  * Any label may carry spec-field overrides after {@code +}, in the fields of the
@@ -45,6 +45,18 @@ public final class Variants {
             }
         }
         return out;
+    }
+
+    /**
+     * As {@link #spec(String, Arch, int, boolean, DType)} for a whole shape: {@code default} is then what a call of
+     * that shape runs when nothing is tuned or asked (the short-sequence rule included:
+     * {@link io.sageptx.runtime.ShortSequences}), every other label the same as without the shape.
+     */
+    public static KernelSpec spec(String label, Arch arch, int headDim, boolean causal, DType dtype, int batch, int heads,
+                                  int seqLen) {
+        if (!label.equals(DEFAULT)) return spec(label, arch, headDim, causal, dtype);
+        return io.sageptx.runtime.AttentionRunner.defaultSpec(io.sageptx.call.AttentionArgs.builder().q(1).k(1).v(1).o(1)
+                .batch(batch).heads(heads).seqLen(seqLen).headDim(headDim).dtype(dtype).causal(causal).build(), arch);
     }
 
     /** The spec of a label for one shape; unknown labels are refused with the list of known ones. */

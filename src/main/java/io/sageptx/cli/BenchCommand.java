@@ -127,7 +127,7 @@ final class BenchCommand implements Callable<Integer> {
                             List<KernelSpec> specs = new ArrayList<>();
                             for (String l : labels) {
                                 specs.add(l.equals(Variants.TUNED) ? att.specFor(AttentionArgs.builder().batch(batch).heads(heads)
-                                        .seqLen(n).headDim(d).dtype(dt).causal(c).build()) : Variants.spec(l, att.arch(), d, c, dt));
+                                        .seqLen(n).headDim(d).dtype(dt).causal(c).build()) : Variants.spec(l, att.arch(), d, c, dt, batch, heads, n));
                             }
                             for (BenchResult r : bench.run(new AttentionBenchmark.Shape(batch, heads, d, n, c, dt), specs, labels)) {
                                 System.out.println(row(r));

@@ -75,11 +75,16 @@ public final class AttentionRunner implements AutoCloseable {
     }
 
     /**
-     * The spec of a call on an architecture when nothing is tuned: the one it asks for, else the default of its
+     * The spec of a call on an architecture when nothing is tuned: the one it asks for, else on short sequences
+     * with nothing asked the 16-bit QK kernel where it is faster ({@link ShortSequences}), else the default of its
      * PV variant and QK precision. Needs no GPU.
      */
     public static KernelSpec defaultSpec(AttentionArgs a, Arch arch) {
         if (a.spec() != null) return a.spec();
+        if (ShortSequences.uses16BitQk(a, arch, ShortSequences.enabled())) {
+            return AttentionFamilies.preferred(arch, a.headDim(), a.causal(), a.inType(), a.outType(), null,
+                    io.sageptx.spec.QkPrecision.FP16);
+        }
         return AttentionFamilies.preferred(arch, a.headDim(), a.causal(), a.inType(), a.outType(), a.pv(), a.qk());
     }
 

@@ -52,12 +52,14 @@ class QkPrecisionModeTest {
     @Test
     void withoutTheModeNothingChanges() {
         for (Arch arch : Arch.values()) {
-            AttentionArgs a = call().build().validate();
+            // beyond the short-sequence crossover (ShortSequencesTest: shorter calls run 16-bit QK on sm_90)
+            AttentionArgs a = call().lk(8192).build().validate();
             assertEquals(QkPrecision.INT8, a.qk());
             KernelSpec s = AttentionRunner.defaultSpec(a, arch);
             assertEquals(QkPrecision.INT8, s.qk());
             assertEquals(AttentionFamilies.preferred(arch, 96, false, DType.BF16, DType.BF16), s);
-            assertEquals(s, AttentionRunner.defaultSpec(call().qkPrecision(QkPrecision.INT8).build(), arch));
+            assertEquals(s, AttentionRunner.defaultSpec(call().lk(8192).qkPrecision(QkPrecision.INT8).build(), arch));
+            assertEquals(s, AttentionRunner.defaultSpec(call().qkPrecision(QkPrecision.INT8).build(), arch), "asked for");
             assertTrue(AttentionRunner.workspaceBytes(a, arch) > 0);
         }
     }
@@ -95,13 +97,14 @@ class QkPrecisionModeTest {
     void autoRunsTheDefaultInt8KernelGatedWithItsSixteenBitPartner() {
         AttentionArgs a = call().qkPrecision(QkPrecision.AUTO).qkDecisions(8 * P).build().validate();
         KernelSpec s = AttentionRunner.defaultSpec(a, Arch.SM90);
-        KernelSpec def = AttentionRunner.defaultSpec(call().build(), Arch.SM90);
+        KernelSpec def = AttentionRunner.defaultSpec(call().qkPrecision(QkPrecision.INT8).build(), Arch.SM90);
         assertEquals(def.toBuilder().qk(QkPrecision.AUTO).build(), s, "the default INT8 spec, gated");
         assertEquals(AttentionRunner.defaultSpec(call().qkPrecision(QkPrecision.FP16).build(), Arch.SM90), s.autoPartner(),
                 "its partner is what a qk=fp16 call runs");
         ScratchLayout l = new ScratchLayout(s, 2, 8, 2, 100, 300);
         assertEquals(4L * 2 * 8 + 4L * 2 * 8 * l.qScaleTiles() + 4L * 2 * 2 * l.kBlocks(), l.qkStatBytes());
-        assertTrue(AttentionRunner.workspaceBytes(a, Arch.SM90) > AttentionRunner.workspaceBytes(call().build(), Arch.SM90));
+        assertTrue(AttentionRunner.workspaceBytes(a, Arch.SM90)
+                > AttentionRunner.workspaceBytes(call().qkPrecision(QkPrecision.INT8).build(), Arch.SM90));
         IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
                 () -> call().qkDecisions(8 * P).build().validate());
         assertTrue(e.getMessage().contains("qkDecisions") && e.getMessage().contains("auto"), e.getMessage());
