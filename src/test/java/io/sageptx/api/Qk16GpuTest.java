@@ -19,10 +19,6 @@ import org.junit.jupiter.params.provider.MethodSource;
 
 import io.sageptx.call.AttentionArgs;
 import io.sageptx.call.CausalMode;
-import io.sageptx.cuda.CudaEvent;
-import io.sageptx.cuda.CudaStream;
-import io.sageptx.cuda.DeviceBuffer;
-import io.sageptx.cuda.DeviceContext;
 import io.sageptx.kernels.AttentionFamilies;
 import io.sageptx.numerics.ErrorStats;
 import io.sageptx.spec.Arch;
@@ -255,26 +251,14 @@ class Qk16GpuTest {
     void speedAgainstTheDefault(int d, int n, boolean causal) {
         assumeTrue(hopper(), "sm_90 only");
         assumeTrue(System.getProperty("sageptx.grid", "").isEmpty(), "not under the sanitizer");
-        int b = 4;
-        int h = 32;
-        long elems = (long) b * h * n * d;
-        DeviceContext ctx = attention.context();
-        try (DeviceBuffer q = DeviceBuffer.allocate(ctx, 2 * elems);
-             DeviceBuffer k = DeviceBuffer.allocate(ctx, 2 * elems);
-             DeviceBuffer v = DeviceBuffer.allocate(ctx, 2 * elems);
-             DeviceBuffer o = DeviceBuffer.allocate(ctx, 2 * elems);
-             CudaStream s = CudaStream.create(ctx)) {
-            DeviceArrays.fillGaussian(elems, DType.BF16, 3, q, k, v);
-            AttentionArgs.Builder base = AttentionArgs.builder().q(q.address()).k(k.address()).v(v.address()).o(o.address())
-                    .batch(b).heads(h).seqLen(n).headDim(d).dtype(DType.BF16).causal(causal);
-            AttentionArgs def = base.build();
-            AttentionArgs q16 = base.qkPrecision(QkPrecision.FP16).build();
-            double msDefault = median(time(def, s, ctx));
-            double ms16 = median(time(q16, s, ctx));
-            double flops = 4.0 * b * h * n * (double) n * d * (causal ? 0.5 : 1.0);
+        try (CallTimer t = new CallTimer(attention, 4, 32, n, d, DType.BF16, causal)) {
+            AttentionArgs def = t.call().build();
+            AttentionArgs q16 = t.call().qkPrecision(QkPrecision.FP16).build();
+            double msDefault = CallTimer.median(t.times(def, 3, 10));
+            double ms16 = CallTimer.median(t.times(q16, 3, 10));
             synchronized (SPEED) {
                 SPEED.add(String.format(Locale.ROOT, "| %d | %s | %d | %s | %.3f | %.3f | %.2f | %.0f |", d, causal, n,
-                        attention.specFor(def), msDefault, ms16, ms16 / msDefault, flops / (ms16 * 1e-3) / 1e12));
+                        attention.specFor(def), msDefault, ms16, ms16 / msDefault, t.flop() / (ms16 * 1e-3) / 1e12));
             }
             // the speed is reported (the table printed after the class), not asserted: no timed assertions in tests
         }
@@ -289,54 +273,16 @@ class Qk16GpuTest {
     void mmaSyncSpeedAgainstTheDefault(int d, int n, boolean causal) {
         assumeTrue(hopper(), "run on the H200");
         assumeTrue(System.getProperty("sageptx.grid", "").isEmpty(), "not under the sanitizer");
-        int b = 4;
-        int h = 32;
-        long elems = (long) b * h * n * d;
-        DeviceContext ctx = attention.context();
-        try (DeviceBuffer q = DeviceBuffer.allocate(ctx, 2 * elems);
-             DeviceBuffer k = DeviceBuffer.allocate(ctx, 2 * elems);
-             DeviceBuffer v = DeviceBuffer.allocate(ctx, 2 * elems);
-             DeviceBuffer o = DeviceBuffer.allocate(ctx, 2 * elems);
-             CudaStream s = CudaStream.create(ctx)) {
-            DeviceArrays.fillGaussian(elems, DType.BF16, 3, q, k, v);
-            AttentionArgs.Builder base = AttentionArgs.builder().q(q.address()).k(k.address()).v(v.address()).o(o.address())
-                    .batch(b).heads(h).seqLen(n).headDim(d).dtype(DType.BF16).causal(causal);
-            AttentionArgs def = base.build();
-            double msDefault = median(time(def, s, ctx));
-            double flops = 4.0 * b * h * n * (double) n * d * (causal ? 0.5 : 1.0);
+        try (CallTimer t = new CallTimer(attention, 4, 32, n, d, DType.BF16, causal)) {
+            AttentionArgs def = t.call().build();
+            double msDefault = CallTimer.median(t.times(def, 3, 10));
             for (KernelSpec spec : syncSpecs(d, causal, DType.BF16, DType.BF16)) {
-                double ms16 = median(time(base.spec(spec).build(), s, ctx));
+                double ms16 = CallTimer.median(t.times(t.call().spec(spec).build(), 3, 10));
                 synchronized (SPEED) {
                     SPEED.add(String.format(Locale.ROOT, "| %d | %s | %d | %s vs %s | %.3f | %.3f | %.2f | %.0f |", d, causal, n,
-                            spec, attention.specFor(def), msDefault, ms16, ms16 / msDefault, flops / (ms16 * 1e-3) / 1e12));
+                            spec, attention.specFor(def), msDefault, ms16, ms16 / msDefault, t.flop() / (ms16 * 1e-3) / 1e12));
                 }
             }
         }
-    }
-
-    private static double[] time(AttentionArgs a, CudaStream s, DeviceContext ctx) {
-        for (int i = 0; i < 3; i++) attention.forward(a, s.handle());
-        int reps = 10;
-        CudaEvent[] ev = new CudaEvent[reps + 1];
-        try {
-            for (int i = 0; i <= reps; i++) ev[i] = CudaEvent.create(ctx);
-            ev[0].record(s);
-            for (int i = 0; i < reps; i++) {
-                attention.forward(a, s.handle());
-                ev[i + 1].record(s);
-            }
-            s.synchronize();
-            double[] ms = new double[reps];
-            for (int i = 0; i < reps; i++) ms[i] = CudaEvent.elapsedMillis(ev[i], ev[i + 1]);
-            return ms;
-        } finally {
-            for (CudaEvent e : ev) if (e != null) e.close();
-        }
-    }
-
-    private static double median(double[] x) {
-        double[] c = x.clone();
-        java.util.Arrays.sort(c);
-        return c[c.length / 2];
     }
 }

@@ -22,7 +22,6 @@ import org.junit.jupiter.params.provider.MethodSource;
 
 import io.sageptx.call.AttentionArgs;
 import io.sageptx.call.CausalMode;
-import io.sageptx.cuda.CudaEvent;
 import io.sageptx.cuda.CudaStream;
 import io.sageptx.cuda.DeviceBuffer;
 import io.sageptx.cuda.DeviceContext;
@@ -368,35 +367,25 @@ class QkAutoGpuTest {
         assumeTrue(System.getProperty("sageptx.grid", "").isEmpty(), "not under the sanitizer");
         int b = 4;
         int h = 32;
-        long elems = (long) b * h * n * d;
-        DeviceContext ctx = attention.context();
-        try (DeviceBuffer q = DeviceBuffer.allocate(ctx, 2 * elems);
-             DeviceBuffer k = DeviceBuffer.allocate(ctx, 2 * elems);
-             DeviceBuffer v = DeviceBuffer.allocate(ctx, 2 * elems);
-             DeviceBuffer o = DeviceBuffer.allocate(ctx, 2 * elems);
-             DeviceBuffer dd = DeviceBuffer.allocate(ctx, 4L * b * h);
-             CudaStream s = CudaStream.create(ctx)) {
-            DeviceArrays.fillGaussian(elems, DType.BF16, 3, q, k, v);
-            AttentionArgs def = AttentionArgs.builder().q(q.address()).k(k.address()).v(v.address()).o(o.address())
-                    .batch(b).heads(h).seqLen(n).headDim(d).dtype(DType.BF16).causal(causal).build();
-            AttentionArgs a = AttentionArgs.builder().q(q.address()).k(k.address()).v(v.address()).o(o.address())
-                    .batch(b).heads(h).seqLen(n).headDim(d).dtype(DType.BF16).causal(causal).qkPrecision(QkPrecision.AUTO)
-                    .qkDecisions(dd.address()).build();
+        try (CallTimer t = new CallTimer(attention, b, h, n, d, DType.BF16, causal);
+             DeviceBuffer dd = DeviceBuffer.allocate(attention.context(), 4L * b * h)) {
+            AttentionArgs def = t.call().build();
+            AttentionArgs a = t.call().qkPrecision(QkPrecision.AUTO).qkDecisions(dd.address()).build();
             for (int i = 0; i < 3; i++) {
-                attention.forward(def, s.handle());
-                attention.forward(a, s.handle());
+                attention.forward(def, t.stream.handle());
+                attention.forward(a, t.stream.handle());
             }
             double[] md = new double[15];
             double[] ma = new double[15];
             for (int i = 0; i < 15; i++) {
-                md[i] = time(def, s, ctx);
-                ma[i] = time(a, s, ctx);
+                md[i] = t.once(def);
+                ma[i] = t.once(a);
             }
             int[] dec = new int[b * h];
             dd.copyTo(dec);
             assertArrayEquals(new int[b * h], dec, "ordinary inputs: every head INT8");
-            double msd = median(md);
-            double msa = median(ma);
+            double msd = CallTimer.median(md);
+            double msa = CallTimer.median(ma);
             synchronized (SPEED) {
                 SPEED.add(String.format(Locale.ROOT, "| %d | %s | %d | %.3f | %.3f | %.3f |", d, causal, n, msd, msa, msa / msd));
             }
@@ -404,21 +393,6 @@ class QkAutoGpuTest {
         }
     }
 
-    private static double time(AttentionArgs a, CudaStream s, DeviceContext ctx) {
-        try (CudaEvent e0 = CudaEvent.create(ctx); CudaEvent e1 = CudaEvent.create(ctx)) {
-            e0.record(s);
-            attention.forward(a, s.handle());
-            e1.record(s);
-            s.synchronize();
-            return CudaEvent.elapsedMillis(e0, e1);
-        }
-    }
-
-    private static double median(double[] x) {
-        double[] c = x.clone();
-        Arrays.sort(c);
-        return c[c.length / 2];
-    }
 
     private static void record(String fam, int d, boolean causal, int[] dec, String same, ErrorStats e) {
         int n16 = 0;

@@ -19,10 +19,6 @@ import org.junit.jupiter.params.provider.MethodSource;
 import io.sageptx.bench.Variants;
 import io.sageptx.call.AttentionArgs;
 import io.sageptx.call.CausalMode;
-import io.sageptx.cuda.CudaEvent;
-import io.sageptx.cuda.CudaStream;
-import io.sageptx.cuda.DeviceBuffer;
-import io.sageptx.cuda.DeviceContext;
 import io.sageptx.numerics.ErrorStats;
 import io.sageptx.spec.Arch;
 import io.sageptx.spec.DType;
@@ -215,23 +211,12 @@ class WgmmaWsGpuTest {
     void speedAgainstTheSerialKernel(int d, int n, boolean causal) {
         assumeTrue(hopper(), "sm_90 only");
         assumeTrue(System.getProperty("sageptx.grid", "").isEmpty(), "not under the sanitizer");
-        int b = 4;
-        int h = 32;
-        long elems = (long) b * h * n * d;
-        DeviceContext ctx = attention.context();
-        try (DeviceBuffer q = DeviceBuffer.allocate(ctx, 2 * elems);
-             DeviceBuffer k = DeviceBuffer.allocate(ctx, 2 * elems);
-             DeviceBuffer v = DeviceBuffer.allocate(ctx, 2 * elems);
-             DeviceBuffer o = DeviceBuffer.allocate(ctx, 2 * elems);
-             CudaStream s = CudaStream.create(ctx)) {
-            DeviceArrays.fillGaussian(elems, DType.FP16, 3, q, k, v);
-            AttentionArgs.Builder base = AttentionArgs.builder().q(q.address()).k(k.address()).v(v.address()).o(o.address())
-                    .batch(b).heads(h).seqLen(n).headDim(d).dtype(DType.FP16).causal(causal);
-            KernelSpec serial = attention.specFor(base.build());
-            double flop = 4.0 * b * h * (double) n * n * d * (causal ? 0.5 : 1.0);
-            double tSerial = median(time(base.spec(serial).build(), s, ctx));
-            double tWs = median(time(base.spec(ws(Pipe.WS, d, causal, DType.FP16, DType.FP16)).build(), s, ctx));
-            double tPp = median(time(base.spec(ws(Pipe.WSPP, d, causal, DType.FP16, DType.FP16)).build(), s, ctx));
+        try (CallTimer t = new CallTimer(attention, 4, 32, n, d, DType.FP16, causal)) {
+            KernelSpec serial = attention.specFor(t.call().build());
+            double flop = t.flop();
+            double tSerial = CallTimer.median(t.times(t.call().spec(serial).build(), 3, 10));
+            double tWs = CallTimer.median(t.times(t.call().spec(ws(Pipe.WS, d, causal, DType.FP16, DType.FP16)).build(), 3, 10));
+            double tPp = CallTimer.median(t.times(t.call().spec(ws(Pipe.WSPP, d, causal, DType.FP16, DType.FP16)).build(), 3, 10));
             synchronized (SPEED) {
                 SPEED.add(String.format(java.util.Locale.ROOT,
                         "speed D=%d N=%d causal=%s: serial (%s) %.3f ms %.0f TFLOP/s | ws %.3f ms %.0f | wspp %.3f ms %.0f",
@@ -239,31 +224,5 @@ class WgmmaWsGpuTest {
                         flop / (tPp * 1e-3) / 1e12));
             }
         }
-    }
-
-    private static double[] time(AttentionArgs a, CudaStream s, DeviceContext ctx) {
-        for (int i = 0; i < 3; i++) attention.forward(a, s.handle());
-        int reps = 10;
-        CudaEvent[] ev = new CudaEvent[reps + 1];
-        try {
-            for (int i = 0; i <= reps; i++) ev[i] = CudaEvent.create(ctx);
-            ev[0].record(s);
-            for (int i = 0; i < reps; i++) {
-                attention.forward(a, s.handle());
-                ev[i + 1].record(s);
-            }
-            s.synchronize();
-            double[] ms = new double[reps];
-            for (int i = 0; i < reps; i++) ms[i] = CudaEvent.elapsedMillis(ev[i], ev[i + 1]);
-            return ms;
-        } finally {
-            for (CudaEvent e : ev) if (e != null) e.close();
-        }
-    }
-
-    private static double median(double[] x) {
-        double[] c = x.clone();
-        java.util.Arrays.sort(c);
-        return c[c.length / 2];
     }
 }

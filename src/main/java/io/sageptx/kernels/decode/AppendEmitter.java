@@ -46,18 +46,14 @@ public final class AppendEmitter {
     public record RescaleSlot(int k, int off) {
     }
 
-    public static String kernelName1(int headDim, DType dtype) {
-        return "sageptx_kv_append1_" + dtype.shortName() + "_d" + headDim;
-    }
-
-    /** The one-token append kernel (p_n = 1): one warp per (sequence, kv head), {@link #WARPS1} per CTA. */
-    public static String emit1(int d, DType dtype, Arch arch) {
+    /** What both append kernels' models hold: title, name, ABI, PTX version and target, dtype, D and its multiples. */
+    private static Map<String, Object> common(int d, DType dtype, Arch arch, String title, String name) {
         if (!DecodeSpec.HEAD_DIMS.contains(d)) {
             throw new IllegalArgumentException("kv append: headDim = " + d + " is not supported; supported: " + DecodeSpec.HEAD_DIMS);
         }
         Map<String, Object> m = new LinkedHashMap<>();
-        m.put("title", "quantized KV append, one token, d" + d + " " + dtype.shortName() + " " + arch.target());
-        m.put("name", kernelName1(d, dtype));
+        m.put("title", title + d + " " + dtype.shortName() + " " + arch.target());
+        m.put("name", name);
         m.put("params", DecodeKernels.appendAbi().paramBlock());
         m.put("ptxVersion", PtxVersions.base(arch));
         m.put("target", arch.target());
@@ -65,6 +61,16 @@ public final class AppendEmitter {
         m.put("d", d);
         m.put("d2", 2 * d);
         m.put("d16", 16 * d);
+        return m;
+    }
+
+    public static String kernelName1(int headDim, DType dtype) {
+        return "sageptx_kv_append1_" + dtype.shortName() + "_d" + headDim;
+    }
+
+    /** The one-token append kernel (p_n = 1): one warp per (sequence, kv head), {@link #WARPS1} per CTA. */
+    public static String emit1(int d, DType dtype, Arch arch) {
+        Map<String, Object> m = common(d, dtype, arch, "quantized KV append, one token, d", kernelName1(d, dtype));
         m.put("groups", d / 4);
         m.put("vScaleOff", 2 * d);
         m.put("meanScaleOff", 6 * d);
@@ -101,19 +107,7 @@ public final class AppendEmitter {
     }
 
     public static String emit(int d, DType dtype, Arch arch) {
-        if (!DecodeSpec.HEAD_DIMS.contains(d)) {
-            throw new IllegalArgumentException("kv append: headDim = " + d + " is not supported; supported: " + DecodeSpec.HEAD_DIMS);
-        }
-        Map<String, Object> m = new LinkedHashMap<>();
-        m.put("title", "quantized KV append d" + d + " " + dtype.shortName() + " " + arch.target());
-        m.put("name", kernelName(d, dtype));
-        m.put("params", DecodeKernels.appendAbi().paramBlock());
-        m.put("ptxVersion", PtxVersions.base(arch));
-        m.put("target", arch.target());
-        m.put("bf16", dtype == DType.BF16);
-        m.put("d", d);
-        m.put("d2", 2 * d);
-        m.put("d16", 16 * d);
+        Map<String, Object> m = common(d, dtype, arch, "quantized KV append d", kernelName(d, dtype));
         m.put("dBytes4", 4 * d);
         m.put("meanMinTokens", QuantizedKvCacheModel.MEAN_MIN_TOKENS);
         // offsets from the (block, head) statistics at + 2 * bs * D (QuantKvLayout)
