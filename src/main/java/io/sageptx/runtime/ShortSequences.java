@@ -25,10 +25,10 @@ public final class ShortSequences {
     /** The system property that chooses the policy: {@code auto} or {@code int8}. */
     public static final String PROPERTY = "sageptx.shortSequenceQk";
 
-    /** Keys per query row up to which 16-bit QK is faster, D <= 64. */
+    /** Keys per query row up to which 16-bit QK is faster, {@code D <= 64}. */
     public static final int KEYS_D64 = 3072;
 
-    /** Keys per query row up to which 16-bit QK is faster, 64 < D <= 128. */
+    /** Keys per query row up to which 16-bit QK is faster, {@code 64 < D <= 128}. */
     public static final int KEYS_D128 = 2048;
 
     private ShortSequences() {
@@ -44,7 +44,7 @@ public final class ShortSequences {
 
     /**
      * Whether a call runs the 16-bit QK kernel by this rule: nothing asked (no spec, PV variant or QK precision),
-     * sm_90, D <= 128, and the keys of an average query row (Lk, or Lk/2 causal) at most the crossover.
+     * sm_90, {@code D <= 128}, and the keys of an average query row (Lk, or Lk/2 causal) at most the crossover.
      */
     public static boolean uses16BitQk(AttentionArgs a, Arch arch, boolean enabled) {
         if (!enabled || arch != Arch.SM90 || a.spec() != null || a.pv() != null || a.qkPrecision() != null) return false;
