@@ -60,7 +60,11 @@ public final class AccuracyCheck {
      */
     public record Mode(QkPrecision qk, PvVariant pv) {
 
-        /** INT8 QK with the architecture's default PV variant: what a call that asks for nothing runs. */
+        /**
+         * INT8 QK with the architecture's default PV variant, asked for explicitly: what a call that asks for nothing
+         * runs, except on short sequences on sm_90, where such a call runs {@code qk-fp16} (faster there, see
+         * {@link io.sageptx.runtime.ShortSequences}); this mode always shows the INT8 kernel.
+         */
         public static final Mode DEFAULT = new Mode(QkPrecision.INT8, null);
 
         /** Checks the QK precision is given. */
