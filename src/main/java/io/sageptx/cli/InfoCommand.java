@@ -48,6 +48,13 @@ final class InfoCommand implements Callable<Integer> {
                     target = dt.arch().target();
                     spec = AttentionFamilies.preferred(dt.arch(), 128, false, DType.FP16, DType.FP16).toString();
                     if (dt.portable()) notes.append("note: cuda:").append(i).append(": ").append(dt.note()).append('\n');
+                    if (dt.arch() == Arch.SM90 && io.sageptx.runtime.ShortSequences.enabled()) {
+                        notes.append("note: cuda:").append(i).append(": short sequences (an average row sees <= ")
+                                .append(io.sageptx.runtime.ShortSequences.KEYS_D128).append(" keys, <= ")
+                                .append(io.sageptx.runtime.ShortSequences.KEYS_D64)
+                                .append(" at D <= 64) run 16-bit QK, faster there (-D")
+                                .append(io.sageptx.runtime.ShortSequences.PROPERTY).append("=int8 keeps INT8)\n");
+                    }
                 } catch (IllegalArgumentException e) { // below compute capability 8.0
                     target = "unsupported";
                     spec = "-";
