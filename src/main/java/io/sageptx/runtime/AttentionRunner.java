@@ -188,6 +188,10 @@ public final class AttentionRunner implements AutoCloseable {
                                CudaEvent mark) {
         KernelSpec spec = kk.spec();
         if (spec.fp16Qk()) {
+            if (a.qk() == QkPrecision.AUTO && a.qkDecisions() != 0) {
+                // qk=auto on a short call (ShortSequences): every head runs 16-bit QK, and its decision says so
+                DeviceBuffer.wrap(s.context(), a.qkDecisions(), 4L * a.batch() * a.heads()).fill32(1, s);
+            }
             launch16(kk, l, a, s, mark, 0L);
             return;
         }

@@ -2,6 +2,7 @@ package io.sageptx.runtime;
 
 import io.sageptx.call.AttentionArgs;
 import io.sageptx.spec.Arch;
+import io.sageptx.spec.QkPrecision;
 
 /**
  * What a call that asks for no precision runs on short sequences: on sm_90 the 16-bit QK kernel
@@ -43,11 +44,14 @@ public final class ShortSequences {
     }
 
     /**
-     * Whether a call runs the 16-bit QK kernel by this rule: nothing asked (no spec, PV variant or QK precision),
+     * Whether a call runs the 16-bit QK kernel by this rule: nothing asked (no spec, PV variant or QK precision; or
+     * QK precision {@code auto}, which then gives every head to 16-bit QK, the faster and the exact kernel there,
+     * without the decision pass, and writes 1 into every head's {@code qkDecisions}),
      * sm_90, {@code D <= 128}, and the keys of an average query row (Lk, or Lk/2 causal) at most the crossover.
      */
     public static boolean uses16BitQk(AttentionArgs a, Arch arch, boolean enabled) {
-        if (!enabled || arch != Arch.SM90 || a.spec() != null || a.pv() != null || a.qkPrecision() != null) return false;
+        boolean open = a.qkPrecision() == null || a.qkPrecision() == QkPrecision.AUTO;
+        if (!enabled || arch != Arch.SM90 || a.spec() != null || a.pv() != null || !open) return false;
         if (a.headDim() > 128) return false;
         long keys = a.causal() ? a.lk() / 2 : a.lk();
         return keys <= (a.headDim() <= 64 ? KEYS_D64 : KEYS_D128);

@@ -31,6 +31,7 @@ import io.sageptx.numerics.QuantizedAttentionModel;
 import io.sageptx.numerics.RandomInputs;
 import io.sageptx.numerics.SampledReference;
 import io.sageptx.runtime.AttentionRunner;
+import io.sageptx.runtime.ShortSequences;
 import io.sageptx.spec.Arch;
 import io.sageptx.spec.DType;
 import io.sageptx.spec.KernelSpec;
@@ -123,6 +124,11 @@ class AccuracyCheckTest {
             float[] o = r.o().clone();
             float[] lse = r.lse().clone();
             int[] dec = null;
+            if (call.qk() == QkPrecision.AUTO && spec.fp16Qk()) {
+                // a short auto call (ShortSequences): every head ran 16-bit QK, as the runner writes
+                dec = new int[x.batch() * x.heads()];
+                java.util.Arrays.fill(dec, 1);
+            }
             if (spec.qk() == QkPrecision.AUTO) {
                 boolean[] d = QkIndicator.decisions(spec, x.q(), x.k(), x.batch(), x.heads(), x.kvHeads(), x.lq(), x.lk(), scale);
                 QuantizedAttentionModel.Result p = QuantizedAttentionModel.run(spec.autoPartner(), x.q(), x.k(), x.v(), x.batch(),
@@ -152,12 +158,38 @@ class AccuracyCheckTest {
                 .findFirst().orElseThrow(() -> new AssertionError(id + " not in " + r.table()));
     }
 
+    /** Runs {@code body} with the short-sequence policy {@code policy} ({@link ShortSequences#PROPERTY}). */
+    static <T> T withShortSequencePolicy(String policy, java.util.function.Supplier<T> body) {
+        String before = System.getProperty(ShortSequences.PROPERTY);
+        try {
+            System.setProperty(ShortSequences.PROPERTY, policy);
+            return body.get();
+        } finally {
+            if (before == null) System.clearProperty(ShortSequences.PROPERTY);
+            else System.setProperty(ShortSequences.PROPERTY, before);
+        }
+    }
+
+    @Test
+    void aShortAutoCallIsTheSixteenBitKernelForEveryHead() {
+        RandomInputs base = RandomInputs.generate(11, 1, 2, 2, 128, 512, 64, DType.BF16);
+        RandomInputs x = InputFamilies.outlierChannels(base, 2, 50, false, true, 8);
+        List<Mode> modes = List.of(Mode.parse("qk-fp16"), Mode.parse("auto"));
+        Report r = withShortSequencePolicy("auto", () -> modelReport(x, Arch.SM90, modes));
+        String t = r.table();
+        ModeResult q16 = of(r, "qk-fp16");
+        assertEquals(q16, of(r, "auto"), "one kernel, listed once: " + t);
+        assertEquals(2, q16.heads16(), t);
+        assertTrue(q16.meetsBar(), t);
+    }
+
     @Test
     void outlierChannelsInKSendTheRecommendationToSixteenBitQk() {
         RandomInputs base = RandomInputs.generate(11, 1, 2, 2, 128, 512, 64, DType.BF16);
         RandomInputs x = InputFamilies.outlierChannels(base, 2, 50, false, true, 8);
         List<Mode> modes = List.of(Mode.DEFAULT, Mode.parse("pv-fp16"), Mode.parse("qk-fp16"), Mode.parse("auto"));
-        Report r = modelReport(x, Arch.SM90, modes);
+        // the INT8 kernels and auto's own decision (short sm_90 calls would run 16-bit QK for every head)
+        Report r = withShortSequencePolicy("int8", () -> modelReport(x, Arch.SM90, modes));
         String t = r.table();
         assertFalse(of(r, "default").meetsBar(), t);
         assertFalse(of(r, "pv-fp16").meetsBar(), t);

@@ -185,6 +185,37 @@ class QkAutoGpuTest {
         assertTrue(e.cosine() >= 0.9995 && e.relL1() <= 0.015, e.toString());
     }
 
+    /**
+     * The short-sequence rule as users get it (the suite runs with {@code -Dsageptx.shortSequenceQk=int8}; this test
+     * turns it on): a short auto call runs the 16-bit kernel for every head, bit for bit a qk=fp16 call, and writes 1
+     * into every decision; a call that asks for nothing runs the same kernel.
+     */
+    @ParameterizedTest(name = "short auto D={0} causal={1}")
+    @org.junit.jupiter.params.provider.CsvSource({"64,false", "128,false", "128,true"})
+    void shortAutoCallsRunSixteenBitQkForEveryHead(int d, boolean causal) {
+        assumeTrue(hopper(), "the short-sequence rule is sm_90's");
+        RandomInputs x = RandomInputs.generate(500L + d, 2, 4, 2, 700, 700, d, DType.BF16);
+        String before = System.getProperty(io.sageptx.runtime.ShortSequences.PROPERTY);
+        try {
+            System.setProperty(io.sageptx.runtime.ShortSequences.PROPERTY, "auto");
+            Out q16 = run(x, causal, b -> b.qkPrecision(QkPrecision.FP16), false);
+            Out a = run(x, causal, auto(), true);
+            Out none = run(x, causal, b -> b, false);
+            int[] ones = new int[a.decisions().length];
+            Arrays.fill(ones, 1);
+            assertArrayEquals(ones, a.decisions(), "every head 16-bit QK: " + Arrays.toString(a.decisions()));
+            assertArrayEquals(q16.o(), a.o(), "O bit for bit the qk=fp16 call's");
+            assertArrayEquals(q16.lse(), a.lse(), "LSE bit for bit the qk=fp16 call's");
+            assertArrayEquals(q16.o(), none.o(), "a call that asks for nothing runs the same kernel");
+            ErrorStats e = ErrorStats.of(Half.decode(a.o(), DType.BF16), x.reference(1 / Math.sqrt(d), causal).o());
+            record("short auto", d, causal, a.decisions(), "qk=fp16", e);
+            assertTrue(e.cosine() >= 0.9995 && e.relL1() <= 0.015, e.toString());
+        } finally {
+            if (before == null) System.clearProperty(io.sageptx.runtime.ShortSequences.PROPERTY);
+            else System.setProperty(io.sageptx.runtime.ShortSequences.PROPERTY, before);
+        }
+    }
+
     /** Heads of one call decided each on its own, as the CPU indicator decides them; each head's output its kernel's. */
     @Test
     void mixedHeadsGetTheirOwnKernel() {

@@ -95,16 +95,17 @@ class QkPrecisionModeTest {
 
     @Test
     void autoRunsTheDefaultInt8KernelGatedWithItsSixteenBitPartner() {
-        AttentionArgs a = call().qkPrecision(QkPrecision.AUTO).qkDecisions(8 * P).build().validate();
+        // a long call: short sm_90 calls give every head to 16-bit QK (ShortSequencesTest)
+        AttentionArgs a = call().lk(8192).qkPrecision(QkPrecision.AUTO).qkDecisions(8 * P).build().validate();
         KernelSpec s = AttentionRunner.defaultSpec(a, Arch.SM90);
         KernelSpec def = AttentionRunner.defaultSpec(call().qkPrecision(QkPrecision.INT8).build(), Arch.SM90);
         assertEquals(def.toBuilder().qk(QkPrecision.AUTO).build(), s, "the default INT8 spec, gated");
         assertEquals(AttentionRunner.defaultSpec(call().qkPrecision(QkPrecision.FP16).build(), Arch.SM90), s.autoPartner(),
                 "its partner is what a qk=fp16 call runs");
-        ScratchLayout l = new ScratchLayout(s, 2, 8, 2, 100, 300);
+        ScratchLayout l = new ScratchLayout(s, 2, 8, 2, 100, 8192);
         assertEquals(4L * 2 * 8 + 4L * 2 * 8 * l.qScaleTiles() + 4L * 2 * 2 * l.kBlocks(), l.qkStatBytes());
         assertTrue(AttentionRunner.workspaceBytes(a, Arch.SM90)
-                > AttentionRunner.workspaceBytes(call().qkPrecision(QkPrecision.INT8).build(), Arch.SM90));
+                > AttentionRunner.workspaceBytes(call().lk(8192).qkPrecision(QkPrecision.INT8).build(), Arch.SM90));
         IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
                 () -> call().qkDecisions(8 * P).build().validate());
         assertTrue(e.getMessage().contains("qkDecisions") && e.getMessage().contains("auto"), e.getMessage());

@@ -18,7 +18,7 @@ import io.sageptx.spec.QkPrecision;
 class ShortSequencesTest {
 
     private static AttentionArgs.Builder call(int d, int n, boolean causal) {
-        return AttentionArgs.builder().q(1).k(1).v(1).o(1).batch(4).heads(32).seqLen(n).headDim(d).dtype(DType.FP16)
+        return AttentionArgs.builder().q(1L << 20).k(2L << 20).v(3L << 20).o(4L << 20).batch(4).heads(32).seqLen(n).headDim(d).dtype(DType.FP16)
                 .causal(causal);
     }
 
@@ -31,6 +31,28 @@ class ShortSequencesTest {
         assertTrue(ShortSequences.uses16BitQk(call(64, 3072, false).build(), Arch.SM90, true));
         assertFalse(ShortSequences.uses16BitQk(call(64, 4096, false).build(), Arch.SM90, true));
         assertTrue(ShortSequences.uses16BitQk(call(96, 1024, false).build(), Arch.SM90, true));
+    }
+
+    @Test
+    void autoOnAShortCallGivesEveryHeadToSixteenBitQk() {
+        assertTrue(ShortSequences.uses16BitQk(call(128, 1024, false).qkPrecision(QkPrecision.AUTO).build(), Arch.SM90, true));
+        assertFalse(ShortSequences.uses16BitQk(call(128, 8192, false).qkPrecision(QkPrecision.AUTO).build(), Arch.SM90, true));
+        assertFalse(ShortSequences.uses16BitQk(call(128, 1024, false).qkPrecision(QkPrecision.AUTO).build(), Arch.SM89, true));
+        assertFalse(ShortSequences.uses16BitQk(call(128, 1024, false).qkPrecision(QkPrecision.AUTO).build(), Arch.SM90, false));
+        assertFalse(ShortSequences.uses16BitQk(call(128, 1024, false).qkPrecision(QkPrecision.AUTO).pv(PvVariant.FP8_F32ACC)
+                .build(), Arch.SM90, true), "a PV variant asked for keeps the gated INT8 kernel");
+        String before = System.getProperty(ShortSequences.PROPERTY);
+        try {
+            System.setProperty(ShortSequences.PROPERTY, "auto");
+            AttentionArgs shortAuto = call(128, 1024, false).qkPrecision(QkPrecision.AUTO).qkDecisions(5L << 20).build();
+            assertEquals(QkPrecision.FP16, AttentionRunner.defaultSpec(shortAuto, Arch.SM90).qk());
+            assertEquals(0, AttentionRunner.workspaceBytes(shortAuto, Arch.SM90), "no scratch: no quantization pass");
+            assertEquals(QkPrecision.AUTO, AttentionRunner.defaultSpec(call(128, 8192, false).qkPrecision(QkPrecision.AUTO).build(),
+                    Arch.SM90).qk());
+        } finally {
+            if (before == null) System.clearProperty(ShortSequences.PROPERTY);
+            else System.setProperty(ShortSequences.PROPERTY, before);
+        }
     }
 
     @Test
