@@ -1,0 +1,80 @@
+#!/usr/bin/env bash
+# Everything the 2026-12-02 session left unmeasured, in one GPU-machine call (about 8-9 minutes; a cold machine
+# costs about 110 s more of device time before it starts). Run from the checkout that holds .gpu/ and target/
+# (tools/gpu/prepare), with carry [".gpu", "target"]; results in $OUT/pending.tgz, a summary on stdout.
+#   steps (PENDING_STEPS, default all): tests memcheck sbs decode kernels
+#   tests    the GPU tests not run yet (short auto, QuantDecodeGpuTest after its fix) and the core group, at once
+#   memcheck compute-sanitizer memcheck of the quantized decode tests (reduced grid)
+#   sbs      tools/side_by_side over the issue-12 grid (D 64/128, N 1k..32k, causal both): the default as users
+#            get it (the short-sequence rule included), auto, and the mma.sync family
+#   decode   the decode benchmark next to SDPA, then again with -Dsageptx.packedLaunch=true (host_us)
+#   kernels  per-kernel times (ncu) of the INT8 path at D=128 1k and 4k (preprocessing after commit 5185239)
+set -uo pipefail
+root=$(cd "$(dirname "$0")/../.." && pwd)
+cd "$root"
+out=${OUT:-out}/pending
+mkdir -p "$out"
+steps=${PENDING_STEPS:-tests memcheck sbs decode kernels}
+t0=$(date +%s)
+stamp() { echo "[pending $(( $(date +%s) - t0 )) s] $*"; }
+has() { [[ " $steps " == *" $1 "* ]]; }
+nvidia-smi --query-gpu=name,driver_version,clocks.max.sm --format=csv,noheader > "$out/gpu.txt" 2>&1
+
+if has tests; then
+  stamp "GPU tests (parallel groups)"
+  OUT=$out timeout 260 tools/gpu/parallel.sh 240 \
+    "shortauto::--include-classname .*QkAutoGpuTest --include-methodname .*shortAuto.*" \
+    "qdecode::--include-classname .*QuantDecodeGpuTest" \
+    "core::--include-classname .*(SageAttentionGpuTest|PreprocessGpuTest|VerifyFilesGpuTest)" > "$out/tests.txt" 2>&1
+  cat "$out/tests.txt"
+fi
+
+if has memcheck; then
+  stamp "memcheck of the quantized decode tests"
+  JAVA_TOOL_OPTIONS=-Dsageptx.grid=small timeout 150 compute-sanitizer --tool memcheck --target-processes all \
+    --print-limit 30 .gpu/test --include-tag gpu --details=flat --include-classname '.*QuantDecodeGpuTest' \
+    > "$out/memcheck-qdecode.log" 2>&1
+  echo "memcheck: rc=$? $(grep -E 'ERROR SUMMARY' "$out/memcheck-qdecode.log" | sort | uniq -c | tr '\n' ' ')" \
+    "$(grep -E 'tests (successful|failed)' "$out/memcheck-qdecode.log" | tr -s ' []' ' ' | tr '\n' ' ')"
+fi
+
+if has sbs; then
+  stamp "side by side"
+  SAGEPTX_COMMIT=${SAGEPTX_COMMIT:-unknown} timeout 300 tools/side_by_side "$out/sbs" --head-dim 64,128 \
+    --seq 1k,2k,4k,8k,16k,32k --causal both --runs 8 --warmup 2 \
+    --variants default,default+qk=auto,fp8-f16acc,fp16 > "$out/sbs.log" 2>&1
+  echo "sbs: rc=$?"
+  tail -30 "$out/sbs/compare.md" 2>/dev/null
+fi
+
+if has decode; then
+  stamp "decode benchmark, then with the packed launch"
+  grid="--dims 128 --heads 32/8 --batch 1,8,64 --lq 1,16 --lk 8k,32k,128k --runs 10 --warmup 3 --max-gb 40"
+  OUT=$out/dec DECODE_STEPS=bench DECODE_BENCH_ARGS="$grid --append 1,64" SDPA_BENCH_ARGS="$grid" \
+    timeout 200 bash tools/gpu/decode.sh > "$out/decode.log" 2>&1
+  echo "decode: rc=$?"
+  JAVA_TOOL_OPTIONS=-Dsageptx.packedLaunch=true timeout 120 .gpu/java io.sageptx.bench.DecodeBenchmark \
+    --out "$out/decode-packed.csv" $grid --append 1,64 > "$out/decode-packed.txt" 2>&1
+  echo "decode packed: rc=$?"
+  python3 - "$out/dec/decode-sageptx.csv" "$out/decode-packed.csv" <<'PY' || true
+import csv, sys
+a = {(r['format'], r['batch'], r['lq'], r['lk']): r for r in csv.DictReader(open(sys.argv[1]))}
+b = {(r['format'], r['batch'], r['lq'], r['lk']): r for r in csv.DictReader(open(sys.argv[2]))}
+print('| format | B | Lq | Lk | ms | ms packed | host us | host us packed |')
+print('|---|---|---|---|---|---|---|---|')
+for k in a:
+    if k in b:
+        print(f"| {k[0]} | {k[1]} | {k[2]} | {k[3]} | {float(a[k]['ms']):.4f} | {float(b[k]['ms']):.4f} | "
+              f"{float(a[k]['host_us']):.1f} | {float(b[k]['host_us']):.1f} |")
+PY
+fi
+
+if has kernels; then
+  stamp "per-kernel times"
+  OUT=$out/kt KT_CASES=$'--head-dim 128 --seq 1k --causal false --variants default+qk=int8\n--head-dim 128 --seq 4k --causal false --variants default' \
+    timeout 150 tools/gpu/kernel-times.sh > "$out/kernel-times.txt" 2>&1
+  cat "$out/kernel-times.txt"
+fi
+
+stamp "done"
+tar czf "${OUT:-out}/pending.tgz" -C "$(dirname "$out")" "$(basename "$out")"
