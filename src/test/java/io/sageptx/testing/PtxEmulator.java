@@ -270,12 +270,14 @@ public final class PtxEmulator {
                 continue;
             }
             if (s.startsWith(".shared")) {
-                Matcher sm = Pattern.compile("\\.shared\\s+\\.align\\s+(\\d+)\\s+\\.b8\\s+(\\w+)\\[(\\d+)\\]").matcher(s);
+                // .shared .align A .<type> name[count]: count elements of the type's width (b8/u8/s8: 1 byte)
+                Matcher sm = Pattern.compile("\\.shared\\s+\\.align\\s+(\\d+)\\s+\\.([bsuf])(\\d+)\\s+(\\w+)\\[(\\d+)\\]")
+                        .matcher(s);
                 if (!sm.find()) throw new IllegalStateException("line " + (ln + 1) + ": bad .shared: " + s);
                 int align = Integer.parseInt(sm.group(1));
                 k.staticShared = (k.staticShared + align - 1) / align * align;
-                k.shared.put(sm.group(2), k.staticShared);
-                k.staticShared += Integer.parseInt(sm.group(3));
+                k.shared.put(sm.group(4), k.staticShared);
+                k.staticShared += Integer.parseInt(sm.group(5)) * (Integer.parseInt(sm.group(3)) / 8);
                 continue;
             }
             if (s.startsWith(".")) continue; // other directives
@@ -783,10 +785,14 @@ public final class PtxEmulator {
                 };
             case "rcp":
                 return (th, x) -> set(th, x.args[0], bits(1.0f / f(get(th, x.args[1]))));
+            case "sqrt":
+                return (th, x) -> set(th, x.args[0], bits((float) Math.sqrt(f(get(th, x.args[1])))));
             case "ld":
                 return load(in);
             case "st":
                 return store(in);
+            case "red":
+                return reduce(in);
             case "cp":
                 return cpAsync(in);
             case "shfl", "ldmatrix", "mma", "vote":
@@ -1154,6 +1160,28 @@ public final class PtxEmulator {
                 if (shared) th.cta.sts(u32(a) + (long) i * w, w, v, x);
                 else th.cta.mem.write(a + (long) i * w, w, v);
             }
+        };
+    }
+
+    /**
+     * {@code red.shared.{add.f32, max.u32, add.u32}} [addr], v: a read-modify-write of shared memory. Threads run one
+     * at a time here, so the updates are atomic; their order is the emulator's (a fixed one), not the GPU's.
+     */
+    private static Exec reduce(Instr in) {
+        if (!in.parts[1].equals("shared")) throw new IllegalStateException(in + ": only red.shared");
+        String op = in.parts[2];
+        String t = type(in);
+        return (th, x) -> {
+            long a = u32(address(th, x.args[0]));
+            if (a % 4 != 0) throw new Fault(x + ": misaligned red at 0x" + Long.toHexString(a));
+            long old = th.cta.lds(a, 4, x);
+            long v = get(th, x.args[1]);
+            long r;
+            if (op.equals("add") && t.equals("f32")) r = bits(f(old) + f(v));
+            else if (op.equals("max") && t.equals("u32")) r = Math.max(u32(old), u32(v));
+            else if (op.equals("add") && t.equals("u32")) r = (old + v) & 0xffffffffL;
+            else throw new IllegalStateException(x + ": unsupported red");
+            th.cta.sts(a, 4, r, x);
         };
     }
 
