@@ -4,13 +4,10 @@ import io.sageptx.kernels.AttentionFamilies;
 import io.sageptx.api.SageAttention;
 import io.sageptx.cache.CacheDirectory;
 import io.sageptx.call.AttentionArgs;
-import io.sageptx.call.CausalMode;
-import io.sageptx.call.Strides;
 import io.sageptx.cuda.CudaEvent;
 import io.sageptx.cuda.CudaStream;
 import io.sageptx.cuda.DeviceBuffer;
 import io.sageptx.cuda.DeviceContext;
-import io.sageptx.kernel.Args;
 import io.sageptx.kernels.attention.ScratchLayout;
 import io.sageptx.spec.Arch;
 import io.sageptx.spec.KernelSpec;
@@ -29,8 +26,6 @@ import jcuda.driver.CUstream;
  * memory; calls with a workspace of the caller's overlap freely.
  */
 public final class AttentionRunner implements AutoCloseable {
-
-    private static final float LOG2_E = (float) (1.0 / Math.log(2.0));
 
     private final DeviceContext ctx;
     private final Arch arch;
@@ -187,100 +182,32 @@ public final class AttentionRunner implements AutoCloseable {
     private static void launch(AttentionKernels kk, ScratchLayout l, AttentionArgs a, CudaStream s, Workspace w,
                                CudaEvent mark) {
         KernelSpec spec = kk.spec();
-        if (spec.fp16Qk()) {
-            if (a.qk() == QkPrecision.AUTO && a.qkDecisions() != 0) {
-                // qk=auto on a short call (ShortSequences): every head runs 16-bit QK, and its decision says so
-                DeviceBuffer.wrap(s.context(), a.qkDecisions(), 4L * a.batch() * a.heads()).fill32(1, s);
-            }
-            launch16(kk, l, a, s, mark, 0L);
-            return;
+        if (spec.fp16Qk() && a.qk() == QkPrecision.AUTO && a.qkDecisions() != 0) {
+            // qk=auto on a short call (ShortSequences): every head runs 16-bit QK, and its decision says so
+            DeviceBuffer.wrap(s.context(), a.qkDecisions(), 4L * a.batch() * a.heads()).fill32(1, s);
         }
-        boolean fp8 = spec.pv().isFp8();
+        AttentionLaunches.Scratch scratch = spec.fp16Qk() ? null : AttentionLaunches.Scratch.of(w, l);
         CUstream h = s.handle();
-        long vScale = fp8 ? w.vScale().address() : 0L;
-        long vMean = fp8 ? w.vMean(l) : 0L;
-        // 1. K channel means (and V channel scales for FP8 PV)
-        kk.kvStats().launch(l, strides(strides(new Args().ptr("p_k", a.k()).ptr("p_v", a.v()).ptr("p_kmean", w.kMean().address())
-                .ptr("p_vscale", vScale).ptr("p_vmean", vMean).u32("p_lk", a.lk()).ptr("p_cuk", a.cuSeqlensK()),
-                "p_k", a.kStrides(), a.isVarlen()), "p_v", a.vStrides(), a.isVarlen()), h);
-        boolean auto = spec.qk() == QkPrecision.AUTO;
-        long stats = auto ? w.qkStats().address() : 0L;
-        // 2. INT8 smoothed K
-        Args qk8 = strides(new Args().ptr("p_src", a.k()).ptr("p_dst", w.k8().address())
-                .ptr("p_scale", w.kScale().address()).ptr("p_mean", w.kMean().address()).ptr("p_rowdot", 0L)
-                .u32("p_l", a.lk()).u32("p_lpad", l.lkPadded()).u32("p_scalestride", l.kScalesPerHead()).u32("p_group", 1)
-                .f32("p_factor", 1.0f).f32("p_dotfactor", 0.0f).ptr("p_cu", a.cuSeqlensK()), "p", a.kStrides(), a.isVarlen());
-        if (auto) qk8.ptr("p_sumsq", stats + l.kSumSqOffset());
-        kk.quantK().launch(l, qk8, h);
-        // 3. INT8 Q with sm_scale * log2(e) folded into its scales (and q . kmean for the LSE)
-        Args qq8 = strides(new Args().ptr("p_src", a.q()).ptr("p_dst", w.q8().address())
-                .ptr("p_scale", w.qScale().address()).ptr("p_mean", w.kMean().address())
-                .ptr("p_rowdot", a.hasLse() ? w.qkm().address() : 0L).u32("p_l", a.lq()).u32("p_lpad", l.lqPadded())
-                .u32("p_scalestride", l.qScalesPerHead()).u32("p_group", a.heads() / a.kvHeads())
-                .f32("p_factor", a.smScale() * LOG2_E).f32("p_dotfactor", a.smScale()).ptr("p_cu", a.cuSeqlensQ()),
-                "p", a.qStrides(), a.isVarlen());
-        if (auto) qq8.ptr("p_sumsq", stats + l.qSumSqOffset());
-        kk.quantQ().launch(l, qq8, h);
-        // 4. FP8 V, transposed and permuted
-        long vIn = a.v();
-        if (kk.quantV() != null) {
-            kk.quantV().launch(l, strides(new Args().ptr("p_v", a.v()).ptr("p_vscale", w.vScale().address())
-                    .ptr("p_vmean", vMean).ptr("p_v8", w.v8().address()).u32("p_lk", a.lk()).u32("p_lkpad", l.lkPadded())
-                    .ptr("p_cu", a.cuSeqlensK()), "p", a.vStrides(), a.isVarlen()), h);
-            vIn = w.v8().address();
-        }
-        // qk=auto: every head's precision, from the scales and sums of squares just written
-        if (auto) {
-            kk.qkDecide().launch(l, new Args().ptr("p_qs", w.qScale().address()).ptr("p_ks", w.kScale().address())
-                    .ptr("p_qss", stats + l.qSumSqOffset()).ptr("p_kss", stats + l.kSumSqOffset()).ptr("p_flags", stats)
-                    .ptr("p_decisions", a.qkDecisions()).u32("p_lq", a.lq()).u32("p_lk", a.lk())
-                    .ptr("p_cuq", a.cuSeqlensQ()).ptr("p_cuk", a.cuSeqlensK()).u32("p_group", a.heads() / a.kvHeads())
-                    .u32("p_qsstride", l.qScalesPerHead()).u32("p_ksstride", l.kScalesPerHead())
-                    .u32("p_qtiles", l.qScaleTiles()).u32("p_kblocks", l.kBlocks()).f32("p_smscale", a.smScale()), h);
-        }
-        if (mark != null) mark.record(s);
-        // 5. the fused kernel (qk=auto: of the heads flagged 0, then its 16-bit partner of those flagged 1)
-        Args main = new Args();
-        if (auto) main.ptr("p_qkflags", stats);
-        kk.attention().launch(l, strides(strides(main.ptr("p_q8", w.q8().address()).ptr("p_k8", w.k8().address())
-                .ptr("p_v", vIn).ptr("p_qs", w.qScale().address()).ptr("p_ks", w.kScale().address()).ptr("p_vs", vScale).ptr("p_vm", vMean)
-                .ptr("p_o", a.o()).ptr("p_lse", a.lse()).ptr("p_qkm", w.qkm().address())
-                .u32("p_lq", a.lq()).u32("p_lk", a.lk()).u32("p_lqpad", l.lqPadded()).u32("p_lkpad", l.lkPadded())
-                .u32("p_heads", a.heads()).u32("p_group", a.heads() / a.kvHeads())
-                .u32("p_qsstride", l.qScalesPerHead()).u32("p_ksstride", l.kScalesPerHead())
-                .ptr("p_cuq", a.cuSeqlensQ()).ptr("p_cuk", a.cuSeqlensK())
-                .u32("p_causal_br", a.causalMode() == CausalMode.BOTTOM_RIGHT ? 1 : 0),
-                "p_o", a.oStrides(), a.isVarlen()), "p_v", a.vStrides(), a.isVarlen()), h);
-        if (auto) {
-            AttentionKernels p = kk.autoPartner();
-            launch16(p, new ScratchLayout(p.spec(), a.batch(), a.heads(), a.kvHeads(), a.lq(), a.lk()), a, s, null, stats);
+        for (AttentionLaunches.Launch x : AttentionLaunches.of(l, a, scratch)) {
+            // the caller's event between the preprocessing and the fused kernel
+            if (x.role() == AttentionLaunches.Role.ATTENTION && mark != null) mark.record(s);
+            kernel(kk, x.role()).launch(x.layout(), x.args(), h);
         }
     }
 
-    /**
-     * 16-bit QK ({@code spec.qk() = fp16}): one launch, the fused kernel reads Q, K and V from the caller's
-     * tensors (no preprocessing, no scratch); the INT8 scratch parameters are unused and bound to 0.
-     */
-    private static void launch16(AttentionKernels kk, ScratchLayout l, AttentionArgs a, CudaStream s, CudaEvent mark,
-                                 long qkFlags) {
-        if (mark != null) mark.record(s);
-        Args args = new Args().ptr("p_q8", a.q()).ptr("p_k8", a.k()).ptr("p_v", a.v()).ptr("p_qs", 0L).ptr("p_ks", 0L)
-                .ptr("p_vs", 0L).ptr("p_vm", 0L).ptr("p_o", a.o()).ptr("p_lse", a.lse()).ptr("p_qkm", 0L)
-                .u32("p_lq", a.lq()).u32("p_lk", a.lk()).u32("p_lqpad", l.lqPadded()).u32("p_lkpad", l.lkPadded())
-                .u32("p_heads", a.heads()).u32("p_group", a.heads() / a.kvHeads()).u32("p_qsstride", 0).u32("p_ksstride", 0)
-                .ptr("p_cuq", a.cuSeqlensQ()).ptr("p_cuk", a.cuSeqlensK())
-                .u32("p_causal_br", a.causalMode() == CausalMode.BOTTOM_RIGHT ? 1 : 0);
-        strides(args, "p_o", a.oStrides(), a.isVarlen());
-        strides(args, "p_v", a.vStrides(), a.isVarlen());
-        strides(args, "p_q", a.qStrides(), a.isVarlen());
-        strides(args, "p_k", a.kStrides(), a.isVarlen());
-        kk.attention().launch(l, args.f32("p_c", a.smScale() * LOG2_E).ptr("p_qkflags", qkFlags), s.handle());
+    /** The loaded kernel of a launch's role. */
+    private static io.sageptx.kernel.KernelLoader.Kernel<ScratchLayout> kernel(AttentionKernels kk, AttentionLaunches.Role r) {
+        return switch (r) {
+            case KV_STATS -> kk.kvStats();
+            case QUANT_K -> kk.quantK();
+            case QUANT_Q -> kk.quantQ();
+            case QUANT_V -> kk.quantV();
+            case QK_DECIDE -> kk.qkDecide();
+            case ATTENTION -> kk.attention();
+            case PARTNER -> kk.autoPartner().attention();
+        };
     }
 
-    /** Binds a tensor's element strides (batch, head, token); varlen tensors have no batch stride. */
-    private static Args strides(Args args, String prefix, Strides st, boolean varlen) {
-        return args.strides(prefix, varlen ? 0 : st.batch(), st.head(), st.token());
-    }
 
     /**
      * Output of {@link #forwardHost}: O as 16-bit values in the output dtype, and the LSE if asked for.

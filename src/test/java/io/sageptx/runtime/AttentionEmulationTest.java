@@ -1,0 +1,115 @@
+package io.sageptx.runtime;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.util.HashMap;
+import java.util.Map;
+import java.util.stream.Stream;
+
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.Arguments;
+import org.junit.jupiter.params.provider.MethodSource;
+
+import io.sageptx.call.AttentionArgs;
+import io.sageptx.call.CausalMode;
+import io.sageptx.kernel.KernelDef;
+import io.sageptx.kernel.Launch;
+import io.sageptx.kernels.AttentionFamilies;
+import io.sageptx.kernels.attention.ScratchLayout;
+import io.sageptx.kernels.preprocess.PreprocessEmitter;
+import io.sageptx.numerics.AttentionReference;
+import io.sageptx.numerics.ErrorStats;
+import io.sageptx.numerics.Half;
+import io.sageptx.numerics.InputFamilies;
+import io.sageptx.numerics.QuantizedAttentionModel;
+import io.sageptx.numerics.RandomInputs;
+import io.sageptx.spec.Arch;
+import io.sageptx.spec.DType;
+import io.sageptx.spec.KernelSpec;
+import io.sageptx.spec.QkPrecision;
+import io.sageptx.testing.PtxEmulator;
+
+/**
+ * A whole attention call without a GPU: the launches {@link AttentionLaunches} plans (the ones the runner queues, with
+ * the same arguments) run on the PTX emulator, from the 16-bit inputs to O and the LSE, for the mma.sync family's
+ * sm_80 kernels (INT8 QK + FP16 PV, the 16-bit QK kernel, and qk=auto's decision, gated kernel and partner): O within
+ * the FP16-PV bars of the FP64 reference and close to the CPU model of the same quantized algorithm; the LSE too.
+ */
+class AttentionEmulationTest {
+
+    static Stream<Arguments> cases() {
+        return Stream.of(
+                Arguments.of(64, QkPrecision.INT8, CausalMode.NONE, 100, 100, "normal"),
+                Arguments.of(64, QkPrecision.INT8, CausalMode.TOP_LEFT, 77, 77, "normal"),
+                Arguments.of(128, QkPrecision.INT8, CausalMode.TOP_LEFT, 130, 130, "normal"),
+                Arguments.of(64, QkPrecision.FP16, CausalMode.NONE, 90, 150, "normal"),
+                Arguments.of(64, QkPrecision.AUTO, CausalMode.NONE, 64, 200, "normal"),
+                Arguments.of(64, QkPrecision.AUTO, CausalMode.NONE, 64, 200, "outliers"));
+    }
+
+    @ParameterizedTest(name = "D={0} qk={1} {2} Lq={3} Lk={4} {5}")
+    @MethodSource("cases")
+    void aCallOnTheEmulatorMatchesTheReference(int d, QkPrecision qk, CausalMode causal, int lq, int lk, String family) {
+        int b = 1, h = 2, hkv = 1;
+        DType t = DType.FP16;
+        RandomInputs x0 = RandomInputs.generate(70 + d + lq, b, h, hkv, lq, lk, d, t);
+        RandomInputs x = family.equals("outliers") ? InputFamilies.outlierChannels(x0, 2, 50, false, true, 8) : x0;
+        PtxEmulator.Memory mem = new PtxEmulator.Memory();
+        long dq = mem.put(x.q16());
+        long dk = mem.put(x.k16());
+        long dv = mem.put(x.v16());
+        long dO = mem.fill(2L * b * h * lq * d, 0xFF);
+        long dLse = mem.fill(4L * b * h * lq, 0xFF);
+        long dDec = mem.fill(4L * b * h, 0xFF);
+        float scale = (float) (1 / Math.sqrt(d));
+        AttentionArgs.Builder ab = AttentionArgs.builder().q(dq).k(dk).v(dv).o(dO).lse(dLse).batch(b).heads(h).kvHeads(hkv)
+                .lq(lq).lk(lk).headDim(d).dtype(t).causal(causal).smScale(scale).qkPrecision(qk);
+        if (qk == QkPrecision.AUTO) ab.qkDecisions(dDec);
+        AttentionArgs a = ab.build().validate();
+        KernelSpec spec = AttentionRunner.defaultSpec(a, Arch.SM80);
+        ScratchLayout l = new ScratchLayout(spec, b, h, hkv, lq, lk);
+        AttentionLaunches.Scratch s = spec.fp16Qk() ? null : new AttentionLaunches.Scratch(mem.alloc(l.q8Bytes()),
+                mem.alloc(l.k8Bytes()), 0L, mem.alloc(l.qScaleBytes()), mem.alloc(l.kScaleBytes()), mem.alloc(l.channelStatBytes()),
+                0L, 0L, mem.alloc(l.qkmBytes()), qk == QkPrecision.AUTO ? mem.fill(l.qkStatBytes(), 0) : 0L);
+        Map<String, Map<String, PtxEmulator.Kernel>> modules = new HashMap<>();
+        for (AttentionLaunches.Launch launch : AttentionLaunches.of(l, a, s)) {
+            KernelDef<ScratchLayout> def = AttentionLaunches.def(launch.role(), launch.spec());
+            boolean attention = launch.role() == AttentionLaunches.Role.ATTENTION || launch.role() == AttentionLaunches.Role.PARTNER;
+            Map<String, PtxEmulator.Kernel> module = modules.computeIfAbsent((attention ? "attention " : "preprocess ")
+                    + io.sageptx.spec.SpecCodec.encode(launch.spec()), k -> PtxEmulator.parse(attention ? AttentionFamilies.of(launch.spec()).emit(launch.spec())
+                            : PreprocessEmitter.emit(launch.spec())));
+            Launch g = def.geometry().apply(launch.layout());
+            PtxEmulator.launch(module.get(def.name()), g.gridX(), g.gridY(), g.gridZ(), g.threads(), g.sharedBytes(), mem,
+                    new HashMap<>(launch.args().bound()));
+        }
+
+        float[] o = Half.decode(mem.shorts(dO, b * h * lq * d), t);
+        float[] lse = mem.floats(dLse, b * h * lq);
+        AttentionReference.Result ref = x.reference(scale, causal != CausalMode.NONE);
+        ErrorStats e = ErrorStats.of(o, ref.o());
+        assertEquals(0, e.nonFinite(), e.toString());
+        assertTrue(e.cosine() >= 0.9995 && e.relL1() <= 0.015, "against FP64: " + e);
+        // the model of the same quantized algorithm (and, for auto, each head in its decided kernel)
+        if (qk != QkPrecision.AUTO) {
+            QuantizedAttentionModel.Result m = QuantizedAttentionModel.run(spec, x.q(), x.k(), x.v(), b, h, hkv, lq, lk, scale);
+            double[] mo = new double[m.o().length];
+            for (int i = 0; i < mo.length; i++) mo[i] = m.o()[i];
+            ErrorStats em = ErrorStats.of(o, mo);
+            assertTrue(em.relL1() <= 2e-3, "against the CPU model: " + em);
+        }
+        double lseErr = 0;
+        for (int i = 0; i < lse.length; i++) {
+            if (Double.isInfinite(ref.lse()[i])) continue;   // rows that see no key
+            lseErr = Math.max(lseErr, Math.abs(lse[i] - ref.lse()[i]));
+        }
+        assertTrue(lseErr < 0.02, "LSE max error " + lseErr);
+        if (qk == QkPrecision.AUTO) {
+            int[] dec = mem.ints(dDec, b * h);
+            int[] want = new int[b * h];
+            if (family.equals("outliers")) java.util.Arrays.fill(want, 1);
+            assertArrayEquals(want, dec, "auto's decisions");
+        }
+    }
+}
