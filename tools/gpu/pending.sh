@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
-# Everything the 2026-12-02 session left unmeasured, in one GPU-machine call (about 8-9 minutes; a cold machine
+# Everything the 2026-12-02 session left unmeasured, in one GPU-machine call (about 9-10 minutes; a cold machine
 # costs about 110 s more of device time before it starts). Run from the checkout that holds .gpu/ and target/
 # (tools/gpu/prepare), with carry [".gpu", "target"]; results in $OUT/pending.tgz, a summary on stdout.
 #   steps (PENDING_STEPS, default all): tests memcheck sbs decode kernels
-#   tests    the GPU tests not run yet (short auto, QuantDecodeGpuTest after its fix) and the core group, at once
+#   tests    the whole GPU suite in three parallel groups (short auto and QuantDecodeGpuTest after its fix included)
 #   memcheck compute-sanitizer memcheck of the quantized decode tests (reduced grid)
 #   sbs      tools/side_by_side over the issue-12 grid (D 64/128, N 1k..32k, causal both): the default as users
 #            get it (the short-sequence rule included), auto, and the mma.sync family
@@ -21,11 +21,18 @@ has() { [[ " $steps " == *" $1 "* ]]; }
 nvidia-smi --query-gpu=name,driver_version,clocks.max.sm --format=csv,noheader > "$out/gpu.txt" 2>&1
 
 if has tests; then
-  stamp "GPU tests (parallel groups)"
-  OUT=$out timeout 260 tools/gpu/parallel.sh 240 \
-    "shortauto::--include-classname .*QkAutoGpuTest --include-methodname .*shortAuto.*" \
-    "qdecode::--include-classname .*QuantDecodeGpuTest" \
-    "core::--include-classname .*(SageAttentionGpuTest|PreprocessGpuTest|VerifyFilesGpuTest)" > "$out/tests.txt" 2>&1
+  # the whole GPU suite in three groups at once (every call now goes through AttentionLaunches), then the short-auto
+  # test with the rule on (the suite runs with -Dsageptx.shortSequenceQk=int8; the test turns it on itself)
+  stamp "GPU tests: the whole suite in three parallel groups"
+  mapfile -t classes < <(cd target/test-classes && find . -name '*Gpu*.class' ! -name '*$*' | sed 's|^\./||; s|\.class$||; s|/|.|g' | sort)
+  groups=("" "" "")
+  for i in "${!classes[@]}"; do
+    g=$(( i % 3 ))
+    groups[$g]+="${groups[$g]:+|}${classes[$i]//./\\.}"
+  done
+  OUT=$out timeout 330 tools/gpu/parallel.sh 320 \
+    "g1::--include-classname (${groups[0]})" "g2::--include-classname (${groups[1]})" \
+    "g3::--include-classname (${groups[2]})" > "$out/tests.txt" 2>&1
   cat "$out/tests.txt"
 fi
 
