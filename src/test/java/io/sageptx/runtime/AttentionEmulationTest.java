@@ -28,34 +28,45 @@ import io.sageptx.numerics.RandomInputs;
 import io.sageptx.spec.Arch;
 import io.sageptx.spec.DType;
 import io.sageptx.spec.KernelSpec;
+import io.sageptx.spec.PvVariant;
 import io.sageptx.spec.QkPrecision;
 import io.sageptx.testing.PtxEmulator;
 
 /**
  * A whole attention call without a GPU: the launches {@link AttentionLaunches} plans (the ones the runner queues, with
  * the same arguments) run on the PTX emulator, from the 16-bit inputs to O and the LSE, for the mma.sync family's
- * sm_80 kernels (INT8 QK + FP16 PV, the 16-bit QK kernel, and qk=auto's decision, gated kernel and partner): O within
- * the FP16-PV bars of the FP64 reference and close to the CPU model of the same quantized algorithm; the LSE too.
+ * sm_80 kernels (INT8 QK + FP16 PV, the 16-bit QK kernel, and qk=auto's decision, gated kernel and partner) and the
+ * sm_89 FP8 ones (INT8 QK + FP8 PV with FP16 or FP32 accumulators, V with a large mean): O within the bars of the FP64
+ * reference and close to the CPU model of the same quantized algorithm; the LSE too.
  */
 class AttentionEmulationTest {
 
     static Stream<Arguments> cases() {
         return Stream.of(
-                Arguments.of(64, QkPrecision.INT8, CausalMode.NONE, 100, 100, "normal"),
-                Arguments.of(64, QkPrecision.INT8, CausalMode.TOP_LEFT, 77, 77, "normal"),
-                Arguments.of(128, QkPrecision.INT8, CausalMode.TOP_LEFT, 130, 130, "normal"),
-                Arguments.of(64, QkPrecision.FP16, CausalMode.NONE, 90, 150, "normal"),
-                Arguments.of(64, QkPrecision.AUTO, CausalMode.NONE, 64, 200, "normal"),
-                Arguments.of(64, QkPrecision.AUTO, CausalMode.NONE, 64, 200, "outliers"));
+                Arguments.of(Arch.SM80, 64, QkPrecision.INT8, null, CausalMode.NONE, 100, 100, "normal"),
+                Arguments.of(Arch.SM80, 64, QkPrecision.INT8, null, CausalMode.TOP_LEFT, 77, 77, "normal"),
+                Arguments.of(Arch.SM80, 128, QkPrecision.INT8, null, CausalMode.TOP_LEFT, 130, 130, "normal"),
+                Arguments.of(Arch.SM80, 64, QkPrecision.FP16, null, CausalMode.NONE, 90, 150, "normal"),
+                Arguments.of(Arch.SM80, 64, QkPrecision.AUTO, null, CausalMode.NONE, 64, 200, "normal"),
+                Arguments.of(Arch.SM80, 64, QkPrecision.AUTO, null, CausalMode.NONE, 64, 200, "outliers"),
+                // the method's own kernel (sm_89 / sm_120): FP8 P V with FP16 accumulators, and with FP32; V offset
+                Arguments.of(Arch.SM89, 64, QkPrecision.INT8, null, CausalMode.NONE, 100, 100, "normal"),
+                Arguments.of(Arch.SM89, 128, QkPrecision.INT8, null, CausalMode.TOP_LEFT, 130, 130, "V+10"),
+                Arguments.of(Arch.SM89, 64, QkPrecision.INT8, PvVariant.FP8_F32ACC, CausalMode.NONE, 80, 160, "V+10"));
     }
 
-    @ParameterizedTest(name = "D={0} qk={1} {2} Lq={3} Lk={4} {5}")
+    @ParameterizedTest(name = "{0} D={1} qk={2} pv={3} {4} Lq={5} Lk={6} {7}")
     @MethodSource("cases")
-    void aCallOnTheEmulatorMatchesTheReference(int d, QkPrecision qk, CausalMode causal, int lq, int lk, String family) {
+    void aCallOnTheEmulatorMatchesTheReference(Arch arch, int d, QkPrecision qk, PvVariant pv, CausalMode causal, int lq, int lk,
+                                               String family) {
         int b = 1, h = 2, hkv = 1;
         DType t = DType.FP16;
         RandomInputs x0 = RandomInputs.generate(70 + d + lq, b, h, hkv, lq, lk, d, t);
-        RandomInputs x = family.equals("outliers") ? InputFamilies.outlierChannels(x0, 2, 50, false, true, 8) : x0;
+        RandomInputs x = switch (family) {
+            case "outliers" -> InputFamilies.outlierChannels(x0, 2, 50, false, true, 8);
+            case "V+10" -> InputFamilies.vOffset(x0, 10);
+            default -> x0;
+        };
         PtxEmulator.Memory mem = new PtxEmulator.Memory();
         long dq = mem.put(x.q16());
         long dk = mem.put(x.k16());
@@ -65,14 +76,17 @@ class AttentionEmulationTest {
         long dDec = mem.fill(4L * b * h, 0xFF);
         float scale = (float) (1 / Math.sqrt(d));
         AttentionArgs.Builder ab = AttentionArgs.builder().q(dq).k(dk).v(dv).o(dO).lse(dLse).batch(b).heads(h).kvHeads(hkv)
-                .lq(lq).lk(lk).headDim(d).dtype(t).causal(causal).smScale(scale).qkPrecision(qk);
+                .lq(lq).lk(lk).headDim(d).dtype(t).causal(causal).smScale(scale).qkPrecision(qk).pv(pv);
         if (qk == QkPrecision.AUTO) ab.qkDecisions(dDec);
         AttentionArgs a = ab.build().validate();
-        KernelSpec spec = AttentionRunner.defaultSpec(a, Arch.SM80);
+        KernelSpec spec = AttentionRunner.defaultSpec(a, arch);
+        boolean fp8 = spec.pv().isFp8();
         ScratchLayout l = new ScratchLayout(spec, b, h, hkv, lq, lk);
+        long vStats = fp8 ? mem.alloc(l.vStatBytes()) : 0L;   // V scales, then V means (as the workspace lays them out)
         AttentionLaunches.Scratch s = spec.fp16Qk() ? null : new AttentionLaunches.Scratch(mem.alloc(l.q8Bytes()),
-                mem.alloc(l.k8Bytes()), 0L, mem.alloc(l.qScaleBytes()), mem.alloc(l.kScaleBytes()), mem.alloc(l.channelStatBytes()),
-                0L, 0L, mem.alloc(l.qkmBytes()), qk == QkPrecision.AUTO ? mem.fill(l.qkStatBytes(), 0) : 0L);
+                mem.alloc(l.k8Bytes()), fp8 ? mem.alloc(l.v8Bytes()) : 0L, mem.alloc(l.qScaleBytes()), mem.alloc(l.kScaleBytes()),
+                mem.alloc(l.channelStatBytes()), vStats, fp8 ? vStats + l.channelStatBytes() : 0L, mem.alloc(l.qkmBytes()),
+                qk == QkPrecision.AUTO ? mem.fill(l.qkStatBytes(), 0) : 0L);
         Map<String, Map<String, PtxEmulator.Kernel>> modules = new HashMap<>();
         for (AttentionLaunches.Launch launch : AttentionLaunches.of(l, a, s)) {
             KernelDef<ScratchLayout> def = AttentionLaunches.def(launch.role(), launch.spec());
@@ -90,14 +104,16 @@ class AttentionEmulationTest {
         AttentionReference.Result ref = x.reference(scale, causal != CausalMode.NONE);
         ErrorStats e = ErrorStats.of(o, ref.o());
         assertEquals(0, e.nonFinite(), e.toString());
-        assertTrue(e.cosine() >= 0.9995 && e.relL1() <= 0.015, "against FP64: " + e);
+        // the bars of the core issue: FP16 PV cos >= 0.9995, rel-L1 <= 0.015; FP8 PV cos >= 0.999, rel-L1 <= 0.045
+        assertTrue(fp8 ? e.cosine() >= 0.999 && e.relL1() <= 0.045 : e.cosine() >= 0.9995 && e.relL1() <= 0.015,
+                spec + " against FP64: " + e);
         // the model of the same quantized algorithm (and, for auto, each head in its decided kernel)
         if (qk != QkPrecision.AUTO) {
             QuantizedAttentionModel.Result m = QuantizedAttentionModel.run(spec, x.q(), x.k(), x.v(), b, h, hkv, lq, lk, scale);
             double[] mo = new double[m.o().length];
             for (int i = 0; i < mo.length; i++) mo[i] = m.o()[i];
             ErrorStats em = ErrorStats.of(o, mo);
-            assertTrue(em.relL1() <= 2e-3, "against the CPU model: " + em);
+            assertTrue(em.relL1() <= (fp8 ? 5e-3 : 2e-3), spec + " against the CPU model: " + em);
         }
         double lseErr = 0;
         for (int i = 0; i < lse.length; i++) {

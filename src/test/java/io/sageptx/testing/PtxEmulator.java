@@ -1338,9 +1338,74 @@ public final class PtxEmulator {
         }
     }
 
+    /**
+     * mma.sync.aligned.m16n8k32.row.col.{f16,f32}.e4m3.e4m3.{f16,f32}: the 8-bit fragment layout of the s8 mma, e4m3
+     * codes decoded exactly, products summed in double and rounded once to the accumulator type (the hardware's
+     * internal rounding is finer-grained; tests compare against bars, not bits).
+     */
+    private static void mmaE4m3(Thread[] lanes, Instr in) {
+        if (!has(in, "m16n8k32")) throw new IllegalStateException(in + ": only m16n8k32 e4m3");
+        boolean f16 = in.op.contains(".row.col.f16.");
+        double[][] a = new double[16][32];
+        double[][] b = new double[32][8];
+        double[][] c = new double[16][8];
+        for (int l = 0; l < 32; l++) {
+            int g = l / 4;
+            int t = l % 4;
+            long[] ar = vec(lanes[l], in.args[1]);
+            long[] br = vec(lanes[l], in.args[2]);
+            long[] cr = vec(lanes[l], in.args[3]);
+            for (int i = 0; i < 4; i++) {
+                a[g][4 * t + i] = e4m3(ar[0] >>> (8 * i));
+                a[g + 8][4 * t + i] = e4m3(ar[1] >>> (8 * i));
+                a[g][16 + 4 * t + i] = e4m3(ar[2] >>> (8 * i));
+                a[g + 8][16 + 4 * t + i] = e4m3(ar[3] >>> (8 * i));
+                b[4 * t + i][g] = e4m3(br[0] >>> (8 * i));
+                b[16 + 4 * t + i][g] = e4m3(br[1] >>> (8 * i));
+            }
+            if (f16) {   // two f16 registers: rows g and g+8, columns 2t and 2t+1 each
+                c[g][2 * t] = half(cr[0], false);
+                c[g][2 * t + 1] = half(cr[0] >>> 16, false);
+                c[g + 8][2 * t] = half(cr[1], false);
+                c[g + 8][2 * t + 1] = half(cr[1] >>> 16, false);
+            } else {
+                c[g][2 * t] = f(cr[0]);
+                c[g][2 * t + 1] = f(cr[1]);
+                c[g + 8][2 * t] = f(cr[2]);
+                c[g + 8][2 * t + 1] = f(cr[3]);
+            }
+        }
+        for (int l = 0; l < 32; l++) {
+            int g = l / 4;
+            int t = l % 4;
+            int[] dr = in.args[0].vec;
+            double[] d = new double[4];
+            int[][] rc = {{g, 2 * t}, {g, 2 * t + 1}, {g + 8, 2 * t}, {g + 8, 2 * t + 1}};
+            for (int e = 0; e < 4; e++) {
+                double sum = c[rc[e][0]][rc[e][1]];
+                for (int kk = 0; kk < 32; kk++) sum += a[rc[e][0]][kk] * b[kk][rc[e][1]];
+                d[e] = sum;
+            }
+            if (f16) {
+                lanes[l].r[dr[0]] = (toHalf((float) d[0], false) & 0xffffL) | ((toHalf((float) d[1], false) & 0xffffL) << 16);
+                lanes[l].r[dr[1]] = (toHalf((float) d[2], false) & 0xffffL) | ((toHalf((float) d[3], false) & 0xffffL) << 16);
+            } else {
+                for (int e = 0; e < 4; e++) lanes[l].r[dr[e]] = bits((float) d[e]);
+            }
+        }
+    }
+
+    private static double e4m3(long code) {
+        return io.sageptx.numerics.Fp8E4M3.decode((byte) (code & 0xff));
+    }
+
     private static void mma(Thread[] lanes, Instr in) {
         if (in.op.contains(".s8.")) {
             mmaS8(lanes, in);
+            return;
+        }
+        if (in.op.contains(".e4m3.")) {
+            mmaE4m3(lanes, in);
             return;
         }
         if (!has(in, "m16n8k16")) throw new IllegalStateException(in + ": only m16n8k16");
