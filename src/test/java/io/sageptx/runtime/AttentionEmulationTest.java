@@ -52,7 +52,10 @@ class AttentionEmulationTest {
                 // the method's own kernel (sm_89 / sm_120): FP8 P V with FP16 accumulators, and with FP32; V offset
                 Arguments.of(Arch.SM89, 64, QkPrecision.INT8, null, CausalMode.NONE, 100, 100, "normal"),
                 Arguments.of(Arch.SM89, 128, QkPrecision.INT8, null, CausalMode.TOP_LEFT, 130, 130, "V+10"),
-                Arguments.of(Arch.SM89, 64, QkPrecision.INT8, PvVariant.FP8_F32ACC, CausalMode.NONE, 80, 160, "V+10"));
+                Arguments.of(Arch.SM89, 64, QkPrecision.INT8, PvVariant.FP8_F32ACC, CausalMode.NONE, 80, 160, "V+10"),
+                // the 16-bit QK kernel with the tiles a 99 KB part gets, and the sm_120 FP8 kernel
+                Arguments.of(Arch.SM89, 128, QkPrecision.FP16, null, CausalMode.TOP_LEFT, 100, 100, "outliers"),
+                Arguments.of(Arch.SM120, 96, QkPrecision.INT8, null, CausalMode.NONE, 70, 140, "V+10"));
     }
 
     @ParameterizedTest(name = "{0} D={1} qk={2} pv={3} {4} Lq={5} Lk={6} {7}")
