@@ -81,11 +81,7 @@ public final class Variants {
 
     /** Applies the {@code +name=value} overrides of a label to a base spec; shape fields cannot be overridden. */
     private static KernelSpec withOverrides(KernelSpec base, String label, int plus) {
-        java.util.Map<String, String> f = new java.util.LinkedHashMap<>();
-        for (String part : SpecCodec.encode(base).split(",")) {
-            int eq = part.indexOf('=');
-            f.put(part.substring(0, eq), part.substring(eq + 1));
-        }
+        java.util.Map<String, String> changes = new java.util.LinkedHashMap<>();
         for (String o : label.substring(plus + 1).split("\\+")) {
             int eq = o.indexOf('=');
             if (eq <= 0) throw new IllegalArgumentException("variant '" + label + "': '" + o + "' is not name=value");
@@ -93,12 +89,10 @@ public final class Variants {
             if (java.util.Set.of("d", "causal", "in", "out", "arch").contains(name)) {
                 throw new IllegalArgumentException("variant '" + label + "': '" + name + "' comes from the shape, not the label");
             }
-            f.put(name, o.substring(eq + 1));
+            changes.put(name, o.substring(eq + 1));
         }
-        StringBuilder sb = new StringBuilder();
-        f.forEach((k, v) -> sb.append(sb.length() == 0 ? "" : ",").append(k).append('=').append(v));
         try {
-            return SpecCodec.decode(sb.toString()); // the spec's own checks refuse what its family cannot build
+            return SpecCodec.withFields(base, changes); // the spec's own checks refuse what its family cannot build
         } catch (IllegalArgumentException e) {
             throw new IllegalArgumentException("variant '" + label + "': " + e.getMessage(), e);
         }

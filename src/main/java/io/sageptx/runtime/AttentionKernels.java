@@ -15,6 +15,7 @@ import io.sageptx.kernel.ModuleDef;
 import io.sageptx.kernels.AttentionModules;
 import io.sageptx.kernels.attention.ScratchLayout;
 import io.sageptx.kernels.preprocess.PreprocessKernels;
+import io.sageptx.runtime.AttentionLaunches.Role;
 import io.sageptx.spec.KernelSpec;
 import io.sageptx.spec.QkPrecision;
 
@@ -49,7 +50,7 @@ public final class AttentionKernels {
         for (ModuleDef m : modules(spec)) got.add(KernelLoader.load(ctx, m));
         this.modules = List.copyOf(got);
         ModuleDef main = AttentionModules.module(spec);
-        this.attention = KernelLoader.kernel(ctx, main, AttentionModules.kernel(spec));
+        this.attention = KernelLoader.kernel(ctx, main, AttentionLaunches.def(Role.ATTENTION, spec));
         this.attention.function().setMaxDynamicSharedBytes(smemBytes);
         if (spec.fp16Qk()) {
             // 16-bit QK reads the caller's tensors: no preprocessing module
@@ -60,12 +61,12 @@ public final class AttentionKernels {
             return;
         }
         ModuleDef pre = PreprocessKernels.module(spec);
-        this.kvStats = KernelLoader.kernel(ctx, pre, PreprocessKernels.kvStats(spec));
-        this.quantQ = KernelLoader.kernel(ctx, pre, PreprocessKernels.quantQ(spec));
-        this.quantK = KernelLoader.kernel(ctx, pre, PreprocessKernels.quantK(spec));
-        this.quantV = spec.pv().isFp8() ? KernelLoader.kernel(ctx, pre, PreprocessKernels.quantV(spec)) : null;
+        this.kvStats = KernelLoader.kernel(ctx, pre, AttentionLaunches.def(Role.KV_STATS, spec));
+        this.quantQ = KernelLoader.kernel(ctx, pre, AttentionLaunches.def(Role.QUANT_Q, spec));
+        this.quantK = KernelLoader.kernel(ctx, pre, AttentionLaunches.def(Role.QUANT_K, spec));
+        this.quantV = spec.pv().isFp8() ? KernelLoader.kernel(ctx, pre, AttentionLaunches.def(Role.QUANT_V, spec)) : null;
         if (spec.qk() == QkPrecision.AUTO) {
-            this.qkDecide = KernelLoader.kernel(ctx, pre, PreprocessKernels.qkDecide(spec));
+            this.qkDecide = KernelLoader.kernel(ctx, pre, AttentionLaunches.def(Role.QK_DECIDE, spec));
         }
     }
 
@@ -87,6 +88,19 @@ public final class AttentionKernels {
         // qk=auto: the 16-bit partner is loaded first, outside this map's update (no recursive computeIfAbsent)
         AttentionKernels partner = spec.qk() == QkPrecision.AUTO ? of(ctx, spec.autoPartner()) : null;
         return LOADED.computeIfAbsent(new Key(ctx.ordinal(), spec), k -> new AttentionKernels(ctx, spec, partner));
+    }
+
+    /** The loaded kernel of a launch's role ({@link Role#PARTNER}: the 16-bit partner's fused kernel). */
+    public Kernel<ScratchLayout> kernel(Role role) {
+        return switch (role) {
+            case KV_STATS -> kvStats;
+            case QUANT_K -> quantK;
+            case QUANT_Q -> quantQ;
+            case QUANT_V -> quantV;
+            case QK_DECIDE -> qkDecide;
+            case ATTENTION -> attention;
+            case PARTNER -> partner.attention;
+        };
     }
 
     /** The spec these kernels were generated for. */

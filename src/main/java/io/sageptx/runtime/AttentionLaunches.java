@@ -11,6 +11,7 @@ import io.sageptx.kernel.KernelDef;
 import io.sageptx.kernels.AttentionModules;
 import io.sageptx.kernels.attention.ScratchLayout;
 import io.sageptx.kernels.preprocess.PreprocessKernels;
+import io.sageptx.numerics.QuantizedAttentionModel;
 import io.sageptx.spec.KernelSpec;
 import io.sageptx.spec.QkPrecision;
 
@@ -22,9 +23,6 @@ import io.sageptx.spec.QkPrecision;
  * kernel, then for auto its 16-bit partner. 16-bit QK: the fused kernel alone, on the caller's tensors.
  */
 public final class AttentionLaunches {
-
-    /** sm_scale * log2(e) folds into the Q scales (INT8) or the 16-bit kernel's score factor. */
-    static final float LOG2_E = (float) (1.0 / Math.log(2.0));
 
     /** What a launch does; {@link #def} gives its kernel. */
     public enum Role {
@@ -121,8 +119,8 @@ public final class AttentionLaunches {
         Args q8 = strides(new Args().ptr("p_src", a.q()).ptr("p_dst", s.q8()).ptr("p_scale", s.qScale()).ptr("p_mean", s.kMean())
                 .ptr("p_rowdot", a.hasLse() ? s.qkm() : 0L).u32("p_l", a.lq()).u32("p_lpad", l.lqPadded())
                 .u32("p_scalestride", l.qScalesPerHead()).u32("p_group", a.heads() / a.kvHeads())
-                .f32("p_factor", a.smScale() * LOG2_E).f32("p_dotfactor", a.smScale()).ptr("p_cu", a.cuSeqlensQ()), "p",
-                a.qStrides(), a.isVarlen());
+                .f32("p_factor", a.smScale() * QuantizedAttentionModel.LOG2_E).f32("p_dotfactor", a.smScale())
+                .ptr("p_cu", a.cuSeqlensQ()), "p", a.qStrides(), a.isVarlen());
         if (auto) q8.ptr("p_sumsq", s.qkStats() + l.qSumSqOffset());
         out.add(new Launch(Role.QUANT_Q, spec, l, q8));
         // 4. FP8 V, transposed and permuted
@@ -177,7 +175,7 @@ public final class AttentionLaunches {
         strides(args, "p_v", a.vStrides(), a.isVarlen());
         strides(args, "p_q", a.qStrides(), a.isVarlen());
         strides(args, "p_k", a.kStrides(), a.isVarlen());
-        return args.f32("p_c", a.smScale() * LOG2_E).ptr("p_qkflags", qkFlags);
+        return args.f32("p_c", a.smScale() * QuantizedAttentionModel.LOG2_E).ptr("p_qkflags", qkFlags);
     }
 
     /** Binds a tensor's element strides (batch, head, token); varlen tensors have no batch stride. */

@@ -191,23 +191,9 @@ public final class AttentionRunner implements AutoCloseable {
         for (AttentionLaunches.Launch x : AttentionLaunches.of(l, a, scratch)) {
             // the caller's event between the preprocessing and the fused kernel
             if (x.role() == AttentionLaunches.Role.ATTENTION && mark != null) mark.record(s);
-            kernel(kk, x.role()).launch(x.layout(), x.args(), h);
+            kk.kernel(x.role()).launch(x.layout(), x.args(), h);
         }
     }
-
-    /** The loaded kernel of a launch's role. */
-    private static io.sageptx.kernel.KernelLoader.Kernel<ScratchLayout> kernel(AttentionKernels kk, AttentionLaunches.Role r) {
-        return switch (r) {
-            case KV_STATS -> kk.kvStats();
-            case QUANT_K -> kk.quantK();
-            case QUANT_Q -> kk.quantQ();
-            case QUANT_V -> kk.quantV();
-            case QK_DECIDE -> kk.qkDecide();
-            case ATTENTION -> kk.attention();
-            case PARTNER -> kk.autoPartner().attention();
-        };
-    }
-
 
     /**
      * Output of {@link #forwardHost}: O as 16-bit values in the output dtype, and the LSE if asked for.

@@ -23,6 +23,7 @@ import io.sageptx.kernels.decode.DecodeKernels;
 import io.sageptx.kernels.decode.DecodePlan;
 import io.sageptx.kernels.decode.DecodeSpec;
 import io.sageptx.kernels.decode.KvFormat;
+import io.sageptx.numerics.QuantizedAttentionModel;
 import io.sageptx.numerics.QuantKvLayout;
 import io.sageptx.spec.Arch;
 import jcuda.driver.CUstream;
@@ -36,8 +37,6 @@ import jcuda.driver.JCudaDriver;
  * once the own workspace has grown).
  */
 public final class DecodeRunner implements AutoCloseable {
-
-    private static final float LOG2_E = (float) (1.0 / Math.log(2.0));
 
     /**
      * What a plan needs to know of the device.
@@ -257,7 +256,7 @@ public final class DecodeRunner implements AutoCloseable {
                 .ptr("p_ws_lse", wsLse).ptr("p_flags", a.flags()).u32("p_lq", a.lq()).u32("p_group", a.group())
                 .u32("p_hkv", a.kvHeads()).u32("p_batch", a.batch()).u32("p_chunks", chunks).u32("p_splits", splits)
                 .u32("p_causal", a.causal() == CausalMode.NONE ? 0 : a.causal() == CausalMode.TOP_LEFT ? 1 : 2)
-                .f32("p_scale", a.smScale() * LOG2_E);
+                .f32("p_scale", a.smScale() * QuantizedAttentionModel.LOG2_E);
         strides(args, "p_q", a.qStrides());
         strides(args, "p_o", a.oStrides());
         switch (a.cache()) {

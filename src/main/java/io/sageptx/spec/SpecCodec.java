@@ -44,6 +44,18 @@ public final class SpecCodec {
         return f;
     }
 
+    /**
+     * {@code base} with some fields of the canonical form replaced ({@code name -> value}, names as {@link #encode}
+     * writes them); the result passes the spec's own checks or IllegalArgumentException names what is wrong.
+     */
+    public static KernelSpec withFields(KernelSpec base, Map<String, String> changes) {
+        Map<String, String> f = fields(base);
+        f.putAll(changes);
+        StringBuilder sb = new StringBuilder();
+        f.forEach((k, v) -> sb.append(sb.length() == 0 ? "" : ",").append(k).append('=').append(v));
+        return decode(sb.toString());
+    }
+
     /** Parses {@link #encode} output; throws IllegalArgumentException naming what is wrong. */
     public static KernelSpec decode(String text) {
         Map<String, String> f = new LinkedHashMap<>();
