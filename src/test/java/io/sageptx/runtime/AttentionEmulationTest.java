@@ -4,8 +4,6 @@ import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import java.util.HashMap;
-import java.util.Map;
 import java.util.stream.Stream;
 
 import org.junit.jupiter.params.ParameterizedTest;
@@ -14,11 +12,7 @@ import org.junit.jupiter.params.provider.MethodSource;
 
 import io.sageptx.call.AttentionArgs;
 import io.sageptx.call.CausalMode;
-import io.sageptx.kernel.KernelDef;
-import io.sageptx.kernel.Launch;
-import io.sageptx.kernels.AttentionFamilies;
 import io.sageptx.kernels.attention.ScratchLayout;
-import io.sageptx.kernels.preprocess.PreprocessEmitter;
 import io.sageptx.numerics.AttentionReference;
 import io.sageptx.numerics.ErrorStats;
 import io.sageptx.numerics.Half;
@@ -30,6 +24,7 @@ import io.sageptx.spec.DType;
 import io.sageptx.spec.KernelSpec;
 import io.sageptx.spec.PvVariant;
 import io.sageptx.spec.QkPrecision;
+import io.sageptx.testing.EmulatedLaunches;
 import io.sageptx.testing.PtxEmulator;
 
 /**
@@ -90,17 +85,7 @@ class AttentionEmulationTest {
                 mem.alloc(l.k8Bytes()), fp8 ? mem.alloc(l.v8Bytes()) : 0L, mem.alloc(l.qScaleBytes()), mem.alloc(l.kScaleBytes()),
                 mem.alloc(l.channelStatBytes()), vStats, fp8 ? vStats + l.channelStatBytes() : 0L, mem.alloc(l.qkmBytes()),
                 qk == QkPrecision.AUTO ? mem.fill(l.qkStatBytes(), 0) : 0L);
-        Map<String, Map<String, PtxEmulator.Kernel>> modules = new HashMap<>();
-        for (AttentionLaunches.Launch launch : AttentionLaunches.of(l, a, s)) {
-            KernelDef<ScratchLayout> def = AttentionLaunches.def(launch.role(), launch.spec());
-            boolean attention = launch.role() == AttentionLaunches.Role.ATTENTION || launch.role() == AttentionLaunches.Role.PARTNER;
-            Map<String, PtxEmulator.Kernel> module = modules.computeIfAbsent((attention ? "attention " : "preprocess ")
-                    + io.sageptx.spec.SpecCodec.encode(launch.spec()), k -> PtxEmulator.parse(attention ? AttentionFamilies.of(launch.spec()).emit(launch.spec())
-                            : PreprocessEmitter.emit(launch.spec())));
-            Launch g = def.geometry().apply(launch.layout());
-            PtxEmulator.launch(module.get(def.name()), g.gridX(), g.gridY(), g.gridZ(), g.threads(), g.sharedBytes(), mem,
-                    new HashMap<>(launch.args().bound()));
-        }
+        EmulatedLaunches.run(mem, AttentionLaunches.of(l, a, s), role -> true);
 
         float[] o = Half.decode(mem.shorts(dO, b * h * lq * d), t);
         float[] lse = mem.floats(dLse, b * h * lq);

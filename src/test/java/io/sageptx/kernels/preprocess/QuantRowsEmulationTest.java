@@ -3,14 +3,13 @@ package io.sageptx.kernels.preprocess;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import java.util.HashMap;
-import java.util.Map;
 import java.util.stream.Stream;
 
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.Arguments;
 import org.junit.jupiter.params.provider.MethodSource;
 
+import io.sageptx.call.AttentionArgs;
 import io.sageptx.kernels.AttentionFamilies;
 import io.sageptx.kernels.attention.ScratchLayout;
 import io.sageptx.numerics.QuantizedAttentionModel;
@@ -19,6 +18,8 @@ import io.sageptx.spec.Arch;
 import io.sageptx.spec.DType;
 import io.sageptx.spec.KernelSpec;
 import io.sageptx.spec.QkPrecision;
+import io.sageptx.runtime.AttentionLaunches;
+import io.sageptx.testing.EmulatedLaunches;
 import io.sageptx.testing.PtxEmulator;
 
 /**
@@ -47,27 +48,28 @@ class QuantRowsEmulationTest {
         if (auto) spec = spec.toBuilder().qk(QkPrecision.AUTO).build();
         RandomInputs x = RandomInputs.generate(40 + d, b, h, hkv, len, len, d, t);
         ScratchLayout l = new ScratchLayout(spec, b, h, hkv, len, len);
-        Map<String, PtxEmulator.Kernel> module = PtxEmulator.parse(PreprocessEmitter.emit(spec));
         PtxEmulator.Memory mem = new PtxEmulator.Memory();
         float[] km = QuantizedAttentionModel.kMean(x.k(), b, hkv, len, d);
-        long dMean = mem.put(km);
         int dp = spec.paddedHeadDim();
         float sm = (float) (1 / Math.sqrt(d));
         float factorQ = sm * QuantizedAttentionModel.LOG2_E;
 
-        // INT8 Q (with its row dots) and INT8 K' = K - kmean
-        long q8 = mem.alloc((long) b * h * l.lqPadded() * dp);
-        long qs = mem.alloc(4L * b * h * l.qScalesPerHead());
-        long dot = mem.alloc(4L * b * h * l.lqPadded());
-        long k8 = mem.alloc((long) b * hkv * l.lkPadded() * dp);
-        long ks = mem.alloc(4L * b * hkv * l.kScalesPerHead());
+        // INT8 Q (with its row dots, asked for by an LSE output) and INT8 K' = K - kmean: the launches the runner queues,
+        // with the K means the statistics kernel would write given directly (the model's, so that codes compare)
+        long dq = mem.put(x.q16());
+        long dk = mem.put(x.k16());
+        AttentionArgs call = AttentionArgs.builder().q(dq).k(dk).v(dk).o(mem.alloc(2L * b * h * len * d))
+                .lse(mem.alloc(4L * b * h * len)).batch(b).heads(h).kvHeads(hkv).lq(len).lk(len).headDim(d).dtype(t)
+                .smScale(sm).build().validate();
+        long q8 = mem.alloc(l.q8Bytes());
+        long qs = mem.alloc(l.qScaleBytes());
+        long dot = mem.alloc(l.qkmBytes());
+        long k8 = mem.alloc(l.k8Bytes());
+        long ks = mem.alloc(l.kScaleBytes());
         long stats = auto ? mem.alloc(l.qkStatBytes()) : 0L;
-        run(module.get(PreprocessEmitter.quantQName(spec)), mem, mem.put(x.q16()), q8, qs, dMean, dot, len, l.lqPadded(),
-                l.qScalesPerHead(), h / hkv, factorQ, sm, h, d, auto ? stats + l.qSumSqOffset() : -1L,
-                ceil(l.qScaleTiles(), PreprocessEmitter.qTilesPerCta(spec)), h);
-        run(module.get(PreprocessEmitter.quantKName(spec)), mem, mem.put(x.k16()), k8, ks, dMean, 0L, len, l.lkPadded(),
-                l.kScalesPerHead(), 1, 1f, 0f, hkv, d, auto ? stats + l.kSumSqOffset() : -1L,
-                ceil(l.kBlocks(), PreprocessEmitter.kTilesPerCta(spec)), hkv);
+        AttentionLaunches.Scratch scratch = new AttentionLaunches.Scratch(q8, k8, 0L, qs, ks, mem.put(km), 0L, 0L, dot, stats);
+        EmulatedLaunches.run(mem, AttentionLaunches.of(l, call, scratch),
+                r -> r == AttentionLaunches.Role.QUANT_Q || r == AttentionLaunches.Role.QUANT_K);
 
         QuantizedAttentionModel.Int8Tensor qRef = QuantizedAttentionModel.quantizeQ(spec, x.q(), b, h, len);
         float[] kSmooth = QuantizedAttentionModel.subtractKMean(x.k(), km, b, hkv, len, d);
@@ -100,29 +102,6 @@ class QuantRowsEmulationTest {
             checkSumSq("K", mem.floats(stats + l.kSumSqOffset(), b * hkv * l.kBlocks()), kSmooth, hkv, len, d,
                     spec.blockK(), l.kBlocks());
         }
-    }
-
-    private static void run(PtxEmulator.Kernel k, PtxEmulator.Memory mem, long src, long dst, long scale, long mean, long dot,
-                            int len, int lpad, int scaleStride, int group, float factor, float dotFactor, int heads, int d,
-                            long sumsq, int gridX, int gridY) {
-        Map<String, Object> a = new HashMap<>();
-        a.put("p_src", src);
-        a.put("p_dst", dst);
-        a.put("p_scale", scale);
-        a.put("p_mean", mean);
-        a.put("p_rowdot", dot);
-        a.put("p_l", len);
-        a.put("p_lpad", lpad);
-        a.put("p_scalestride", scaleStride);
-        a.put("p_group", group);
-        a.put("p_factor", factor);
-        a.put("p_dotfactor", dotFactor);
-        a.put("p_cu", 0L);
-        a.put("p_sb", (long) heads * len * d);   // BHLD, in elements
-        a.put("p_sh", (long) len * d);
-        a.put("p_sr", (long) d);
-        if (sumsq >= 0) a.put("p_sumsq", sumsq);
-        PtxEmulator.launch(k, gridX, gridY, 1, PreprocessEmitter.THREADS, 0, mem, a);
     }
 
     private static void compare(String what, byte[] got, QuantizedAttentionModel.Int8Tensor ref, float[] scales, int heads,
@@ -167,9 +146,5 @@ class QuantRowsEmulationTest {
                         + ": got " + g + " want " + want);
             }
         }
-    }
-
-    private static int ceil(int a, int b) {
-        return (a + b - 1) / b;
     }
 }
