@@ -1295,108 +1295,95 @@ public final class PtxEmulator {
      * holds row g (words 0, 2) or g + 8 (1, 3), columns 4t .. 4t+3 (+ 16 for words 2, 3); B word i holds
      * rows 4t .. 4t+3 (+ 16 for word 1), column g; C and D as the f32 layout. Exact (wrapping) integer sums.
      */
-    private static void mmaS8(Thread[] lanes, Instr in) {
-        boolean k32 = has(in, "m16n8k32");
-        if (!k32 && !has(in, "m16n8k16")) throw new IllegalStateException(in + ": only m16n8k32 / m16n8k16 s8");
-        if (!in.op.contains(".row.col.s32.s8.s8.s32")) throw new IllegalStateException(in + ": only .row.col.s32.s8.s8.s32");
+    /**
+     * The A (16 x k) and B (k x 8) operands of an 8-bit m16n8k32 (or k16) mma.sync: in lane l = 4g + t, A register 0
+     * holds row g, columns 4t..4t+3, register 1 row g+8, registers 2 and 3 the same rows at columns 16 + 4t..; B
+     * register 0 holds rows 4t..4t+3 of column g, register 1 rows 16 + 4t... {@code value} decodes one byte.
+     */
+    private static double[][][] operands8(Thread[] lanes, Instr in, boolean k32, java.util.function.LongToDoubleFunction value) {
         int kDim = k32 ? 32 : 16;
-        long[][] a = new long[16][kDim];
-        long[][] b = new long[kDim][8];
-        long[][] c = new long[16][8];
+        double[][] a = new double[16][kDim];
+        double[][] b = new double[kDim][8];
         for (int l = 0; l < 32; l++) {
             int g = l / 4;
             int t = l % 4;
             long[] ar = vec(lanes[l], in.args[1]);
             long[] br = vec(lanes[l], in.args[2]);
-            long[] cr = vec(lanes[l], in.args[3]);
             if (ar.length != (k32 ? 4 : 2) || br.length != (k32 ? 2 : 1)) throw new IllegalStateException(in + ": fragment sizes");
             for (int i = 0; i < 4; i++) {
-                a[g][4 * t + i] = (byte) (ar[0] >>> (8 * i));
-                a[g + 8][4 * t + i] = (byte) (ar[1] >>> (8 * i));
-                b[4 * t + i][g] = (byte) (br[0] >>> (8 * i));
+                a[g][4 * t + i] = value.applyAsDouble((ar[0] >>> (8 * i)) & 0xff);
+                a[g + 8][4 * t + i] = value.applyAsDouble((ar[1] >>> (8 * i)) & 0xff);
+                b[4 * t + i][g] = value.applyAsDouble((br[0] >>> (8 * i)) & 0xff);
                 if (k32) {
-                    a[g][16 + 4 * t + i] = (byte) (ar[2] >>> (8 * i));
-                    a[g + 8][16 + 4 * t + i] = (byte) (ar[3] >>> (8 * i));
-                    b[16 + 4 * t + i][g] = (byte) (br[1] >>> (8 * i));
+                    a[g][16 + 4 * t + i] = value.applyAsDouble((ar[2] >>> (8 * i)) & 0xff);
+                    a[g + 8][16 + 4 * t + i] = value.applyAsDouble((ar[3] >>> (8 * i)) & 0xff);
+                    b[16 + 4 * t + i][g] = value.applyAsDouble((br[1] >>> (8 * i)) & 0xff);
                 }
             }
-            c[g][2 * t] = s32(cr[0]);
-            c[g][2 * t + 1] = s32(cr[1]);
-            c[g + 8][2 * t] = s32(cr[2]);
-            c[g + 8][2 * t + 1] = s32(cr[3]);
+        }
+        return new double[][][] {a, b};
+    }
+
+    /** The accumulator element (row, column) of lane l = 4g + t, register e: (g, 2t), (g, 2t+1), (g+8, 2t), (g+8, 2t+1). */
+    private static int[] accumulatorCell(int l, int e) {
+        int g = l / 4;
+        int t = l % 4;
+        return new int[] {g + (e >= 2 ? 8 : 0), 2 * t + (e % 2)};
+    }
+
+    /** C + A B of one accumulator element. */
+    private static double dot(double[][][] ab, double c, int[] cell) {
+        double sum = c;
+        for (int kk = 0; kk < ab[0][0].length; kk++) sum += ab[0][cell[0]][kk] * ab[1][kk][cell[1]];
+        return sum;
+    }
+
+    private static void mmaS8(Thread[] lanes, Instr in) {
+        boolean k32 = has(in, "m16n8k32");
+        if (!k32 && !has(in, "m16n8k16")) throw new IllegalStateException(in + ": only m16n8k32 / m16n8k16 s8");
+        if (!in.op.contains(".row.col.s32.s8.s8.s32")) throw new IllegalStateException(in + ": only .row.col.s32.s8.s8.s32");
+        // integer products and sums of at most 32 terms are exact in double
+        double[][][] ab = operands8(lanes, in, k32, v -> (byte) v);
+        long[][] d = new long[32][4];
+        for (int l = 0; l < 32; l++) {
+            long[] cr = vec(lanes[l], in.args[3]);
+            for (int e = 0; e < 4; e++) d[l][e] = (long) dot(ab, s32(cr[e]), accumulatorCell(l, e));
         }
         for (int l = 0; l < 32; l++) {
-            int g = l / 4;
-            int t = l % 4;
             int[] dr = in.args[0].vec;
-            int[][] rc = {{g, 2 * t}, {g, 2 * t + 1}, {g + 8, 2 * t}, {g + 8, 2 * t + 1}};
-            for (int e = 0; e < 4; e++) {
-                long sum = c[rc[e][0]][rc[e][1]];
-                for (int kk = 0; kk < kDim; kk++) sum += a[rc[e][0]][kk] * b[kk][rc[e][1]];
-                lanes[l].r[dr[e]] = u32(sum);
-            }
+            for (int e = 0; e < 4; e++) lanes[l].r[dr[e]] = u32(d[l][e]);
         }
     }
 
     /**
      * mma.sync.aligned.m16n8k32.row.col.{f16,f32}.e4m3.e4m3.{f16,f32}: the 8-bit fragment layout of the s8 mma, e4m3
      * codes decoded exactly, products summed in double and rounded once to the accumulator type (the hardware's
-     * internal rounding is finer-grained; tests compare against bars, not bits).
+     * internal rounding is finer-grained; tests compare against bars, not bits). FP16 accumulators: two registers,
+     * each the pair of columns 2t, 2t+1 of row g (register 0) or g+8 (register 1), low half first.
      */
     private static void mmaE4m3(Thread[] lanes, Instr in) {
         if (!has(in, "m16n8k32")) throw new IllegalStateException(in + ": only m16n8k32 e4m3");
         boolean f16 = in.op.contains(".row.col.f16.");
-        double[][] a = new double[16][32];
-        double[][] b = new double[32][8];
-        double[][] c = new double[16][8];
+        double[][][] ab = operands8(lanes, in, true, v -> io.sageptx.numerics.Fp8E4M3.decode((byte) v));
+        double[][] d = new double[32][4];
         for (int l = 0; l < 32; l++) {
-            int g = l / 4;
-            int t = l % 4;
-            long[] ar = vec(lanes[l], in.args[1]);
-            long[] br = vec(lanes[l], in.args[2]);
             long[] cr = vec(lanes[l], in.args[3]);
-            for (int i = 0; i < 4; i++) {
-                a[g][4 * t + i] = e4m3(ar[0] >>> (8 * i));
-                a[g + 8][4 * t + i] = e4m3(ar[1] >>> (8 * i));
-                a[g][16 + 4 * t + i] = e4m3(ar[2] >>> (8 * i));
-                a[g + 8][16 + 4 * t + i] = e4m3(ar[3] >>> (8 * i));
-                b[4 * t + i][g] = e4m3(br[0] >>> (8 * i));
-                b[16 + 4 * t + i][g] = e4m3(br[1] >>> (8 * i));
-            }
-            if (f16) {   // two f16 registers: rows g and g+8, columns 2t and 2t+1 each
-                c[g][2 * t] = half(cr[0], false);
-                c[g][2 * t + 1] = half(cr[0] >>> 16, false);
-                c[g + 8][2 * t] = half(cr[1], false);
-                c[g + 8][2 * t + 1] = half(cr[1] >>> 16, false);
-            } else {
-                c[g][2 * t] = f(cr[0]);
-                c[g][2 * t + 1] = f(cr[1]);
-                c[g + 8][2 * t] = f(cr[2]);
-                c[g + 8][2 * t + 1] = f(cr[3]);
+            for (int e = 0; e < 4; e++) {
+                double c = f16 ? half(cr[e / 2] >>> (16 * (e % 2)), false) : f(cr[e]);
+                d[l][e] = dot(ab, c, accumulatorCell(l, e));
             }
         }
         for (int l = 0; l < 32; l++) {
-            int g = l / 4;
-            int t = l % 4;
             int[] dr = in.args[0].vec;
-            double[] d = new double[4];
-            int[][] rc = {{g, 2 * t}, {g, 2 * t + 1}, {g + 8, 2 * t}, {g + 8, 2 * t + 1}};
-            for (int e = 0; e < 4; e++) {
-                double sum = c[rc[e][0]][rc[e][1]];
-                for (int kk = 0; kk < 32; kk++) sum += a[rc[e][0]][kk] * b[kk][rc[e][1]];
-                d[e] = sum;
-            }
             if (f16) {
-                lanes[l].r[dr[0]] = (toHalf((float) d[0], false) & 0xffffL) | ((toHalf((float) d[1], false) & 0xffffL) << 16);
-                lanes[l].r[dr[1]] = (toHalf((float) d[2], false) & 0xffffL) | ((toHalf((float) d[3], false) & 0xffffL) << 16);
+                for (int r = 0; r < 2; r++) {
+                    lanes[l].r[dr[r]] = (toHalf((float) d[l][2 * r], false) & 0xffffL)
+                            | ((toHalf((float) d[l][2 * r + 1], false) & 0xffffL) << 16);
+                }
             } else {
-                for (int e = 0; e < 4; e++) lanes[l].r[dr[e]] = bits((float) d[e]);
+                for (int e = 0; e < 4; e++) lanes[l].r[dr[e]] = bits((float) d[l][e]);
             }
         }
-    }
-
-    private static double e4m3(long code) {
-        return io.sageptx.numerics.Fp8E4M3.decode((byte) (code & 0xff));
     }
 
     private static void mma(Thread[] lanes, Instr in) {
