@@ -261,8 +261,9 @@ public final class AccuracyCheck {
      * @param kernel      the kernel spec (or "decode kernels") a call of this mode runs; null when unavailable
      * @param bar         the bar of that kernel ({@link AccuracyBar#core} of its PV variant); null when unavailable
      * @param unavailable why the mode does not run on this device, or null
+     * @param sixteenBitQk whether that kernel is the 16-bit QK one (qk=auto on a short call runs it for every head)
      */
-    public record Resolved(Mode mode, String kernel, AccuracyBar bar, String unavailable) {
+    public record Resolved(Mode mode, String kernel, AccuracyBar bar, String unavailable, boolean sixteenBitQk) {
     }
 
     /**
@@ -552,10 +553,10 @@ public final class AccuracyCheck {
             try {
                 a.validate();
                 KernelSpec s = specOf.of(a);
-                r = s == null ? new Resolved(m, DECODE, AccuracyBar.core(PvVariant.FP16), null)
-                        : new Resolved(m, s.toString(), AccuracyBar.core(s.pv()), null);
+                r = s == null ? new Resolved(m, DECODE, AccuracyBar.core(PvVariant.FP16), null, false)
+                        : new Resolved(m, s.toString(), AccuracyBar.core(s.pv()), null, s.fp16Qk());
             } catch (IllegalArgumentException | UnsupportedOperationException e) {
-                r = new Resolved(m, null, null, UserText.oneLine(e));
+                r = new Resolved(m, null, null, UserText.oneLine(e), false);
             }
             if (all && r.unavailable() != null && !m.isBase()) continue;
             out.add(r);
@@ -765,7 +766,7 @@ public final class AccuracyCheck {
                 List<Mode> al = new ArrayList<>(p.aliases());
                 al.add(r.mode());
                 // auto running the 16-bit QK kernel itself (a short call, ShortSequences) gave every head to it
-                int heads16 = r.mode().qk() == QkPrecision.AUTO && p.kernel().endsWith(" qk=fp16") ? b * h : p.heads16();
+                int heads16 = r.mode().qk() == QkPrecision.AUTO && r.sixteenBitQk() ? b * h : p.heads16();
                 out.set(same, new ModeResult(p.mode(), al, p.kernel(), p.unavailable(), p.error(), p.lseMaxAbs(), p.millis(),
                         heads16, p.headCount(), p.bar(), p.failure()));
                 done++;

@@ -255,7 +255,7 @@ class AccuracyCheckTest {
         for (TensorLayout layout : TensorLayout.values()) {
             AttentionArgs s = shape(2, 4, 2, 40, 70, 32, DType.BF16, layout, CausalMode.BOTTOM_RIGHT);
             RandomInputs x = RandomInputs.generate(13, 2, 4, 2, 40, 70, 32, DType.BF16); // values only; read through the layout
-            List<Resolved> modes = List.of(new Resolved(Mode.DEFAULT, "exact", AccuracyBar.core(PvVariant.FP16), null));
+            List<Resolved> modes = List.of(new Resolved(Mode.DEFAULT, "exact", AccuracyBar.core(PvVariant.FP16), null, false));
             for (int rows : new int[] {0, 7}) {
                 Report r = AccuracyCheck.check("cpu", s, x.q16(), x.k16(), x.v16(), modes, exact(x.q(), x.k(), x.v(), s, 1.0),
                         AccuracyCheck.Options.defaults().withMaxRowsPerHead(rows));
