@@ -226,12 +226,19 @@ public final class PreprocessEmitter {
      * pass lie on whole lanes (chunks per row a power of two), else one.
      */
     public static int tilesPerCta(KernelSpec spec, int tileRows, int exitRows) {
-        int chunks = spec.paddedHeadDim() / 8;
-        boolean lanes = Integer.bitCount(chunks) == 1 && chunks <= 32;
-        if (!lanes || tileRows >= QUANT_CTA_ROWS || QUANT_CTA_ROWS % tileRows != 0 || exitRows % QUANT_CTA_ROWS != 0) {
+        if (!rowsOnWholeLanes(spec) || tileRows >= QUANT_CTA_ROWS || QUANT_CTA_ROWS % tileRows != 0 || exitRows % QUANT_CTA_ROWS != 0) {
             return 1;
         }
         return QUANT_CTA_ROWS / tileRows;
+    }
+
+    /**
+     * Whether the 16-byte chunks of a row (padded D / 8 of them) are a power of two up to 32: then every row of a pass
+     * lies on whole, aligned lanes of one warp, and a row's values can be reduced by a butterfly over its lanes.
+     */
+    static boolean rowsOnWholeLanes(KernelSpec spec) {
+        int chunks = spec.paddedHeadDim() / 8;
+        return Integer.bitCount(chunks) == 1 && chunks <= 32;
     }
 
     /** Tiles per CTA of the Q quantization. */
@@ -253,7 +260,7 @@ public final class PreprocessEmitter {
         int tpc = tilesPerCta(spec, tileRows, exitRows);
         int ctaRows = tpc * tileRows;
         int slots = (ctaRows + rowsPerPass - 1) / rowsPerPass;
-        boolean lanes = Integer.bitCount(chunks) == 1 && chunks <= 32;
+        boolean lanes = rowsOnWholeLanes(spec);
         if (tileRows % gmod != 0) throw new IllegalStateException("scale groups must repeat within a tile: " + spec);
         if (tpc > 1 && (!lanes || tileRows % (32 / chunks) != 0)) {
             throw new IllegalStateException("a warp's rows must lie in one tile: " + spec);
