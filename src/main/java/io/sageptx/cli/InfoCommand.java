@@ -11,6 +11,7 @@ import io.sageptx.cache.CacheDirectory;
 import io.sageptx.cuda.Cuda;
 import io.sageptx.cuda.DeviceContext;
 import io.sageptx.kernels.AttentionFamilies;
+import io.sageptx.runtime.ShortSequences;
 import io.sageptx.spec.Arch;
 import io.sageptx.spec.DType;
 import io.sageptx.runtime.TuningDb;
@@ -48,12 +49,12 @@ final class InfoCommand implements Callable<Integer> {
                     target = dt.arch().target();
                     spec = AttentionFamilies.preferred(dt.arch(), 128, false, DType.FP16, DType.FP16).toString();
                     if (dt.portable()) notes.append("note: cuda:").append(i).append(": ").append(dt.note()).append('\n');
-                    if (dt.arch() == Arch.SM90 && io.sageptx.runtime.ShortSequences.enabled()) {
+                    if (dt.arch() == Arch.SM90 && ShortSequences.enabled()) {
                         notes.append("note: cuda:").append(i).append(": short sequences (an average row sees <= ")
-                                .append(io.sageptx.runtime.ShortSequences.KEYS_D128).append(" keys, <= ")
-                                .append(io.sageptx.runtime.ShortSequences.KEYS_D64)
+                                .append(ShortSequences.KEYS_D128).append(" keys, <= ")
+                                .append(ShortSequences.KEYS_D64)
                                 .append(" at D <= 64) run 16-bit QK, faster there (-D")
-                                .append(io.sageptx.runtime.ShortSequences.PROPERTY).append("=int8 keeps INT8)\n");
+                                .append(ShortSequences.PROPERTY).append("=int8 keeps INT8)\n");
                     }
                 } catch (IllegalArgumentException e) { // below compute capability 8.0
                     target = "unsupported";

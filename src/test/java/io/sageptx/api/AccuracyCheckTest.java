@@ -32,6 +32,7 @@ import io.sageptx.numerics.RandomInputs;
 import io.sageptx.numerics.SampledReference;
 import io.sageptx.runtime.AttentionRunner;
 import io.sageptx.runtime.ShortSequences;
+import io.sageptx.testing.SystemProperties;
 import io.sageptx.spec.Arch;
 import io.sageptx.spec.DType;
 import io.sageptx.spec.KernelSpec;
@@ -158,24 +159,12 @@ class AccuracyCheckTest {
                 .findFirst().orElseThrow(() -> new AssertionError(id + " not in " + r.table()));
     }
 
-    /** Runs {@code body} with the short-sequence policy {@code policy} ({@link ShortSequences#PROPERTY}). */
-    static <T> T withShortSequencePolicy(String policy, java.util.function.Supplier<T> body) {
-        String before = System.getProperty(ShortSequences.PROPERTY);
-        try {
-            System.setProperty(ShortSequences.PROPERTY, policy);
-            return body.get();
-        } finally {
-            if (before == null) System.clearProperty(ShortSequences.PROPERTY);
-            else System.setProperty(ShortSequences.PROPERTY, before);
-        }
-    }
-
     @Test
     void aShortAutoCallIsTheSixteenBitKernelForEveryHead() {
         RandomInputs base = RandomInputs.generate(11, 1, 2, 2, 128, 512, 64, DType.BF16);
         RandomInputs x = InputFamilies.outlierChannels(base, 2, 50, false, true, 8);
         List<Mode> modes = List.of(Mode.parse("qk-fp16"), Mode.parse("auto"));
-        Report r = withShortSequencePolicy("auto", () -> modelReport(x, Arch.SM90, modes));
+        Report r = SystemProperties.with(ShortSequences.PROPERTY, "auto", () -> modelReport(x, Arch.SM90, modes));
         String t = r.table();
         ModeResult q16 = of(r, "qk-fp16");
         assertEquals(q16, of(r, "auto"), "one kernel, listed once: " + t);
@@ -189,7 +178,7 @@ class AccuracyCheckTest {
         RandomInputs x = InputFamilies.outlierChannels(base, 2, 50, false, true, 8);
         List<Mode> modes = List.of(Mode.DEFAULT, Mode.parse("pv-fp16"), Mode.parse("qk-fp16"), Mode.parse("auto"));
         // the INT8 kernels and auto's own decision (short sm_90 calls would run 16-bit QK for every head)
-        Report r = withShortSequencePolicy("int8", () -> modelReport(x, Arch.SM90, modes));
+        Report r = SystemProperties.with(ShortSequences.PROPERTY, "int8", () -> modelReport(x, Arch.SM90, modes));
         String t = r.table();
         assertFalse(of(r, "default").meetsBar(), t);
         assertFalse(of(r, "pv-fp16").meetsBar(), t);

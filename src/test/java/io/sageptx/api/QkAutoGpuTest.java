@@ -38,6 +38,7 @@ import io.sageptx.spec.PvVariant;
 import io.sageptx.spec.MmaKind;
 import io.sageptx.spec.QkPrecision;
 import io.sageptx.testing.GpuTest;
+import io.sageptx.testing.SystemProperties;
 
 /**
  * qk=auto on sm_90 (skipped elsewhere): the decision per (batch, head) on the GPU, both kernels launched, each
@@ -195,9 +196,7 @@ class QkAutoGpuTest {
     void shortAutoCallsRunSixteenBitQkForEveryHead(int d, boolean causal) {
         assumeTrue(hopper(), "the short-sequence rule is sm_90's");
         RandomInputs x = RandomInputs.generate(500L + d, 2, 4, 2, 700, 700, d, DType.BF16);
-        String before = System.getProperty(io.sageptx.runtime.ShortSequences.PROPERTY);
-        try {
-            System.setProperty(io.sageptx.runtime.ShortSequences.PROPERTY, "auto");
+        SystemProperties.with(io.sageptx.runtime.ShortSequences.PROPERTY, "auto", () -> {
             Out q16 = run(x, causal, b -> b.qkPrecision(QkPrecision.FP16), false);
             Out a = run(x, causal, auto(), true);
             Out none = run(x, causal, b -> b, false);
@@ -210,10 +209,7 @@ class QkAutoGpuTest {
             ErrorStats e = ErrorStats.of(Half.decode(a.o(), DType.BF16), x.reference(1 / Math.sqrt(d), causal).o());
             record("short auto", d, causal, a.decisions(), "qk=fp16", e);
             assertTrue(e.cosine() >= 0.9995 && e.relL1() <= 0.015, e.toString());
-        } finally {
-            if (before == null) System.clearProperty(io.sageptx.runtime.ShortSequences.PROPERTY);
-            else System.setProperty(io.sageptx.runtime.ShortSequences.PROPERTY, before);
-        }
+        });
     }
 
     /** Heads of one call decided each on its own, as the CPU indicator decides them; each head's output its kernel's. */

@@ -13,6 +13,7 @@ import io.sageptx.spec.DType;
 import io.sageptx.spec.MmaKind;
 import io.sageptx.spec.PvVariant;
 import io.sageptx.spec.QkPrecision;
+import io.sageptx.testing.SystemProperties;
 
 /** The short-sequence rule: which calls run the 16-bit QK kernel when they ask for nothing (no GPU needed). */
 class ShortSequencesTest {
@@ -41,18 +42,13 @@ class ShortSequencesTest {
         assertFalse(ShortSequences.uses16BitQk(call(128, 1024, false).qkPrecision(QkPrecision.AUTO).build(), Arch.SM90, false));
         assertFalse(ShortSequences.uses16BitQk(call(128, 1024, false).qkPrecision(QkPrecision.AUTO).pv(PvVariant.FP8_F32ACC)
                 .build(), Arch.SM90, true), "a PV variant asked for keeps the gated INT8 kernel");
-        String before = System.getProperty(ShortSequences.PROPERTY);
-        try {
-            System.setProperty(ShortSequences.PROPERTY, "auto");
+        SystemProperties.with(ShortSequences.PROPERTY, "auto", () -> {
             AttentionArgs shortAuto = call(128, 1024, false).qkPrecision(QkPrecision.AUTO).qkDecisions(5L << 20).build();
             assertEquals(QkPrecision.FP16, AttentionRunner.defaultSpec(shortAuto, Arch.SM90).qk());
             assertEquals(0, AttentionRunner.workspaceBytes(shortAuto, Arch.SM90), "no scratch: no quantization pass");
             assertEquals(QkPrecision.AUTO, AttentionRunner.defaultSpec(call(128, 8192, false).qkPrecision(QkPrecision.AUTO).build(),
                     Arch.SM90).qk());
-        } finally {
-            if (before == null) System.clearProperty(ShortSequences.PROPERTY);
-            else System.setProperty(ShortSequences.PROPERTY, before);
-        }
+        });
     }
 
     @Test
@@ -67,9 +63,7 @@ class ShortSequencesTest {
 
     @Test
     void theDefaultSpecOfAShortCallIsTheWgmmaSixteenBitKernelAndOfALongOneTheInt8Kernel() {
-        String before = System.getProperty(ShortSequences.PROPERTY);
-        try {
-            System.setProperty(ShortSequences.PROPERTY, "auto");
+        SystemProperties.with(ShortSequences.PROPERTY, "auto", () -> {
             var s = AttentionRunner.defaultSpec(call(128, 1024, false).build(), Arch.SM90);
             assertEquals(QkPrecision.FP16, s.qk());
             assertEquals(MmaKind.WGMMA, s.mma());
@@ -79,9 +73,6 @@ class ShortSequencesTest {
             System.setProperty(ShortSequences.PROPERTY, "fast");
             IllegalArgumentException e = assertThrows(IllegalArgumentException.class, ShortSequences::enabled);
             assertTrue(e.getMessage().contains("allowed: auto, int8"), e.getMessage());
-        } finally {
-            if (before == null) System.clearProperty(ShortSequences.PROPERTY);
-            else System.setProperty(ShortSequences.PROPERTY, before);
-        }
+        });
     }
 }
