@@ -12,9 +12,9 @@ import io.sageptx.cuda.Cuda;
 import io.sageptx.cuda.DeviceContext;
 import io.sageptx.kernels.AttentionFamilies;
 import io.sageptx.runtime.ShortSequences;
+import io.sageptx.runtime.TuningDb;
 import io.sageptx.spec.Arch;
 import io.sageptx.spec.DType;
-import io.sageptx.runtime.TuningDb;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 
