@@ -9,6 +9,10 @@
 #            get it (the short-sequence rule included), auto, and the mma.sync family
 #   decode   the decode benchmark next to SDPA, then again with -Dsageptx.packedLaunch=true (host_us)
 #   kernels  per-kernel times (ncu) of the INT8 path at D=128 1k and 4k (preprocessing after commit 5185239)
+#   dkernels ncu of the decode kernels (time, DRAM bytes and throughput, occupancy, warp stalls) at the shapes
+#            that miss issue 14's targets: small dense calls, the quantized cache, Lq=16
+#   subset   the decode, quantized-decode, qk=auto and core GPU test classes only (a quicker check of a change
+#            that every launch goes through)
 set -uo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
 cd "$root"
@@ -34,6 +38,13 @@ if has tests; then
     "g1::--include-classname (${groups[0]})" "g2::--include-classname (${groups[1]})" \
     "g3::--include-classname (${groups[2]})" > "$out/tests.txt" 2>&1
   cat "$out/tests.txt"
+fi
+
+if has subset; then
+  stamp "GPU tests: decode, quantized decode, qk=auto and the core classes"
+  OUT=$out timeout 330 tools/gpu/parallel.sh 320 "s1::--include-classname (.*\\.DecodeGpuTest|.*QuantDecodeGpuTest)" \
+    "s2::--include-classname .*QkAutoGpuTest" "s3::--include-classname .*\\.SageAttentionGpuTest" > "$out/subset.txt" 2>&1
+  cat "$out/subset.txt"
 fi
 
 if has memcheck; then
@@ -81,6 +92,27 @@ if has kernels; then
   OUT=$out/kt KT_CASES=$'--head-dim 128 --seq 1k --causal false --variants default+qk=int8\n--head-dim 128 --seq 4k --causal false --variants default' \
     timeout 150 tools/gpu/kernel-times.sh > "$out/kernel-times.txt" 2>&1
   cat "$out/kernel-times.txt"
+fi
+
+if has dkernels; then
+  stamp "decode kernels under ncu"
+  mkdir -p "$out/dk"
+  n=0
+  while read -r fmt b lq lk; do
+    n=$((n + 1))
+    timeout 90 ncu --target-processes all --kernel-name regex:sageptx_decode --launch-skip 2 --launch-count 2 \
+      --section SpeedOfLight --section Occupancy --section LaunchStats --section WarpStateStats --section MemoryWorkloadAnalysis \
+      .gpu/java io.sageptx.bench.DecodeBenchmark --out "$out/dk/p$n.csv" --no-warm --runs 1 --warmup 1 --append none \
+      --dims 128 --heads 32/8 --formats "$fmt" --batch "$b" --lq "$lq" --lk "$lk" > "$out/dk/ncu-$n-$fmt-b$b-q$lq-$lk.txt" 2>&1
+    echo "== $fmt B=$b Lq=$lq Lk=$lk: rc=$?"
+    grep -E '^  [a-z_]+.*\(|Duration|DRAM Throughput|Memory Throughput|Achieved Occupancy|Registers Per|Grid Size|Block Size|Stall|Warp Cycles Per Issued' \
+      "$out/dk/ncu-$n-$fmt-b$b-q$lq-$lk.txt" | head -40
+  done <<'CASES'
+dense 1 1 8k
+dense 1 1 128k
+q8 64 1 32k
+dense 64 16 32k
+CASES
 fi
 
 stamp "done"

@@ -37,7 +37,7 @@ import io.sageptx.spec.DType;
  * <pre>
  * java io.sageptx.bench.DecodeBenchmark --out decode.csv [--batch 1,8,32,64] [--lq 1,4,16] [--lk 1k,8k,32k,128k]
  *     [--heads 32/8,32/4,32/32] [--dims 64,128] [--formats dense,paged,q8] [--q8-min-lk 8k] [--dtype fp16]
- *     [--block 16] [--q8-block 64] [--runs 15] [--warmup 5] [--max-gb 40] [--append 1,8,64]
+ *     [--block 16] [--q8-block 64] [--runs 15] [--warmup 5] [--max-gb 40] [--append 1,8,64] [--no-warm]
  * </pre>
  */
 public final class DecodeBenchmark {
@@ -71,6 +71,8 @@ public final class DecodeBenchmark {
         int warmup = 5;
         double maxGb = 40;
         int[] append = {1, 8, 64};
+        /** Whether about a second of calls warms the clocks first (off for profiles: fewer launches to skip). */
+        boolean warmClocks = true;
 
         static Options parse(String[] args) {
             Options o = new Options();
@@ -96,6 +98,7 @@ public final class DecodeBenchmark {
                     case "--runs" -> { o.runs = Integer.parseInt(v); i++; }
                     case "--warmup" -> { o.warmup = Integer.parseInt(v); i++; }
                     case "--max-gb" -> { o.maxGb = Double.parseDouble(v); i++; }
+                    case "--no-warm" -> o.warmClocks = false;
                     case "--append" -> { o.append = v.isBlank() || v.equals("none") ? new int[0] : ints(v); i++; }
                     default -> throw new IllegalArgumentException("unknown option " + a + " (see the class comment)");
                 }
@@ -114,7 +117,7 @@ public final class DecodeBenchmark {
             w.println("gpu,format,dtype,batch,heads,kv_heads,lq,lk,head_dim,block,splits,ms,kv_bytes,tb_s,host_us,gpu_ms");
             System.out.println("decode benchmark on " + ctx + "; " + decode.runner().device());
             try (CudaStream s = CudaStream.create(ctx); CudaEvent e0 = CudaEvent.create(ctx); CudaEvent e1 = CudaEvent.create(ctx)) {
-                warmClocks(decode, o, s);
+                if (o.warmClocks) warmClocks(decode, o, s);
                 for (int d : o.dims) {
                     for (int[] h : o.heads) {
                         for (int b : o.batch) {
