@@ -50,7 +50,7 @@ fi
 if has memcheck; then
   stamp "memcheck of the quantized decode tests"
   JAVA_TOOL_OPTIONS=-Dsageptx.grid=small timeout 150 compute-sanitizer --tool memcheck --target-processes all \
-    --print-limit 30 .gpu/test --include-tag gpu --details=flat --include-classname '.*QuantDecodeGpuTest' \
+    --print-limit 30 .gpu/test --include-tag gpu --details=flat --include-classname "${MEMCHECK_CLASSES:-.*QuantDecodeGpuTest}" \
     > "$out/memcheck-qdecode.log" 2>&1
   echo "memcheck: rc=$? $(grep -E 'ERROR SUMMARY' "$out/memcheck-qdecode.log" | sort | uniq -c | tr '\n' ' ')" \
     "$(grep -E 'tests (successful|failed)' "$out/memcheck-qdecode.log" | tr -s ' []' ' ' | tr '\n' ' ')"

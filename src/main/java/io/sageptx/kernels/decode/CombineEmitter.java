@@ -5,6 +5,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 
+import io.sageptx.call.DecodeArgs;
 import io.sageptx.ptx.PtxFloats;
 import io.sageptx.ptx.PtxVersions;
 import io.sageptx.ptx.TemplateRenderer;
@@ -25,8 +26,35 @@ public final class CombineEmitter {
     public static final int THREADS = 32 * WARPS;
 
     /** Channels 128 s + 4 lane .. of slot s; partial: only lanes below the tail hold channels. */
-    public record Slot(int s, int wsOff, int outOff, boolean partial, String a0, String a1, String a2, String a3, List<String> accs,
-                       String y) {
+    public record Slot(int s, int wsOff, int outOff, boolean partial, String a0, String a1, String a2, String a3, List<String> accs) {
+    }
+
+    /** One group of 32 split LSEs (lane l: split first + l) in register {@code reg}; its weights at {@code wOff}. */
+    public record LseGroup(int first, String reg, int wOff, boolean last) {
+    }
+
+    /** Four weights of a step read from shared memory at once. */
+    public record WeightLoad(int off, String regs) {
+    }
+
+    /** One slot's part of a step: predicate, loaded partial output registers, accumulators, offset in the row. */
+    public record StepSlot(String pred, String y, String y0, String y1, String y2, String y3, String a0, String a1, String a2,
+                           String a3, int wsOff) {
+    }
+
+    /** Split s + j of a pass-2 step: weight register, predicates and the slots' loads. */
+    public record Step(int j, String w, String q, String r, boolean last, List<StepSlot> slots) {
+    }
+
+    /** Splits a pass-2 step reads at once: {@value #UNROLL_REGISTERS} loaded registers in all. */
+    static int unroll(int headDim) {
+        return UNROLL_REGISTERS / (4 * slots(headDim));
+    }
+
+    static final int UNROLL_REGISTERS = 64;
+
+    static int slots(int headDim) {
+        return (headDim + 127) / 128;
     }
 
     private CombineEmitter() {
@@ -41,8 +69,14 @@ public final class CombineEmitter {
             throw new IllegalArgumentException("decode combine: headDim = " + headDim + " is not supported; supported: "
                     + DecodeSpec.HEAD_DIMS);
         }
-        int slots = (headDim + 127) / 128;
+        int slots = slots(headDim);
         int tail = headDim / 4 - 32 * (slots - 1);
+        int unroll = unroll(headDim);
+        int groups = DecodeArgs.MAX_SPLITS / 32;
+        if (DecodeArgs.MAX_SPLITS % unroll != 0 || DecodeArgs.MAX_SPLITS % 32 != 0) {
+            throw new IllegalStateException("MAX_SPLITS " + DecodeArgs.MAX_SPLITS + " must be a multiple of 32 and " + unroll);
+        }
+        boolean partialTail = tail != 32;
         Map<String, Object> m = new LinkedHashMap<>();
         m.put("title", "decode combine d" + headDim + " " + dtype.shortName() + " " + arch.target());
         m.put("name", kernelName(headDim, dtype));
@@ -56,14 +90,47 @@ public final class CombineEmitter {
         m.put("tailLanes", tail);
         m.put("accCount", 4 * slots);
         m.put("ln2", PtxFloats.hex((float) Math.log(2.0)));
+        m.put("unroll", unroll);
+        m.put("yCount", 4 * slots * unroll);
+        m.put("lseGroups", groups);
+        m.put("weightSlots", WARPS * DecodeArgs.MAX_SPLITS);
+        m.put("maxSplitsLess1", DecodeArgs.MAX_SPLITS - 1);
+        m.put("warpWeightBytes", 4 * DecodeArgs.MAX_SPLITS);
+        m.put("stepWeightBytes", 4 * unroll);
+        List<LseGroup> lse = new ArrayList<>();
+        List<String> lseMax = new ArrayList<>();
+        for (int g = 0; g < groups; g++) {
+            lse.add(new LseGroup(32 * g, "%ls" + g, 128 * g, g == groups - 1));
+            if (g >= 2) lseMax.add("%ls" + g);
+        }
+        m.put("lseLoads", lse);
+        m.put("lseMax", lseMax);
+        m.put("butterfly", List.of(16, 8, 4, 2, 1));
+        List<WeightLoad> wl = new ArrayList<>();
+        for (int v = 0; v < unroll / 4; v++) {
+            wl.add(new WeightLoad(16 * v, "%w" + 4 * v + ", %w" + (4 * v + 1) + ", %w" + (4 * v + 2) + ", %w" + (4 * v + 3)));
+        }
+        m.put("weightLoads", wl);
         List<Slot> list = new ArrayList<>();
         for (int s = 0; s < slots; s++) {
             List<String> accs = List.of("%acc" + 4 * s, "%acc" + (4 * s + 1), "%acc" + (4 * s + 2), "%acc" + (4 * s + 3));
-            list.add(new Slot(s, 512 * s, 256 * s, tail != 32 && s == slots - 1, accs.get(0), accs.get(1), accs.get(2),
-                    accs.get(3), accs, "%y0, %y1, %y2, %y3"));
+            list.add(new Slot(s, 512 * s, 256 * s, partialTail && s == slots - 1, accs.get(0), accs.get(1), accs.get(2),
+                    accs.get(3), accs));
         }
         m.put("slots", list);
-        m.put("hasPartial", tail != 32);
+        List<Step> steps = new ArrayList<>();
+        for (int j = 0; j < unroll; j++) {
+            List<StepSlot> ss = new ArrayList<>();
+            for (Slot sl : list) {
+                int y = 4 * (j * slots + sl.s());
+                String[] yr = {"%y" + y, "%y" + (y + 1), "%y" + (y + 2), "%y" + (y + 3)};
+                ss.add(new StepSlot(sl.partial() ? "%r" + j : "%q" + j, String.join(", ", yr), yr[0], yr[1], yr[2], yr[3],
+                        sl.a0(), sl.a1(), sl.a2(), sl.a3(), sl.wsOff()));
+            }
+            steps.add(new Step(j, "%w" + j, "%q" + j, "%r" + j, j == unroll - 1, ss));
+        }
+        m.put("steps", steps);
+        m.put("hasPartial", partialTail);
         return TemplateRenderer.render("decode/combine", "kernel", Map.of("m", m));
     }
 }

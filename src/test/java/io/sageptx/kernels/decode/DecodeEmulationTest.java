@@ -63,6 +63,10 @@ class DecodeEmulationTest {
         out.add(c(P, 32, f, 16, 2, 3, new int[] {77, 200}, tl, 2, 16, Arch.SM80));
         out.add(c(D, 80, f, 2, 2, 16, new int[] {10, 3}, br, 1, 0, Arch.SM90));       // Lq > len: rows see nothing
         out.add(c(P, 240, bf, 4, 2, 1, new int[] {333}, none, 5, 32, Arch.SM90));
+        // the combine kernel's steps (16 splits at a time at D <= 128, 8 above) and LSE groups (32 splits each)
+        out.add(c(D, 128, f, 4, 1, 1, new int[] {700, 0}, none, 40, 0, Arch.SM90));   // 3 steps, the last part-full
+        out.add(c(P, 240, bf, 2, 1, 1, new int[] {500}, none, 19, 16, Arch.SM89));    // 2 slots, partial tail: 3 steps
+        out.add(c(D, 64, f, 2, 1, 1, new int[] {300, 65}, none, 130, 0, Arch.SM90)); // 5 LSE groups, empty splits
         return out;
     }
 
