@@ -14,8 +14,12 @@ names=()
 for spec in "$@"; do
   name=${spec%%::*}
   args=${spec#*::}
+  # each JVM its own temp directory: JCuda extracts its native libraries there, and three JVMs writing the same
+  # file while another maps it crashed one in ld.so (SIGBUS, 2026-12-02)
+  tmp=$(mktemp -d "${TMPDIR:-/tmp}/par-$name.XXXX")
   # shellcheck disable=SC2086
-  timeout "$secs" .gpu/test --include-tag gpu $args > "$out/par-$name.log" 2>&1 &
+  JAVA_TOOL_OPTIONS="${JAVA_TOOL_OPTIONS:-} -Djava.io.tmpdir=$tmp" timeout "$secs" .gpu/test --include-tag gpu $args \
+    > "$out/par-$name.log" 2>&1 &
   pids+=($!)
   names+=("$name")
 done

@@ -38,6 +38,7 @@ import io.sageptx.spec.DType;
  * java io.sageptx.bench.DecodeBenchmark --out decode.csv [--batch 1,8,32,64] [--lq 1,4,16] [--lk 1k,8k,32k,128k]
  *     [--heads 32/8,32/4,32/32] [--dims 64,128] [--formats dense,paged,q8] [--q8-min-lk 8k] [--dtype fp16]
  *     [--block 16] [--q8-block 64] [--runs 15] [--warmup 5] [--max-gb 40] [--append 1,8,64] [--no-warm]
+ *     [--splits 0,16,32] (0: the heuristic's split count)
  * </pre>
  */
 public final class DecodeBenchmark {
@@ -73,6 +74,8 @@ public final class DecodeBenchmark {
         int[] append = {1, 8, 64};
         /** Whether about a second of calls warms the clocks first (off for profiles: fewer launches to skip). */
         boolean warmClocks = true;
+        /** Split counts to time at every point (0: the heuristic's); more than one shows what the heuristic left. */
+        int[] splits = {0};
 
         static Options parse(String[] args) {
             Options o = new Options();
@@ -99,6 +102,7 @@ public final class DecodeBenchmark {
                     case "--warmup" -> { o.warmup = Integer.parseInt(v); i++; }
                     case "--max-gb" -> { o.maxGb = Double.parseDouble(v); i++; }
                     case "--no-warm" -> o.warmClocks = false;
+                    case "--splits" -> { o.splits = ints(v); i++; }
                     case "--append" -> { o.append = v.isBlank() || v.equals("none") ? new int[0] : ints(v); i++; }
                     default -> throw new IllegalArgumentException("unknown option " + a + " (see the class comment)");
                 }
@@ -123,11 +127,11 @@ public final class DecodeBenchmark {
                         for (int b : o.batch) {
                             for (int lk : o.lk) {
                                 for (int lq : o.lq) {
-                                    for (String f : o.formats) {
+                                    for (String f : o.formats) for (int split : o.splits) {
                                         if (f.equals("q8") && lk < o.q8MinLk) continue;
                                         double gb = 4.0 * b * h[1] * lk * d / 1e9;
                                         if (gb > o.maxGb) continue;
-                                        Point p = new Point(f, b, h[0], h[1], lq, lk, d, f.equals("q8") ? o.q8Block : o.block);
+                                        Point p = new Point(f, b, h[0], h[1], lq, lk, d, f.equals("q8") ? o.q8Block : o.block, split);
                                         try {
                                             Row r = time(decode, p, o, s, e0, e1);
                                             w.printf(Locale.ROOT, "%s,%s,%s,%d,%d,%d,%d,%d,%d,%d,%d,%.5f,%d,%.3f,%.2f,%.5f%n", gpu, f,
@@ -159,7 +163,7 @@ public final class DecodeBenchmark {
         }
     }
 
-    record Point(String format, int batch, int heads, int kvHeads, int lq, int lk, int d, int block) {
+    record Point(String format, int batch, int heads, int kvHeads, int lq, int lk, int d, int block, int splits) {
     }
 
     /**
@@ -198,7 +202,7 @@ public final class DecodeBenchmark {
             w.runs = 200;
             w.warmup = 0;
             w.dtype = o.dtype;
-            time(decode, new Point("paged", 32, 32, 8, 1, 8192, 128, 16), w, s, e0, e1);
+            time(decode, new Point("paged", 32, 32, 8, 1, 8192, 128, 16, 0), w, s, e0, e1);
         }
     }
 
@@ -253,6 +257,7 @@ public final class DecodeBenchmark {
                     bytes = poolBytes * p.lk / ((long) blocksPerSeq * p.block);
                 }
             }
+            if (p.splits > 0) ab.splits(p.splits);
             DecodeArgs a = ab.build();
             long need = decode.workspaceBytes(a);
             DeviceBuffer ws = need > 0 ? alloc(ctx, bufs, need) : null;
