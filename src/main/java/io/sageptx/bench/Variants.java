@@ -50,13 +50,21 @@ public final class Variants {
     /**
      * As {@link #spec(String, Arch, int, boolean, DType)} for a whole shape: {@code default} is then what a call of
      * that shape runs when nothing is tuned or asked (the short-sequence rule included:
-     * {@link io.sageptx.runtime.ShortSequences}), every other label the same as without the shape.
+     * {@link io.sageptx.runtime.ShortSequences}), {@code default+qk=X} what a call that asks only for QK precision X
+     * runs (so {@code default+qk=auto} follows the same rule), every other label the same as without the shape.
      */
     public static KernelSpec spec(String label, Arch arch, int headDim, boolean causal, DType dtype, int batch, int heads,
                                   int seqLen) {
-        if (!label.equals(DEFAULT)) return spec(label, arch, headDim, causal, dtype);
+        io.sageptx.spec.QkPrecision asked = null;
+        if (label.startsWith(DEFAULT + "+qk=") && label.indexOf('+', DEFAULT.length() + 1) < 0) {
+            // default+qk=X: what a call that asks for QK precision X (and nothing else) runs, as the API resolves it
+            asked = io.sageptx.spec.QkPrecision.parse(label.substring((DEFAULT + "+qk=").length()));
+        } else if (!label.equals(DEFAULT)) {
+            return spec(label, arch, headDim, causal, dtype);
+        }
         return io.sageptx.runtime.AttentionRunner.defaultSpec(io.sageptx.call.AttentionArgs.builder().q(1).k(1).v(1).o(1)
-                .batch(batch).heads(heads).seqLen(seqLen).headDim(headDim).dtype(dtype).causal(causal).build(), arch);
+                .batch(batch).heads(heads).seqLen(seqLen).headDim(headDim).dtype(dtype).causal(causal).qkPrecision(asked)
+                .build(), arch);
     }
 
     /** The spec of a label for one shape; unknown labels are refused with the list of known ones. */

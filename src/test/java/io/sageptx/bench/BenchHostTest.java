@@ -52,6 +52,20 @@ class BenchHostTest {
         assertTrue(e.getMessage().contains("nope") && e.getMessage().contains("default"), e.getMessage());
     }
 
+    /** default+qk=auto with a shape is what a call asking only for qk=auto runs: the short-sequence rule applies. */
+    @Test
+    void defaultWithQkAutoFollowsTheShortSequenceRule() {
+        io.sageptx.testing.SystemProperties.with(io.sageptx.runtime.ShortSequences.PROPERTY, "auto", () -> {
+            KernelSpec shortCall = Variants.spec("default+qk=auto", Arch.SM90, 128, false, DType.FP16, 4, 32, 1024);
+            assertEquals(io.sageptx.spec.QkPrecision.FP16, shortCall.qk(), shortCall.toString());
+            KernelSpec longCall = Variants.spec("default+qk=auto", Arch.SM90, 128, false, DType.FP16, 4, 32, 16384);
+            assertEquals(io.sageptx.spec.QkPrecision.AUTO, longCall.qk(), longCall.toString());
+            // a precision asked for explicitly is kept at short lengths too
+            KernelSpec int8 = Variants.spec("default+qk=int8", Arch.SM90, 128, false, DType.FP16, 4, 32, 1024);
+            assertEquals(io.sageptx.spec.QkPrecision.INT8, int8.qk(), int8.toString());
+        });
+    }
+
     @Test
     void variantLabelsTakeSpecFieldOverrides() {
         KernelSpec s = Variants.spec("fp8-f16acc+q=64+w=4", Arch.SM89, 128, false, DType.FP16);
