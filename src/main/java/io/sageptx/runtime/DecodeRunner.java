@@ -138,7 +138,31 @@ public final class DecodeRunner implements AutoCloseable {
 
     /** The default spec of a call on {@code arch} (the tuner may ask for others through {@link #plan(DecodeArgs, Device, DecodeSpec, long, long)}). */
     public static DecodeSpec specFor(DecodeArgs a, Arch arch) {
-        return DecodePlan.defaults(arch, a.headDim(), a.dtype(), format(a), a.group() * a.lq());
+        DecodeSpec d = DecodePlan.defaults(arch, a.headDim(), a.dtype(), format(a), a.group() * a.lq());
+        return TILES == null ? d : new DecodeSpec(d.headDim(), d.dtype(), d.arch(), d.kv(), d.mTiles(), TILES[0], TILES[1]);
+    }
+
+    /**
+     * Warps and ring stages every decode call uses instead of the defaults, an experiment for benchmarks:
+     * {@code -Dsageptx.decodeTiles=WxS} (e.g. {@code 8x3}); unset: the defaults. The spec (and so the kernel
+     * cache key) carries them; a spec that needs more shared memory than the device has fails at launch.
+     */
+    static final int[] TILES = tiles(System.getProperty("sageptx.decodeTiles", ""));
+
+    static int[] tiles(String v) {
+        if (v.isBlank()) return null;
+        String[] p = v.trim().split("x");
+        try {
+            if (p.length == 2) {
+                int w = Integer.parseInt(p[0]);
+                int st = Integer.parseInt(p[1]);
+                if ((w == 2 || w == 4 || w == 8) && st >= 2 && st <= 4) return new int[] {w, st};
+            }
+        } catch (NumberFormatException e) {
+            // refused below
+        }
+        throw new IllegalArgumentException("-Dsageptx.decodeTiles=" + v + " is not allowed; allowed: WxS with W in {2, 4, 8}"
+                + " warps and S in [2, 4] stages, e.g. 8x3");
     }
 
     /** The split count of a call: the one it asks for, else the heuristic ({@link DecodePlan#splits}). */
