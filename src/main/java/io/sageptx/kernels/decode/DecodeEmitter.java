@@ -19,26 +19,6 @@ import io.sageptx.ptx.TemplateRenderer;
  */
 public final class DecodeEmitter {
 
-    /**
-     * The L2 prefetch size hint of the K/V copies ({@code cp.async.cg.shared.global.L2::<n>B}), an experiment:
-     * {@code -Dsageptx.decodeL2Prefetch=64|128|256}, default none (no hint). It is part of the module's cache key
-     * ({@link DecodeKernels#module}), so kernels with and without it never share a cache entry.
-     */
-    public static final String L2_PREFETCH = l2Prefetch(System.getProperty("sageptx.decodeL2Prefetch", "none"));
-
-    static String l2Prefetch(String v) {
-        return switch (v.trim()) {
-            case "none", "" -> "";
-            case "64", "128", "256" -> v.trim();
-            default -> throw new IllegalArgumentException("-Dsageptx.decodeL2Prefetch=" + v + " is not allowed; allowed: none, 64, 128, 256");
-        };
-    }
-
-    /** The copy instruction of the K/V rings, with the prefetch hint when one is set. */
-    static String cpAsync() {
-        return "cp.async.cg.shared.global" + (L2_PREFETCH.isEmpty() ? "" : ".L2::" + L2_PREFETCH + "B");
-    }
-
     public record Row(int i, int rowOff, String x0, String x1, String x2, String x3, List<String> os, int statOff) {
     }
 
@@ -143,7 +123,6 @@ public final class DecodeEmitter {
         m.put("idleLanes", p.activeLanes() < 32);
         int ahead = s.stages() - 1;
         m.put("ahead", ahead);
-        m.put("cpAsync", cpAsync());
         m.put("aheadM1", ahead - 1);
         m.put("aheadTiles", ahead * s.warps());
         m.put("qfCount", qInRegs ? mt * kSteps * 4 : 4);

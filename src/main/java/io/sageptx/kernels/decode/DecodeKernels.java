@@ -126,8 +126,7 @@ public final class DecodeKernels {
     }
 
     public static ModuleDef module(DecodeSpec spec) {
-        return new ModuleDef("decode", spec.canonical() + (DecodeEmitter.L2_PREFETCH.isEmpty() ? "" : ",l2prefetch=" + DecodeEmitter.L2_PREFETCH),
-                PtxVersions.base(spec.arch()), () -> DecodeEmitter.emit(spec));
+        return new ModuleDef("decode", spec.canonical(), PtxVersions.base(spec.arch()), () -> DecodeEmitter.emit(spec));
     }
 
     public static KernelDef<Grid> kernel(DecodeSpec spec) {

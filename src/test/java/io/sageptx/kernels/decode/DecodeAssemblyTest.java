@@ -135,6 +135,21 @@ class DecodeAssemblyTest {
         assertThrows(IllegalArgumentException.class, () -> new DecodeSpec(128, DType.FP16, Arch.SM90, KvFormat.DENSE, 1, 4, 5));
     }
 
+    /** sm_90, 16-bit cache, more than 16 rows per kv head: 8 warps x 2 stages, one CTA per SM; otherwise 4 warps. */
+    @Test
+    void wideCtasForManyRowsOnSm90() {
+        DecodeSpec lq16 = DecodePlan.defaults(Arch.SM90, 128, DType.FP16, KvFormat.DENSE, 64);
+        assertEquals(8, lq16.warps());
+        assertEquals(2, lq16.stages());
+        assertEquals(1, DecodePlan.of(lq16).ctasPerSm(228 * 1024), "one 8-warp CTA per SM");
+        assertTrue(DecodePlan.of(lq16).smemBytes() <= io.sageptx.spec.ArchLimits.of(Arch.SM90).smemPerBlock());
+        assertEquals(8, DecodePlan.defaults(Arch.SM90, 64, DType.BF16, KvFormat.PAGED, 32).warps());
+        assertTrue(DecodePlan.defaults(Arch.SM90, 256, DType.BF16, KvFormat.PAGED, 32).warps() < 8, "D=256: 8x2 does not fit");
+        assertEquals(4, DecodePlan.defaults(Arch.SM90, 128, DType.FP16, KvFormat.DENSE, 16).warps(), "one m-tile: Lq=1 rule");
+        assertEquals(4, DecodePlan.defaults(Arch.SM90, 128, DType.FP16, KvFormat.PAGED_QUANT, 64).warps(), "quantized: unchanged");
+        assertTrue(DecodePlan.defaults(Arch.SM89, 128, DType.FP16, KvFormat.DENSE, 64).warps() <= 4, "99 KB parts: unchanged");
+    }
+
     @Test
     void splitHeuristicFillsTheGpu() {
         DecodePlan p = DecodePlan.of(DecodePlan.defaults(Arch.SM90, 128, DType.FP16, KvFormat.PAGED, 4));
