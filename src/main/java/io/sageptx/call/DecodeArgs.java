@@ -33,7 +33,7 @@ public final class DecodeArgs {
     /** Q, K, V, O, pool pointers are aligned to 16 bytes; LSE, tables, lengths and flags to 4. */
     public static final int POINTER_ALIGNMENT = 16;
     /** Most splits of one sequence's keys a call may ask for. */
-    public static final int MAX_SPLITS = 256;
+    public static final int MAX_SPLITS = DecodeSpec.MAX_SPLITS_ASKED;
 
     /** Which cache a call reads. */
     public enum Cache {

@@ -5,7 +5,6 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 
-import io.sageptx.call.DecodeArgs;
 import io.sageptx.ptx.PtxFloats;
 import io.sageptx.ptx.PtxVersions;
 import io.sageptx.ptx.TemplateRenderer;
@@ -72,9 +71,9 @@ public final class CombineEmitter {
         int slots = slots(headDim);
         int tail = headDim / 4 - 32 * (slots - 1);
         int unroll = unroll(headDim);
-        int groups = DecodeArgs.MAX_SPLITS / 32;
-        if (DecodeArgs.MAX_SPLITS % unroll != 0 || DecodeArgs.MAX_SPLITS % 32 != 0) {
-            throw new IllegalStateException("MAX_SPLITS " + DecodeArgs.MAX_SPLITS + " must be a multiple of 32 and " + unroll);
+        int groups = DecodeSpec.MAX_SPLITS_ASKED / 32;
+        if (DecodeSpec.MAX_SPLITS_ASKED % unroll != 0 || DecodeSpec.MAX_SPLITS_ASKED % 32 != 0) {
+            throw new IllegalStateException("MAX_SPLITS " + DecodeSpec.MAX_SPLITS_ASKED + " must be a multiple of 32 and " + unroll);
         }
         boolean partialTail = tail != 32;
         Map<String, Object> m = new LinkedHashMap<>();
@@ -93,9 +92,9 @@ public final class CombineEmitter {
         m.put("unroll", unroll);
         m.put("yCount", 4 * slots * unroll);
         m.put("lseGroups", groups);
-        m.put("weightSlots", WARPS * DecodeArgs.MAX_SPLITS);
-        m.put("maxSplitsLess1", DecodeArgs.MAX_SPLITS - 1);
-        m.put("warpWeightBytes", 4 * DecodeArgs.MAX_SPLITS);
+        m.put("weightSlots", WARPS * DecodeSpec.MAX_SPLITS_ASKED);
+        m.put("maxSplitsLess1", DecodeSpec.MAX_SPLITS_ASKED - 1);
+        m.put("warpWeightBytes", 4 * DecodeSpec.MAX_SPLITS_ASKED);
         m.put("stepWeightBytes", 4 * unroll);
         List<LseGroup> lse = new ArrayList<>();
         List<String> lseMax = new ArrayList<>();

@@ -34,6 +34,8 @@ public record DecodeSpec(int headDim, DType dtype, Arch arch, KvFormat kv, int m
     public static final List<Integer> HEAD_DIMS = IntStream.rangeClosed(2, 16).map(i -> 16 * i).boxed().toList();
     /** Most query rows per sequence a decode call takes (speculative decoding, chunked prefill steps). */
     public static final int MAX_LQ = 16;
+    /** Most splits a call may ask for (the combine kernel's shared weights are sized by it). */
+    public static final int MAX_SPLITS_ASKED = 256;
 
     public DecodeSpec {
         Objects.requireNonNull(dtype, "dtype");
