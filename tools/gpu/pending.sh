@@ -7,7 +7,7 @@
 #   memcheck compute-sanitizer memcheck of the quantized decode tests (reduced grid)
 #   sbs      tools/side_by_side over the issue-12 grid (D 64/128, N 1k..32k, causal both): the default as users
 #            get it (the short-sequence rule included), auto, and the mma.sync family
-#   decode   the decode benchmark next to SDPA, then again with -Dsageptx.packedLaunch=true (host_us)
+#   decode   the decode benchmark next to SDPA, then again with -Dsageptx.packedLaunch=false (host_us of both)
 #   kernels  per-kernel times (ncu) of the INT8 path at D=128 1k and 4k (preprocessing after commit 5185239)
 #   dkernels ncu of the decode kernels (time, DRAM bytes and throughput, occupancy, warp stalls) at the shapes
 #            that miss issue 14's targets: small dense calls, the quantized cache, Lq=16
@@ -66,19 +66,19 @@ if has sbs; then
 fi
 
 if has decode; then
-  stamp "decode benchmark, then with the packed launch"
+  stamp "decode benchmark, then with unpacked launches"
   grid="--dims 128 --heads 32/8 --batch 1,8,64 --lq 1,16 --lk 8k,32k,128k --runs 10 --warmup 3 --max-gb 40"
   OUT=$out/dec DECODE_STEPS=bench DECODE_BENCH_ARGS="$grid --append 1,64" SDPA_BENCH_ARGS="$grid" \
     timeout 200 bash tools/gpu/decode.sh > "$out/decode.log" 2>&1
   echo "decode: rc=$?"
-  JAVA_TOOL_OPTIONS=-Dsageptx.packedLaunch=true timeout 120 .gpu/java io.sageptx.bench.DecodeBenchmark \
-    --out "$out/decode-packed.csv" $grid --append 1,64 > "$out/decode-packed.txt" 2>&1
-  echo "decode packed: rc=$?"
-  python3 - "$out/dec/decode-sageptx.csv" "$out/decode-packed.csv" <<'PY' || true
+  JAVA_TOOL_OPTIONS=-Dsageptx.packedLaunch=false timeout 120 .gpu/java io.sageptx.bench.DecodeBenchmark \
+    --out "$out/decode-unpacked.csv" $grid --append 1,64 > "$out/decode-unpacked.txt" 2>&1
+  echo "decode unpacked: rc=$?"
+  python3 - "$out/dec/decode-sageptx.csv" "$out/decode-unpacked.csv" <<'PY' || true
 import csv, sys
 a = {(r['format'], r['batch'], r['lq'], r['lk']): r for r in csv.DictReader(open(sys.argv[1]))}
 b = {(r['format'], r['batch'], r['lq'], r['lk']): r for r in csv.DictReader(open(sys.argv[2]))}
-print('| format | B | Lq | Lk | ms | ms packed | host us | host us packed |')
+print('| format | B | Lq | Lk | ms | ms unpacked | host us | host us unpacked |')
 print('|---|---|---|---|---|---|---|---|')
 for k in a:
     if k in b:

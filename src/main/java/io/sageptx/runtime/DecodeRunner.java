@@ -154,15 +154,15 @@ public final class DecodeRunner implements AutoCloseable {
         String[] p = v.trim().split("x");
         try {
             if (p.length == 2) {
-                int w = Integer.parseInt(p[0]);
-                int st = Integer.parseInt(p[1]);
-                if ((w == 2 || w == 4 || w == 8) && st >= 2 && st <= 4) return new int[] {w, st};
+                int[] t = {Integer.parseInt(p[0]), Integer.parseInt(p[1])};
+                new DecodeSpec(128, io.sageptx.spec.DType.FP16, Arch.SM90, KvFormat.DENSE, 1, t[0], t[1]); // its limits
+                return t;
             }
-        } catch (NumberFormatException e) {
-            // refused below
+        } catch (IllegalArgumentException e) { // not numbers, or warps / stages the decode kernel does not take
+            throw new IllegalArgumentException("-Dsageptx.decodeTiles=" + v + " is not allowed (" + e.getMessage()
+                    + "); allowed: WxS warps x stages, e.g. 8x3", e);
         }
-        throw new IllegalArgumentException("-Dsageptx.decodeTiles=" + v + " is not allowed; allowed: WxS with W in {2, 4, 8}"
-                + " warps and S in [2, 4] stages, e.g. 8x3");
+        throw new IllegalArgumentException("-Dsageptx.decodeTiles=" + v + " is not allowed; allowed: WxS warps x stages, e.g. 8x3");
     }
 
     /** The split count of a call: the one it asks for, else the heuristic ({@link DecodePlan#splits}). */

@@ -42,7 +42,7 @@ public final class CombineEmitter {
     }
 
     /** Split s + j of a pass-2 step: weight register, predicates and the slots' loads. */
-    public record Step(int j, String w, String q, String r, boolean last, List<StepSlot> slots) {
+    public record Step(String w, String q, String r, boolean last, List<StepSlot> slots) {
     }
 
     /** Splits a pass-2 step reads at once: {@value #UNROLL_REGISTERS} loaded registers in all. */
@@ -126,7 +126,7 @@ public final class CombineEmitter {
                 ss.add(new StepSlot(sl.partial() ? "%r" + j : "%q" + j, String.join(", ", yr), yr[0], yr[1], yr[2], yr[3],
                         sl.a0(), sl.a1(), sl.a2(), sl.a3(), sl.wsOff()));
             }
-            steps.add(new Step(j, "%w" + j, "%q" + j, "%r" + j, j == unroll - 1, ss));
+            steps.add(new Step("%w" + j, "%q" + j, "%r" + j, j == unroll - 1, ss));
         }
         m.put("steps", steps);
         m.put("hasPartial", partialTail);
