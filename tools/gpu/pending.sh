@@ -4,7 +4,9 @@
 # (tools/gpu/prepare), with carry [".gpu", "target"]; results in $OUT/pending.tgz, a summary on stdout.
 #   steps (PENDING_STEPS, default all): tests memcheck sbs decode kernels
 #   tests    the whole GPU suite in three parallel groups (short auto and QuantDecodeGpuTest after its fix included)
-#   memcheck compute-sanitizer memcheck of the quantized decode tests (reduced grid)
+#   memcheck compute-sanitizer memcheck of the quantized decode tests (reduced grid; MEMCHECK_CLASSES picks others)
+#   racecheck compute-sanitizer racecheck (shared-memory hazards) of the decode tests (reduced grid;
+#            RACECHECK_CLASSES picks others)
 #   sbs      tools/side_by_side over the issue-12 grid (D 64/128, N 1k..32k, causal both): the default as users
 #            get it (the short-sequence rule included), auto, and the mma.sync family
 #   decode   the decode benchmark next to SDPA, then again with -Dsageptx.packedLaunch=false (host_us of both)
@@ -54,6 +56,15 @@ if has memcheck; then
     > "$out/memcheck-qdecode.log" 2>&1
   echo "memcheck: rc=$? $(grep -E 'ERROR SUMMARY' "$out/memcheck-qdecode.log" | sort | uniq -c | tr '\n' ' ')" \
     "$(grep -E 'tests (successful|failed)' "$out/memcheck-qdecode.log" | tr -s ' []' ' ' | tr '\n' ' ')"
+fi
+
+if has racecheck; then
+  stamp "racecheck of the decode tests"
+  JAVA_TOOL_OPTIONS=-Dsageptx.grid=small timeout 200 compute-sanitizer --tool racecheck --racecheck-report hazard \
+    --target-processes all --print-limit 30 .gpu/test --include-tag gpu --details=flat \
+    --include-classname "${RACECHECK_CLASSES:-.*\\.DecodeGpuTest}" > "$out/racecheck.log" 2>&1
+  echo "racecheck: rc=$? $(grep -E 'RACECHECK SUMMARY|ERROR SUMMARY' "$out/racecheck.log" | sort | uniq -c | tr '\n' ' ')" \
+    "$(grep -E 'tests (successful|failed)' "$out/racecheck.log" | tr -s ' []' ' ' | tr '\n' ' ')"
 fi
 
 if has sbs; then
