@@ -34,7 +34,8 @@ public final class DecodeEmitter {
     public record QkMt(String q, int qOffset, String d0, String d1, String c0, String c1) {
     }
 
-    public record QkStep(int offset, List<QkMt> mts) {
+    /** One k16 step: its ldmatrix lane base register ({@code %ka<base>}) and offset from it. */
+    public record QkStep(int base, int offset, List<QkMt> mts) {
     }
 
     public record Mask(String s, int keyOff, String lim) {
@@ -46,10 +47,19 @@ public final class DecodeEmitter {
     public record PvMt(String o0, String o1, String p) {
     }
 
-    public record PvStep(int offset, List<PvMt> mts) {
+    public record PvStep(int base, int offset, List<PvMt> mts) {
     }
 
-    public record Pass(int rowOff, int smem, boolean rowPred, int rowLimit, boolean last) {
+    /** One copy pass: rows row0 + rowOff; destination %kd<base> + smem (K) and + vsmem (V). */
+    public record Pass(int rowOff, int base, int smem, int vsmem, boolean rowPred, int rowLimit, boolean last) {
+    }
+
+    /** A lane's swizzled copy destination for rows row0 + rowOff (+ multiples of 8): register %kd<j>. */
+    public record CopyBase(int j, int rowOff) {
+    }
+
+    /** An ldmatrix lane base: logical chunk 2q + (the lane's half) of its row, swizzled by the lane's row. */
+    public record FragBase(int q, int twoQ) {
     }
 
     public record OStore(int offset, String a, String b) {
@@ -71,6 +81,15 @@ public final class DecodeEmitter {
     public static String emit(DecodeSpec spec) {
         if (spec.kv() == KvFormat.PAGED_QUANT) return TemplateRenderer.render("decode/decode_q8", "kernel", Map.of("m", model(spec)));
         return TemplateRenderer.render("decode/decode", "kernel", Map.of("m", model(spec)));
+    }
+
+    /**
+     * Distinct copy destinations a lane needs: its rows row0 + ps * rpp (ps < passes) agree mod 8 when ps
+     * agrees mod 8 / gcd(rpp, 8).
+     */
+    static int copyBases(int rpp, int passes) {
+        int gcd = 1 << Math.min(3, Integer.numberOfTrailingZeros(rpp));
+        return Math.min(passes, 8 / gcd);
     }
 
     static String regs(String prefix, int from, int n) {
@@ -179,14 +198,31 @@ public final class DecodeEmitter {
         m.put("prologue", pre);
 
         // tile copy passes (16-bit formats): rows row0 + pass * rpp
+        // (swizzled rows: the passes whose rows agree mod 8 share one destination register, the others differ
+        // by whole groups of 8 rows)
         List<Pass> passes = new ArrayList<>();
         int rpp = p.rowsPerPass();
+        int nBases = copyBases(rpp, p.passes());
+        int vOff = DecodeSpec.TILE_KEYS * p.kvPitch();
         for (int ps = 0; ps < p.passes(); ps++) {
             int rowOff = ps * rpp;
+            int j = ps % nBases;
+            int smem = (ps - j) * rpp * p.kvPitch();
             boolean pred = p.activeLanes() < 32 || rowOff + rpp > DecodeSpec.TILE_KEYS;
-            passes.add(new Pass(rowOff, rowOff * p.kvPitch(), pred, DecodeSpec.TILE_KEYS - rowOff, ps == p.passes() - 1));
+            passes.add(new Pass(rowOff, j, smem, smem + vOff, pred, DecodeSpec.TILE_KEYS - rowOff, ps == p.passes() - 1));
         }
         m.put("passes", passes);
+        List<CopyBase> cb = new ArrayList<>();
+        for (int j = 0; j < nBases; j++) cb.add(new CopyBase(j, j * rpp));
+        m.put("copyBases", cb);
+        m.put("copyBaseCount", nBases);
+        // ldmatrix lane bases: step k16 st reads logical chunks 2st, 2st + 1 = 8 (st / 4) + 2 (st % 4) + half, so
+        // four bases (st % 4) and offsets of 128 (st / 4) bytes cover every step
+        int nFrag = Math.min(4, kSteps);
+        List<FragBase> fb = new ArrayList<>();
+        for (int q = 0; q < nFrag; q++) fb.add(new FragBase(q, 2 * q));
+        m.put("fragBases", fb);
+        m.put("fragBaseCount", nFrag);
 
         // S = Q K^T
         List<QkStep> qk = new ArrayList<>();
@@ -199,7 +235,7 @@ public final class DecodeEmitter {
                 String zero = "%fzero, %fzero, %fzero, %fzero";
                 mts.add(new QkMt(q, t * 16 * p.qPitch() + kk * 32, d0, d1, kk == 0 ? zero : d0, kk == 0 ? zero : d1));
             }
-            qk.add(new QkStep(kk * 32, mts));
+            qk.add(new QkStep(kk % 4, kk / 4 * 128, mts));
         }
         m.put("qk", qk);
 
@@ -234,7 +270,7 @@ public final class DecodeEmitter {
                 mts.add(new PvMt(regs("%o", (t * nTiles + 2 * pair) * 4, 4), regs("%o", (t * nTiles + 2 * pair + 1) * 4, 4),
                         regs("%pa", t * 4, 4)));
             }
-            pv.add(new PvStep(pair * 32, mts));
+            pv.add(new PvStep(pair % 4, pair / 4 * 128, mts));
         }
         m.put("pv", pv);
 

@@ -11,13 +11,19 @@ import io.sageptx.spec.DType;
  * <pre>
  *   [0, qBytes)                      Q tile: rows x D 16-bit, row pitch qPitch (2D + 16 bytes)
  *   [qRegion + w * regionBytes, ...) warp w: its ring of `stages` slots, each slot K then V of one tile
- *                                    (16 rows each, pitch 2D + 16; INT8 K / e4m3 V^T and the block's
- *                                    statistics for the quantized cache); after the key loop the same
- *                                    bytes hold the warp's FP32 partial O (rows x D, pitch 4D + 16) and
- *                                    its (m, l) per row
+ *                                    (16 rows each, pitch kvPitch = 2D rounded up to 128 bytes, swizzled;
+ *                                    INT8 K / e4m3 V^T and the block's statistics for the quantized
+ *                                    cache); after the key loop the same bytes hold the warp's FP32
+ *                                    partial O (rows x D, pitch 4D + 16) and its (m, l) per row
  * </pre>
  *
- * Row pitches of 16 (mod 128) bytes keep the eight rows of every ldmatrix in distinct bank groups.
+ * The Q and O rows (written by st.shared) have pitches of 16 (mod 128) bytes, which keep the eight rows of
+ * every ldmatrix in distinct bank groups. The K and V rows of the 16-bit formats, written by cp.async, must
+ * not be padded that way: a 16-byte cp.async whose shared destination rows are not 128-byte aligned asks L2
+ * for 1.5x the sectors it copies (measured on the H200, {@code tools/gpu/micro/cpasync_pitch.cu}: 4.28 TB/s
+ * with a 272-byte pitch, 4.67 with 256 or 384; {@code docs/notes/decode.md}). Their rows are 128-byte
+ * multiples instead, and the 16-byte chunk c of row r sits at chunk {@code c ^ (r & 7)} of its row
+ * ({@link #swizzle}), so the eight rows an ldmatrix reads still hit distinct bank groups.
  */
 public record DecodePlan(DecodeSpec spec, int kvPitch, int slotBytes, int ringBytes, int qPitch, int qRegion,
                          int oPitch, int statOffset, int mergeBytes, int regionBytes, int smemBytes,
@@ -38,7 +44,7 @@ public record DecodePlan(DecodeSpec spec, int kvPitch, int slotBytes, int ringBy
             kvPitch = qt.kPitch();
             slot = qt.slotBytes();
         } else {
-            kvPitch = 2 * d + 16;
+            kvPitch = swizzledPitch(2 * d);
             slot = 2 * DecodeSpec.TILE_KEYS * kvPitch;
         }
         int ring = s.stages() * slot;
@@ -66,6 +72,20 @@ public record DecodePlan(DecodeSpec spec, int kvPitch, int slotBytes, int ringBy
     /** Bytes between INT8 Q rows: D + 16 (the 8 rows x 4 words of an A fragment load hit distinct banks). */
     static int q8Pitch(int d) {
         return d + 16;
+    }
+
+    /** The pitch of swizzled rows of {@code rowBytes}: a multiple of 128 bytes, at least 128. */
+    static int swizzledPitch(int rowBytes) {
+        return Math.max(128, align(rowBytes));
+    }
+
+    /**
+     * Where the 16-byte chunk {@code chunk} of row {@code row} of a swizzled tile sits, in bytes from the tile
+     * (pitch {@code pitch}, a multiple of 128): chunk {@code chunk ^ (row & 7)} of the row. XOR only changes the
+     * chunk's low three bits, so a chunk stays within its 128-byte group and the row.
+     */
+    public static int swizzle(int row, int chunk, int pitch) {
+        return row * pitch + 16 * (chunk ^ (row & 7));
     }
 
     static int align(int bytes) {
