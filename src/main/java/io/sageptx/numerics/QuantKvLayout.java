@@ -4,7 +4,7 @@ package io.sageptx.numerics;
  * The memory layout of SagePTX's quantized paged KV cache (the decode family's {@code PAGED_QUANT} format): one pool of
  * {@code num_blocks} blocks, each holding every kv head's K, V and statistics of {@code block_size} tokens,
  * so that a block is self-contained (appends never touch another block; blocks can be shared or copied
- * as a unit). Per (block, kv head), at byte offset {@code (block * Hkv + kvh) * headBytes}:
+ * as a unit). Per (block, kv head), at byte offset {@code (block * Hkv + kvh) * headBytes} (a multiple of 128):
  *
  * <pre>
  *   K8    [block_size][D]        int8, K - mean rounded to per-token scale steps
@@ -29,9 +29,16 @@ public final class QuantKvLayout {
         return 2 * d + 4 * d + 16;
     }
 
-    /** Bytes of one (block, kv head): K8, V8T, the statistics and the K scales; a multiple of 16. */
+    /**
+     * Bytes of one (block, kv head): K8, V8T, the statistics and the K scales, rounded up to a multiple of 128
+     * (the bytes after the K scales are never read or written). The rounding keeps every (block, head) 128-byte
+     * aligned: the decode kernel's 16-byte cp.async copies of K8 rows and V8T tiles ask L2 for 1.5x the sectors
+     * they copy when source and shared destination sit at different offsets within 128 bytes (measured on the
+     * H200, docs/notes/decode.md); it costs 48 bytes per 4944 at block size 16, D = 128.
+     */
     public static long headBytes(int blockSize, int d) {
-        return 2L * blockSize * d + headStatBytes(d) + 4L * blockSize;
+        long bytes = 2L * blockSize * d + headStatBytes(d) + 4L * blockSize;
+        return (bytes + 127) / 128 * 128;
     }
 
     /** Offset of V8T in a (block, head). */

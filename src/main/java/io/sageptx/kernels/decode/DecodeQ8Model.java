@@ -19,7 +19,16 @@ import io.sageptx.ptx.PtxFloats;
  */
 final class DecodeQ8Model {
 
-    record KPass(int rowOff, int smem, int global, boolean rowPred, int rowLimit) {
+    /** A K8 copy pass: rows row0 + rowOff, destination %ld<base> + smem (swizzled), source + global. */
+    record KPass(int rowOff, int base, int smem, int global, boolean rowPred, int rowLimit) {
+    }
+
+    /** A lane's K8 copy destination for rows row0 + rowOff (and the passes that share its swizzle). */
+    record KCopyBase(int j, int rowOff) {
+    }
+
+    /** An ldmatrix lane base of K8: the x4 or x2 lane rows, logical chunk twoQ + (x4: the lane's half). */
+    record KFragBase(int j, boolean x4, int twoQ) {
     }
 
     record FlatPass(int k, int off, int smem, boolean partial, int lanes) {
@@ -46,7 +55,7 @@ final class DecodeQ8Model {
     }
 
     /** One ldmatrix of K8: x4 (two groups: one k32 mma per n8 tile) or x2 (one group: k16), the raw registers it fills. */
-    record KStep(int off, boolean x4, String raw, List<IMt> imts, List<Group> groups) {
+    record KStep(int base, int off, boolean x4, String raw, List<IMt> imts, List<Group> groups) {
     }
 
     /** S32 score to f32. */
@@ -78,6 +87,8 @@ final class DecodeQ8Model {
         m.put("qaOff", s.rows() * p.qPitch());
         m.put("q8RowOff", 8 * p.qPitch());
         m.put("kPitch", qt.kPitch());
+        m.put("kSwz3", qt.swizzle() == 3);
+        m.put("kSwz2", qt.swizzle() == 2);
         m.put("vOff", qt.vOffset());
         m.put("statOff", qt.statOffset());
         m.put("ksOff", qt.kScaleOffset());
@@ -103,11 +114,25 @@ final class DecodeQ8Model {
         m.put("kRowsPerPass", rpp);
         m.put("kActive", active);
         m.put("kIdle", active < 32);
+        // passes whose rows get the same XOR for every row0 < rpp share a destination register (offset: whole rows)
         List<KPass> kp = new ArrayList<>();
+        List<KCopyBase> kcb = new ArrayList<>();
+        List<List<Integer>> signatures = new ArrayList<>();
         for (int r = 0; r < DecodeSpec.TILE_KEYS; r += rpp) {
-            kp.add(new KPass(r, r * qt.kPitch(), r * d, active < 32 || r + rpp > DecodeSpec.TILE_KEYS, DecodeSpec.TILE_KEYS - r));
+            List<Integer> sig = new ArrayList<>();
+            for (int x = 0; x < rpp; x++) sig.add(qt.rowXor(x + r));
+            int j = signatures.indexOf(sig);
+            if (j < 0) {
+                j = signatures.size();
+                signatures.add(sig);
+                kcb.add(new KCopyBase(j, r));
+            }
+            int smem = (r - kcb.get(j).rowOff()) * qt.kPitch();
+            kp.add(new KPass(r, j, smem, r * d, active < 32 || r + rpp > DecodeSpec.TILE_KEYS, DecodeSpec.TILE_KEYS - r));
         }
         m.put("kPasses", kp);
+        m.put("kCopyBases", kcb);
+        m.put("kCopyBaseCount", kcb.size());
         m.put("vPasses", flat(d, qt.vOffset()));                          // D chunks of V^T
         m.put("statPasses", flat((6 * d + 16) / 16, qt.statOffset()));    // kmean, vscale, meanScale
 
@@ -127,8 +152,20 @@ final class DecodeQ8Model {
         int nq8 = 0;
         int nqh = 0;
         List<KStep> ks = new ArrayList<>();
+        List<KFragBase> kfb = new ArrayList<>();
+        // chunk kk (+ the x4 lane's half) of the lane's row: swizzled, chunks of the same class mod 8 (mod 4 for
+        // D = 64) share a lane base and differ by 128-byte offsets; unswizzled, one base per ldmatrix shape
+        int period = qt.swizzle() == 3 ? 8 : qt.swizzle() == 2 ? 4 : Integer.MAX_VALUE;
         for (int kk = 0; kk < groups; kk += 2) {
             boolean x4 = kk + 1 < groups;
+            int twoQ = qt.swizzle() == 0 ? 0 : kk % period;
+            int off = qt.swizzle() == 0 ? kk * 16 : kk / period * 128;
+            int base = -1;
+            for (KFragBase f : kfb) if (f.x4() == x4 && f.twoQ() == twoQ) base = f.j();
+            if (base < 0) {
+                base = kfb.size();
+                kfb.add(new KFragBase(base, x4, twoQ));
+            }
             // raw regs: x4: (nt0, kk), (nt0, kk+1), (nt1, kk), (nt1, kk+1); x2: (nt0, kk), (nt1, kk)
             int nraw = x4 ? 4 : 2;
             List<IMt> imts = new ArrayList<>();
@@ -168,9 +205,11 @@ final class DecodeQ8Model {
                 }
                 gs.add(new Group(g * 32, qt.statOffset() + g * 32, g == 0, mts));
             }
-            ks.add(new KStep(kk * 16, x4, DecodeEmitter.regs("%kf", 0, nraw), imts, gs));
+            ks.add(new KStep(base, off, x4, DecodeEmitter.regs("%kf", 0, nraw), imts, gs));
         }
         m.put("kSteps", ks);
+        m.put("kFragBases", kfb);
+        m.put("kFragBaseCount", kfb.size());
         m.put("q8Regs", q8Regs);
         m.put("qhRegs", qhRegs);
         m.put("nq8", Math.max(1, nq8));

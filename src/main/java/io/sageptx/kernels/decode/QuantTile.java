@@ -7,21 +7,49 @@ import io.sageptx.numerics.QuantKvLayout;
  * K rows (pitch {@link #kPitch}), the e4m3 V^T tile (D rows of 16 keys, contiguous), the block's statistics
  * (normalized K mean, V channel scales, mean scale) and the tile's 16 K scales, in that order.
  *
+ * <p>The K rows are swizzled rather than padded (a 16-byte cp.async whose shared destination sits at another
+ * offset within 128 bytes than its source asks L2 for 1.5x the sectors; {@link DecodePlan}): 16-byte chunk c
+ * of row r sits at chunk {@code c ^ }{@link #rowXor}{@code (r)} of its row. The ldmatrix of the INT8 QK step
+ * reads rows {@code 4(i/2) + i%2 + 2nt} (i < 8: bits 0, 2, 3 vary, bit 1 is nt), so the XOR takes those bits:
+ * its eight rows land in distinct bank groups. {@link #swizzle} 3: pitch a multiple of 128 (D rounded up), XOR of
+ * 3 bits; 2: D = 64, two rows per 128 bytes, XOR of 2 bits (bits 2, 3 of the row); 0: D = 32, padded to 48
+ * (four rows per 128 bytes leave too few bank groups for any XOR).
+ *
  * @param headDim   D
- * @param kPitch    bytes between INT8 K rows: D + 16 or D + 32, an odd multiple of 16 (no ldmatrix bank conflicts)
+ * @param kPitch    bytes between INT8 K rows
+ * @param swizzle   bits of the chunk index the row XOR changes (3, 2 or 0)
  * @param vOffset   where the V^T tile starts
- * @param statOffset where the block's statistics start ({@link QuantKvLayout#statBytes} minus the K scales)
+ * @param statOffset where the block's statistics start ({@link QuantKvLayout#headStatBytes} bytes)
  * @param kScaleOffset where the tile's 16 K scales start
  * @param slotBytes the whole slot
  */
-public record QuantTile(int headDim, int kPitch, int vOffset, int statOffset, int kScaleOffset, int slotBytes) {
+public record QuantTile(int headDim, int kPitch, int swizzle, int vOffset, int statOffset, int kScaleOffset, int slotBytes) {
 
     public static QuantTile of(int d) {
-        int kPitch = d + ((d / 16) % 2 == 0 ? 16 : 32);
+        int swizzle = d == 32 ? 0 : d == 64 ? 2 : 3;
+        int kPitch = switch (swizzle) {
+            case 0 -> d + 16;
+            case 2 -> d;
+            default -> DecodePlan.swizzledPitch(d);
+        };
         int v = DecodeSpec.TILE_KEYS * kPitch;
         int stat = v + DecodeSpec.TILE_KEYS * d;
         int ks = stat + QuantKvLayout.headStatBytes(d);
         int slot = DecodePlan.align(ks + 4 * DecodeSpec.TILE_KEYS);
-        return new QuantTile(d, kPitch, v, stat, ks, slot);
+        return new QuantTile(d, kPitch, swizzle, v, stat, ks, slot);
+    }
+
+    /** The XOR applied to the chunk index of K row {@code row}. */
+    public int rowXor(int row) {
+        return switch (swizzle) {
+            case 3 -> (row & 1) | ((row >> 1) & 6);
+            case 2 -> (row >> 2) & 3;
+            default -> 0;
+        };
+    }
+
+    /** Byte offset of 16-byte chunk {@code chunk} of K row {@code row} in the slot. */
+    public int kChunk(int row, int chunk) {
+        return row * kPitch + 16 * (chunk ^ rowXor(row));
     }
 }

@@ -56,6 +56,8 @@ class QuantDecodeEmulationTest {
             {c(96, DType.BF16, 2, 2, 16, new int[] {70, 10}, br, 1, 16), 40},
             {c(256, DType.FP16, 2, 1, 1, new int[] {150}, none, 2, 128), 128},
             {c(160, DType.FP16, 6, 3, 2, new int[] {64, 65}, CausalMode.TOP_LEFT, 1, 16), 64},
+            // K8 rows: D = 32 padded (QuantTile swizzle 0), D = 64 two rows per 128 bytes (2), the rest swizzled (3)
+            {c(32, DType.FP16, 4, 1, 2, new int[] {77, 20}, br, 2, 16), 50},
             // sm_80: e4m3 by the bit trick (sm_89 and newer: cvt, the bytes past a sequence's end zeroed first)
             {onArch(c(128, DType.FP16, 8, 2, 1, new int[] {200, 37}, none, 2, 16), Arch.SM80), 100},
             {onArch(c(80, DType.BF16, 4, 2, 4, new int[] {45, 130}, br, 1, 32), Arch.SM80), 30},
