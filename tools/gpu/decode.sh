@@ -4,7 +4,8 @@
 # and the decode-loop example. Run from the checkout that holds .gpu/ and target/ (here first: mvn -B verify,
 # which also compiles the example into target/examples-decode, then ../shared/gpu/prepare; carry .gpu and
 # target). Logs and CSVs go to $OUT (or ./out). Steps: DECODE_STEPS="tests memcheck bench example" (default
-# all); the benchmark grid: DECODE_BENCH_ARGS / SDPA_BENCH_ARGS (default: the issue's grid, D=128 first).
+# all); the benchmark grid: DECODE_BENCH_ARGS / SDPA_BENCH_ARGS (default: the issue's grid, D=128 first), their
+# time limits DECODE_BENCH_SECS / SDPA_BENCH_SECS (default 130 / 110 s).
 set -uo pipefail
 out=${OUT:-out}
 mkdir -p "$out"
@@ -37,12 +38,12 @@ fi
 if [[ " $steps " == *" bench "* ]]; then
   stamp "decode benchmark (SagePTX)"
   # shellcheck disable=SC2086
-  timeout 130 .gpu/java io.sageptx.bench.DecodeBenchmark --out "$out/decode-sageptx.csv" \
+  timeout "${DECODE_BENCH_SECS:-130}" .gpu/java io.sageptx.bench.DecodeBenchmark --out "$out/decode-sageptx.csv" \
     ${DECODE_BENCH_ARGS:---dims 128,64 --heads 32/8,32/4,32/32 --runs 15 --warmup 5 --max-gb 40} > "$out/decode-sageptx.txt" 2>&1
   summary+=("bench sageptx: exit $?, $(($(wc -l < "$out/decode-sageptx.csv" 2>/dev/null || echo 1) - 1)) rows")
   stamp "decode benchmark (PyTorch SDPA)"
   # shellcheck disable=SC2086
-  timeout 110 python3 tools/sdpa_decode_bench.py --out "$out/decode-sdpa.csv" \
+  timeout "${SDPA_BENCH_SECS:-110}" python3 tools/sdpa_decode_bench.py --out "$out/decode-sdpa.csv" \
     ${SDPA_BENCH_ARGS:---dims 128,64 --heads 32/8,32/4,32/32 --runs 15 --warmup 5 --max-gb 40} > "$out/decode-sdpa.txt" 2>&1
   summary+=("bench sdpa: exit $?, $(($(wc -l < "$out/decode-sdpa.csv" 2>/dev/null || echo 1) - 1)) rows")
   python3 tools/decode_compare.py "$out/decode-sageptx.csv" "$out/decode-sdpa.csv" > "$out/decode-compare.md" 2>&1
