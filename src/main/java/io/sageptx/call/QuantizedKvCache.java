@@ -12,7 +12,8 @@ import jcuda.driver.CUdeviceptr;
  * ({@link QuantKvLayout}); {@link #poolBytes} says how much memory it takes. Tokens are written by
  * {@code Decode.append}; the block table and the lengths are the caller's, as for {@link PagedKvCache}.
  *
- * @param pool      device address of the pool ({@link #poolBytes()} bytes, 16-byte aligned)
+ * @param pool      device address of the pool ({@link #poolBytes()} bytes, 16-byte aligned; 128-byte aligned, as
+ *                  cuMemAlloc returns, for full copy speed)
  * @param numBlocks blocks in the pool
  * @param blockSize tokens per block: a power of two in [16, 256]
  * @param kvHeads   kv heads Hkv
