@@ -12,8 +12,9 @@ import io.sageptx.spec.DType;
  *   [0, qBytes)                      Q tile: rows x D 16-bit, row pitch qPitch (2D + 16 bytes)
  *   [qRegion + w * regionBytes, ...) warp w: its ring of `stages` slots, each slot K then V of one tile
  *                                    (16 rows each, pitch kvPitch = 2D rounded up to 128 bytes, swizzled;
- *                                    INT8 K / e4m3 V^T and the block's statistics for the quantized
- *                                    cache); after the key loop the same bytes hold the warp's FP32
+ *                                    INT8 K / e4m3 V^T and K scales for the quantized cache, whose
+ *                                    warp region then holds `stages` entries of block statistics: see
+ *                                    QuantTile); after the key loop the same bytes hold the warp's FP32
  *                                    partial O (rows x D, pitch 4D + 16) and its (m, l) per row
  * </pre>
  *
@@ -39,10 +40,13 @@ public record DecodePlan(DecodeSpec spec, int kvPitch, int slotBytes, int ringBy
         int rows = s.rows();
         int kvPitch;
         int slot;
+        int statRing = 0;
         if (s.kv() == KvFormat.PAGED_QUANT) {
             QuantTile qt = QuantTile.of(d);
             kvPitch = qt.kPitch();
             slot = qt.slotBytes();
+            // the ring of block statistics after the slots: `stages` entries, enough for any chunk size
+            statRing = s.stages() * qt.statStride();
         } else {
             kvPitch = swizzledPitch(2 * d);
             slot = 2 * DecodeSpec.TILE_KEYS * kvPitch;
@@ -55,7 +59,7 @@ public record DecodePlan(DecodeSpec spec, int kvPitch, int slotBytes, int ringBy
         int oPitch = 4 * d + 16;
         int statOffset = rows * oPitch;
         int merge = statOffset + rows * 8;
-        int region = align(Math.max(ring, merge));
+        int region = align(Math.max(ring + statRing, merge));
         int smem = qRegion + s.warps() * region;
         int cpr = s.kv() == KvFormat.PAGED_QUANT ? d / 16 : d / 8;
         int rpp = 32 / cpr;

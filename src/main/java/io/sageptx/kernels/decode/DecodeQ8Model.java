@@ -90,9 +90,10 @@ final class DecodeQ8Model {
         m.put("kSwz3", qt.swizzle() == 3);
         m.put("kSwz2", qt.swizzle() == 2);
         m.put("vOff", qt.vOffset());
-        m.put("statOff", qt.statOffset());
+        m.put("statStride", qt.statStride());
+        m.put("statRingEnd", p.ringBytes() + s.stages() * qt.statStride());
         m.put("ksOff", qt.kScaleOffset());
-        m.put("msOff", qt.statOffset() + 6 * d);
+        m.put("msOff", 6 * d);   // in a statistics entry: kmean [2D], vscale [4D], meanScale
         m.put("d", d);
         m.put("d2", 2 * d);
         m.put("statTail", 6 * d + 16);
@@ -134,7 +135,7 @@ final class DecodeQ8Model {
         m.put("kCopyBases", kcb);
         m.put("kCopyBaseCount", kcb.size());
         m.put("vPasses", flat(d, qt.vOffset()));                          // D chunks of V^T
-        m.put("statPasses", flat((6 * d + 16) / 16, qt.statOffset()));    // kmean, vscale, meanScale
+        m.put("statPasses", flat(qt.statBytes() / 16, 0));                // kmean, vscale, meanScale
 
         // QK: pairs of 16-channel groups; the residual term by INT8 mma (Q quantized per row in the kernel),
         // the mean term by f16 mma
@@ -203,7 +204,7 @@ final class DecodeQ8Model {
                     }
                     mts.add(new Mt(a, "%qa0, %qa2", "%qa1, %qa3", q0, q0 + 8 * p.qPitch(), sm, g == 0 ? zero : sm));
                 }
-                gs.add(new Group(g * 32, qt.statOffset() + g * 32, g == 0, mts));
+                gs.add(new Group(g * 32, g * 32, g == 0, mts));
             }
             ks.add(new KStep(base, off, x4, DecodeEmitter.regs("%kf", 0, nraw), imts, gs));
         }
@@ -257,7 +258,7 @@ final class DecodeQ8Model {
                     int o = (t * nTiles + n) * 4;
                     os.add(new PvQ(DecodeEmitter.regs("%pa", t * 4, 4), "%o" + o, "%o" + (o + 1), "%o" + (o + 2), "%o" + (o + 3)));
                 }
-                vt.add(new VTile("%vf" + i, "%vh" + (2 * i), "%vh" + (2 * i + 1), qt.statOffset() + 2 * d + 32 * n, os));
+                vt.add(new VTile("%vf" + i, "%vh" + (2 * i), "%vh" + (2 * i + 1), 2 * d + 32 * n, os));
             }
             vg.add(new VGroup(x * 512, x4, DecodeEmitter.regs("%vf", 0, tiles), vt));
         }

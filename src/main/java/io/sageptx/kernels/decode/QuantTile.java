@@ -4,8 +4,10 @@ import io.sageptx.numerics.QuantKvLayout;
 
 /**
  * The shared-memory slot of one 16-key tile of the quantized cache ({@link KvFormat#PAGED_QUANT}): the INT8
- * K rows (pitch {@link #kPitch}), the e4m3 V^T tile (D rows of 16 keys, contiguous), the block's statistics
- * (normalized K mean, V channel scales, mean scale) and the tile's 16 K scales, in that order.
+ * K rows (pitch {@link #kPitch}), the e4m3 V^T tile (D rows of 16 keys, contiguous) and the tile's 16 K scales;
+ * and the size of one entry of the warp's ring of block statistics (normalized K mean, V channel scales, mean
+ * scale: {@link QuantKvLayout#headStatBytes} bytes), which a warp copies once per chunk of up to four tiles of one
+ * block rather than with every tile (a block of 64 tokens had them read four times, 0.8 of 5.5 GB at B=64, 32k).
  *
  * <p>The K rows are swizzled rather than padded (a 16-byte cp.async whose shared destination sits at another
  * offset within 128 bytes than its source asks L2 for 1.5x the sectors; {@link DecodePlan}): 16-byte chunk c
@@ -15,15 +17,17 @@ import io.sageptx.numerics.QuantKvLayout;
  * 3 bits; 2: D = 64, two rows per 128 bytes, XOR of 2 bits (bits 2, 3 of the row); 0: D = 32, padded to 48
  * (four rows per 128 bytes leave too few bank groups for any XOR).
  *
- * @param headDim   D
- * @param kPitch    bytes between INT8 K rows
- * @param swizzle   bits of the chunk index the row XOR changes (3, 2 or 0)
- * @param vOffset   where the V^T tile starts
- * @param statOffset where the block's statistics start ({@link QuantKvLayout#headStatBytes} bytes)
+ * @param headDim      D
+ * @param kPitch       bytes between INT8 K rows
+ * @param swizzle      bits of the chunk index the row XOR changes (3, 2 or 0)
+ * @param vOffset      where the V^T tile starts
  * @param kScaleOffset where the tile's 16 K scales start
- * @param slotBytes the whole slot
+ * @param slotBytes    the whole slot
+ * @param statBytes    bytes of one block's statistics (kmean, vscale, meanScale and padding)
+ * @param statStride   bytes between entries of the statistics ring (statBytes rounded up to 128)
  */
-public record QuantTile(int headDim, int kPitch, int swizzle, int vOffset, int statOffset, int kScaleOffset, int slotBytes) {
+public record QuantTile(int headDim, int kPitch, int swizzle, int vOffset, int kScaleOffset, int slotBytes, int statBytes,
+                        int statStride) {
 
     public static QuantTile of(int d) {
         int swizzle = d == 32 ? 0 : d == 64 ? 2 : 3;
@@ -33,10 +37,10 @@ public record QuantTile(int headDim, int kPitch, int swizzle, int vOffset, int s
             default -> DecodePlan.swizzledPitch(d);
         };
         int v = DecodeSpec.TILE_KEYS * kPitch;
-        int stat = v + DecodeSpec.TILE_KEYS * d;
-        int ks = stat + QuantKvLayout.headStatBytes(d);
+        int ks = v + DecodeSpec.TILE_KEYS * d;
         int slot = DecodePlan.align(ks + 4 * DecodeSpec.TILE_KEYS);
-        return new QuantTile(d, kPitch, swizzle, v, stat, ks, slot);
+        int stat = QuantKvLayout.headStatBytes(d);
+        return new QuantTile(d, kPitch, swizzle, v, ks, slot, stat, DecodePlan.align(stat));
     }
 
     /** The XOR applied to the chunk index of K row {@code row}. */
