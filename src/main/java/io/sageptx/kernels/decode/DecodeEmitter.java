@@ -4,6 +4,7 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.function.IntUnaryOperator;
 
 import io.sageptx.ptx.PtxFloats;
 import io.sageptx.ptx.PtxVersions;
@@ -54,7 +55,10 @@ public final class DecodeEmitter {
     public record Pass(int rowOff, int base, int smem, int vsmem, boolean rowPred, int rowLimit, boolean last) {
     }
 
-    /** A lane's swizzled copy destination for rows row0 + rowOff (+ multiples of 8): register %kd<j>. */
+    /**
+     * A lane's swizzled copy destination register (%kd<j> / %ld<j>) for rows row0 + rowOff, shared by the passes
+     * whose rows get the same chunk XOR ({@link #passBases}).
+     */
     public record CopyBase(int j, int rowOff) {
     }
 
@@ -84,12 +88,26 @@ public final class DecodeEmitter {
     }
 
     /**
-     * Distinct copy destinations a lane needs: its rows row0 + ps * rpp (ps < passes) agree mod 8 when ps
-     * agrees mod 8 / gcd(rpp, 8).
+     * The destination register of each copy pass of a swizzled tile: pass ps copies rows row0 + ps * rpp (row0 <
+     * rpp, the lane's first row), and passes whose rows get the same chunk XOR {@code rowXor} for every row0
+     * share one register, named after their first pass (added to {@code bases}); the others of its group are
+     * whole rows further, an immediate offset.
      */
-    static int copyBases(int rpp, int passes) {
-        int gcd = 1 << Math.min(3, Integer.numberOfTrailingZeros(rpp));
-        return Math.min(passes, 8 / gcd);
+    static int[] passBases(int rpp, int passes, IntUnaryOperator rowXor, List<CopyBase> bases) {
+        int[] base = new int[passes];
+        List<List<Integer>> signatures = new ArrayList<>();
+        for (int ps = 0; ps < passes; ps++) {
+            List<Integer> sig = new ArrayList<>();
+            for (int x = 0; x < rpp; x++) sig.add(rowXor.applyAsInt(x + ps * rpp));
+            int j = signatures.indexOf(sig);
+            if (j < 0) {
+                j = signatures.size();
+                signatures.add(sig);
+                bases.add(new CopyBase(j, ps * rpp));
+            }
+            base[ps] = j;
+        }
+        return base;
     }
 
     static String regs(String prefix, int from, int n) {
@@ -197,25 +215,21 @@ public final class DecodeEmitter {
         for (int st = 0; st < ahead; st++) pre.add(new Pre(st, st * s.warps()));
         m.put("prologue", pre);
 
-        // tile copy passes (16-bit formats): rows row0 + pass * rpp
-        // (swizzled rows: the passes whose rows agree mod 8 share one destination register, the others differ
-        // by whole groups of 8 rows)
+        // tile copy passes (16-bit formats): rows row0 + pass * rpp, swizzled destinations
         List<Pass> passes = new ArrayList<>();
         int rpp = p.rowsPerPass();
-        int nBases = copyBases(rpp, p.passes());
+        List<CopyBase> cb = new ArrayList<>();
+        int[] bases = passBases(rpp, p.passes(), DecodePlan::rowXor, cb);
         int vOff = DecodeSpec.TILE_KEYS * p.kvPitch();
         for (int ps = 0; ps < p.passes(); ps++) {
             int rowOff = ps * rpp;
-            int j = ps % nBases;
-            int smem = (ps - j) * rpp * p.kvPitch();
+            int smem = (rowOff - cb.get(bases[ps]).rowOff()) * p.kvPitch();
             boolean pred = p.activeLanes() < 32 || rowOff + rpp > DecodeSpec.TILE_KEYS;
-            passes.add(new Pass(rowOff, j, smem, smem + vOff, pred, DecodeSpec.TILE_KEYS - rowOff, ps == p.passes() - 1));
+            passes.add(new Pass(rowOff, bases[ps], smem, smem + vOff, pred, DecodeSpec.TILE_KEYS - rowOff, ps == p.passes() - 1));
         }
         m.put("passes", passes);
-        List<CopyBase> cb = new ArrayList<>();
-        for (int j = 0; j < nBases; j++) cb.add(new CopyBase(j, j * rpp));
         m.put("copyBases", cb);
-        m.put("copyBaseCount", nBases);
+        m.put("copyBaseCount", cb.size());
         // ldmatrix lane bases: step k16 st reads logical chunks 2st, 2st + 1 = 8 (st / 4) + 2 (st % 4) + half, so
         // four bases (st % 4) and offsets of 128 (st / 4) bytes cover every step
         int nFrag = Math.min(4, kSteps);

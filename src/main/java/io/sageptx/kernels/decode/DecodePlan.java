@@ -24,7 +24,7 @@ import io.sageptx.spec.DType;
  * for 1.5x the sectors it copies (measured on the H200, {@code tools/gpu/micro/cpasync_pitch.cu}: 4.28 TB/s
  * with a 272-byte pitch, 4.67 with 256 or 384; {@code docs/notes/decode.md}). Their rows are 128-byte
  * multiples instead, and the 16-byte chunk c of row r sits at chunk {@code c ^ (r & 7)} of its row
- * ({@link #swizzle}), so the eight rows an ldmatrix reads still hit distinct bank groups.
+ * ({@link #rowXor}), so the eight rows an ldmatrix reads still hit distinct bank groups.
  */
 public record DecodePlan(DecodeSpec spec, int kvPitch, int slotBytes, int ringBytes, int qPitch, int qRegion,
                          int oPitch, int statOffset, int mergeBytes, int regionBytes, int smemBytes,
@@ -84,12 +84,12 @@ public record DecodePlan(DecodeSpec spec, int kvPitch, int slotBytes, int ringBy
     }
 
     /**
-     * Where the 16-byte chunk {@code chunk} of row {@code row} of a swizzled tile sits, in bytes from the tile
-     * (pitch {@code pitch}, a multiple of 128): chunk {@code chunk ^ (row & 7)} of the row. XOR only changes the
-     * chunk's low three bits, so a chunk stays within its 128-byte group and the row.
+     * The swizzle of the 16-bit formats' K/V tiles (pitch a multiple of 128): 16-byte chunk c of row r sits at
+     * chunk {@code c ^ rowXor(r)} of its row. XOR only changes the chunk's low three bits, so a chunk stays
+     * within its 128-byte group and the row.
      */
-    public static int swizzle(int row, int chunk, int pitch) {
-        return row * pitch + 16 * (chunk ^ (row & 7));
+    public static int rowXor(int row) {
+        return row & 7;
     }
 
     static int align(int bytes) {

@@ -23,10 +23,6 @@ final class DecodeQ8Model {
     record KPass(int rowOff, int base, int smem, int global, boolean rowPred, int rowLimit) {
     }
 
-    /** A lane's K8 copy destination for rows row0 + rowOff (and the passes that share its swizzle). */
-    record KCopyBase(int j, int rowOff) {
-    }
-
     /** An ldmatrix lane base of K8: the x4 or x2 lane rows, logical chunk twoQ + (x4: the lane's half). */
     record KFragBase(int j, boolean x4, int twoQ) {
     }
@@ -96,7 +92,7 @@ final class DecodeQ8Model {
         m.put("msOff", 6 * d);   // in a statistics entry: kmean [2D], vscale [4D], meanScale
         m.put("d", d);
         m.put("d2", 2 * d);
-        m.put("statTail", 6 * d + 16);
+        m.put("statTail", qt.statBytes());   // the K scales follow the statistics in the pool
         m.put("neg8", PtxFloats.hex(8f));
         m.put("inv256", PtxFloats.hex(1f / 256f));
         // sm_89 and newer convert e4m3 to f16 in one instruction per two codes (exact values, not x 2^-8: O
@@ -108,28 +104,21 @@ final class DecodeQ8Model {
         m.put("skipRescale", d <= 208);
 
         // K8 rows: D/16 chunks per row, rows row0 + pass * rpp
-        int cpr = d / 16;
-        int rpp = 32 / cpr;
-        int active = rpp * cpr;
+        int cpr = p.chunksPerRow();       // DecodePlan: D / 16 for the quantized cache
+        int rpp = p.rowsPerPass();
+        int active = p.activeLanes();
         m.put("kChunksPerRow", cpr);
         m.put("kRowsPerPass", rpp);
         m.put("kActive", active);
         m.put("kIdle", active < 32);
-        // passes whose rows get the same XOR for every row0 < rpp share a destination register (offset: whole rows)
+        // swizzled destinations: passes with the same row XORs share a register (DecodeEmitter.passBases)
         List<KPass> kp = new ArrayList<>();
-        List<KCopyBase> kcb = new ArrayList<>();
-        List<List<Integer>> signatures = new ArrayList<>();
-        for (int r = 0; r < DecodeSpec.TILE_KEYS; r += rpp) {
-            List<Integer> sig = new ArrayList<>();
-            for (int x = 0; x < rpp; x++) sig.add(qt.rowXor(x + r));
-            int j = signatures.indexOf(sig);
-            if (j < 0) {
-                j = signatures.size();
-                signatures.add(sig);
-                kcb.add(new KCopyBase(j, r));
-            }
-            int smem = (r - kcb.get(j).rowOff()) * qt.kPitch();
-            kp.add(new KPass(r, j, smem, r * d, active < 32 || r + rpp > DecodeSpec.TILE_KEYS, DecodeSpec.TILE_KEYS - r));
+        List<DecodeEmitter.CopyBase> kcb = new ArrayList<>();
+        int[] bases = DecodeEmitter.passBases(rpp, p.passes(), qt::rowXor, kcb);
+        for (int ps = 0; ps < p.passes(); ps++) {
+            int r = ps * rpp;
+            int smem = (r - kcb.get(bases[ps]).rowOff()) * qt.kPitch();
+            kp.add(new KPass(r, bases[ps], smem, r * d, active < 32 || r + rpp > DecodeSpec.TILE_KEYS, DecodeSpec.TILE_KEYS - r));
         }
         m.put("kPasses", kp);
         m.put("kCopyBases", kcb);

@@ -51,9 +51,4 @@ public record QuantTile(int headDim, int kPitch, int swizzle, int vOffset, int k
             default -> 0;
         };
     }
-
-    /** Byte offset of 16-byte chunk {@code chunk} of K row {@code row} in the slot. */
-    public int kChunk(int row, int chunk) {
-        return row * kPitch + 16 * (chunk ^ rowXor(row));
-    }
 }
