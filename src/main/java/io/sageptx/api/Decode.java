@@ -67,7 +67,7 @@ public final class Decode implements AutoCloseable {
     /** The kernel variant a call runs with. */
     public DecodeSpec specFor(DecodeArgs a) {
         a.validate();
-        return DecodeRunner.specFor(a, runner.device().arch());
+        return DecodeRunner.specFor(a, runner.device());
     }
 
     /**

@@ -136,10 +136,16 @@ public final class DecodeRunner implements AutoCloseable {
         };
     }
 
-    /** The default spec of a call on {@code arch} (the tuner may ask for others through {@link #plan(DecodeArgs, Device, DecodeSpec, long, long)}). */
-    public static DecodeSpec specFor(DecodeArgs a, Arch arch) {
-        DecodeSpec d = DecodePlan.defaults(arch, a.headDim(), a.dtype(), format(a), a.group() * a.lq());
-        return TILES == null ? d : new DecodeSpec(d.headDim(), d.dtype(), d.arch(), d.kv(), d.mTiles(), TILES[0], TILES[1]);
+    /**
+     * The default spec of a call on {@code dev}: {@link DecodePlan#defaults}, its ring made shallower where that
+     * fills the CTAs' waves better ({@link DecodePlan#forCall}). The tuner may ask for others through
+     * {@link #plan(DecodeArgs, Device, DecodeSpec, long, long)}.
+     */
+    public static DecodeSpec specFor(DecodeArgs a, Device dev) {
+        DecodeSpec d = DecodePlan.defaults(dev.arch(), a.headDim(), a.dtype(), format(a), a.group() * a.lq());
+        if (TILES != null) return new DecodeSpec(d.headDim(), d.dtype(), d.arch(), d.kv(), d.mTiles(), TILES[0], TILES[1]);
+        long ctas = (long) a.batch() * a.kvHeads() * DecodePlan.of(d).rowChunks(a.group() * a.lq());
+        return DecodePlan.forCall(d, ctas, dev.sms(), dev.smemPerSm());
     }
 
     /**
@@ -212,7 +218,7 @@ public final class DecodeRunner implements AutoCloseable {
 
     /** The same call with at most {@code splits} splits (the heuristic's choice when it is smaller). */
     public static DecodeArgs withSplitsAtMost(DecodeArgs a, Device dev, int most) {
-        int s = splitsFor(a, specFor(a, dev.arch()), dev);
+        int s = splitsFor(a, specFor(a, dev), dev);
         if (s <= most) return a;
         return a.toBuilder().splits(Math.max(1, most)).build();
     }
@@ -226,7 +232,7 @@ public final class DecodeRunner implements AutoCloseable {
     /** Workspace bytes of a call (0 when it is not split); checks the arguments. */
     public static long workspaceBytes(DecodeArgs a, Device dev) {
         a.validate();
-        DecodeSpec spec = specFor(a, dev.arch());
+        DecodeSpec spec = specFor(a, dev);
         return workspaceBytes(a, spec, splitsFor(a, spec, dev));
     }
 
@@ -243,7 +249,7 @@ public final class DecodeRunner implements AutoCloseable {
     /** {@link #plan(DecodeArgs, Device, DecodeSpec, long, long)} with the default spec. */
     public static Plan plan(DecodeArgs a, Device dev, long workspace, long workspaceBytes) {
         a.validate();
-        return plan(a, dev, specFor(a, dev.arch()), workspace, workspaceBytes);
+        return plan(a, dev, specFor(a, dev), workspace, workspaceBytes);
     }
 
     /**

@@ -187,6 +187,39 @@ class DecodeGpuTest {
         }
     }
 
+    /**
+     * The residency the split heuristic counts on is what the GPU gives: every default decode kernel of D 64 and
+     * 128 (each format, 1-4 m16 tiles, every ring depth the planner may pick) loads with no local memory and with
+     * registers that let {@code DecodePlan.ctasPerSm} CTAs share an SM.
+     */
+    @Test
+    void plannedResidencyIsTheLoadedKernels() {
+        DecodeRunner.Device dev = decode.runner().device();
+        io.sageptx.spec.ArchLimits l = io.sageptx.spec.ArchLimits.of(dev.arch());
+        for (KvFormat kv : KvFormat.values()) {
+            for (int d : new int[] {64, 128}) {
+                for (int rows = 4; rows <= 64; rows *= 4) {
+                    io.sageptx.kernels.decode.DecodeSpec base = io.sageptx.kernels.decode.DecodePlan.defaults(dev.arch(), d,
+                            DType.FP16, kv, rows);
+                    for (int st = 2; st <= base.stages(); st++) {
+                        var spec = new io.sageptx.kernels.decode.DecodeSpec(d, DType.FP16, dev.arch(), kv, base.mTiles(),
+                                base.warps(), st);
+                        var p = io.sageptx.kernels.decode.DecodePlan.of(spec);
+                        var f = io.sageptx.kernel.KernelLoader.kernel(decode.context(),
+                                io.sageptx.kernels.decode.DecodeKernels.module(spec),
+                                io.sageptx.kernels.decode.DecodeKernels.kernel(spec)).function();
+                        int real = l.ctasPerSm(spec.threads(), p.smemBytes() , f.numRegs());
+                        System.out.println("residency " + spec + ": " + f.numRegs() + " registers, planned "
+                                + p.ctasPerSm(dev.smemPerSm()) + " CTAs per SM, the GPU holds " + real);
+                        assertEquals(0, f.localBytes(), spec + ": local memory");
+                        assertTrue(real >= p.ctasPerSm(dev.smemPerSm()), spec + ": " + f.numRegs() + " registers hold " + real
+                                + " CTAs per SM, planned " + p.ctasPerSm(dev.smemPerSm()));
+                    }
+                }
+            }
+        }
+    }
+
     /** SageAttention.forward routes a decode shape (BLHD, bottom-right causal) to the decode kernels. */
     @Test
     void sageAttentionForwardRoutesDecodeShapes() {

@@ -134,6 +134,7 @@ public final class DecodeEmitter {
         m.put("ptxVersion", PtxVersions.base(s.arch()));
         m.put("target", s.arch().target());
         m.put("threads", s.threads());
+        m.put("maxRegs", p.maxRegisters());
         m.put("warps", s.warps());
         m.put("warpsM1", s.warps() - 1);
         m.put("warpsLog2", Integer.numberOfTrailingZeros(s.warps()));

@@ -104,18 +104,22 @@ public record DecodePlan(DecodeSpec spec, int kvPitch, int slotBytes, int ringBy
     /**
      * The default spec for a call: as few m16 tiles as cover the {@code rowsPerKvHead} = group x Lq rows
      * (capped by the head dim), then 4 warps with the deepest ring (4, 3, 2 stages) that fits the arch's
-     * budget, else 2 warps. On sm_90 a 16-bit cache with more than 16 rows per kv head takes 8 warps x 2 stages
-     * (one CTA per SM) where that fits a CTA's shared memory.
+     * budget, else 2 warps. On sm_90 a 16-bit cache with more than 16 rows per kv head takes 8 warps (one CTA
+     * per SM) with the deepest ring that fits a CTA's shared memory.
      */
     public static DecodeSpec defaults(Arch arch, int headDim, DType dtype, KvFormat kv, int rowsPerKvHead) {
         int mt = DecodeSpec.mTilesFor(headDim, kv, rowsPerKvHead);
         if (arch == Arch.SM90 && kv != KvFormat.PAGED_QUANT && rowsPerKvHead > 16) {
             // more than one m-tile of rows per kv head (speculative decoding, chunked prefill steps): one CTA of
-            // 8 warps x 2 stages per SM. Measured on the H200 (2026-12-02, D=128, 32/8, Lq=16, dense): 1.07-1.10x
+            // 8 warps per SM. Measured on the H200 (2026-12-02, D=128, 32/8, Lq=16, dense): 1.07-1.10x
             // at B=64, 1.14-1.21x at B=8 against 4 warps x 3 stages; at Lq=1 it made no difference (0.98-1.04) and
             // the quantized kernel gained at some shapes and lost up to 15 % at others, so both keep the rule below.
-            DecodeSpec wide = new DecodeSpec(headDim, dtype, arch, kv, mt, 8, 2);
-            if (of(wide).smemBytes() <= ArchLimits.of(arch).smemPerBlock()) return wide;
+            // Its registers allow one such CTA per SM (registerFloor), so it takes the deepest ring (4, 3, 2 stages)
+            // that fits a CTA's shared memory: 8 warps x (stages - 1) tiles in flight per SM.
+            for (int st = 4; st >= 2; st--) {
+                DecodeSpec wide = new DecodeSpec(headDim, dtype, arch, kv, mt, 8, st);
+                if (of(wide).smemBytes() <= ArchLimits.of(arch).smemPerBlock()) return wide;
+            }
         }
         int budget = budget(arch);
         for (int w : new int[] {4, 2}) {
@@ -127,15 +131,83 @@ public record DecodePlan(DecodeSpec spec, int kvPitch, int slotBytes, int ringBy
         throw new IllegalStateException("no decode spec fits " + budget + " bytes of shared memory at headDim = " + headDim);
     }
 
+    /**
+     * The spec of a call of {@code ctas} CTAs (before any split) on {@code sms} SMs: {@code base} (from
+     * {@link #defaults}), or the same warps with a shallower ring where that makes the CTAs' waves fuller. A
+     * call that fills at least 80 % of the slots is not split (see {@link #splits}), so its last wave decides:
+     * 512 CTAs of the D=64 16-bit kernel with 4 stages (3 per SM, 396 slots on 132 SMs) run in a second wave
+     * 29 % full; with 3 stages (4 per SM) in one 97 % full (measured 249 vs 277 us, B=64 32/8 Lk=8k). A
+     * shallower ring replaces the deepest only when its waves are fuller by more than 5 %.
+     */
+    public static DecodeSpec forCall(DecodeSpec base, long ctas, int sms, int smemPerSm) {
+        DecodeSpec best = base;
+        double bestEff = waveEfficiency(ctas, sms * of(base).ctasPerSm(smemPerSm));
+        if (ctas < 0.8 * sms * of(base).ctasPerSm(smemPerSm)) return base;   // split calls: the split fills the GPU
+        for (int st = base.stages() - 1; st >= 2; st--) {
+            DecodeSpec s = new DecodeSpec(base.headDim(), base.dtype(), base.arch(), base.kv(), base.mTiles(), base.warps(), st);
+            double eff = waveEfficiency(ctas, sms * of(s).ctasPerSm(smemPerSm));
+            if (eff > bestEff * 1.05) {
+                best = s;
+                bestEff = eff;
+            }
+        }
+        return best;
+    }
+
+    /** How full the waves of {@code ctas} CTAs over {@code slots} resident at once are, on average (0, 1]. */
+    static double waveEfficiency(long ctas, int slots) {
+        long waves = (ctas + slots - 1) / slots;
+        return (double) ctas / ((double) waves * slots);
+    }
+
     /** Row chunks (CTAs per (sequence, kv head, split)) for {@code rowsPerKvHead} rows. */
     public int rowChunks(int rowsPerKvHead) {
         return (rowsPerKvHead + spec.rows() - 1) / spec.rows();
     }
 
-    /** CTAs of this kernel an SM holds at once, by shared memory (1 KB reserved per CTA) and threads, at most 4. */
+    /** Most CTAs per SM the planner asks for (more give a memory-bound kernel nothing: 16 warps hold enough loads). */
+    public static final int MAX_CTAS_PER_SM = 4;
+
+    /**
+     * Registers per thread the kernel needs without spilling, at least: a conservative floor from ptxas counts
+     * (ptxas 13.0, every variant squeezed to the budgets of 1-4 CTAs per SM; {@code DecodeAssemblyTest} checks
+     * every variant the planner can pick). 16-bit K/V: one m16 tile of 4 warps fits 128 registers at every head
+     * dim; two or more m16 tiles, or 8 warps, need up to 168 (the D=64 two-tile kernel spills 224 bytes at 128).
+     * The quantized kernel (INT8 Q K fragments, FP8 V conversion) grows with the head dim: one m16 tile fits 128
+     * up to D=64 and 168 up to D=96 (D=128 spills 248 bytes at 128); two tiles fit 168 up to D=80; the rest get
+     * the whole 255.
+     */
+    public int registerFloor() {
+        int d = spec.headDim();
+        if (spec.kv() == KvFormat.PAGED_QUANT) {
+            if (spec.mTiles() == 1) return d <= 64 ? 128 : d <= 96 ? 168 : 255;
+            return d <= 80 ? 168 : 255;
+        }
+        return spec.mTiles() >= 2 || spec.warps() == 8 ? 168 : 128;
+    }
+
+    /**
+     * CTAs of this kernel an SM holds at once: the fewest of what shared memory (1 KB reserved per CTA), the
+     * arch's thread slots and {@link #registerFloor} registers per thread allow, at most {@value #MAX_CTAS_PER_SM}.
+     * The kernel is assembled with {@code .maxnreg} = {@link #maxRegisters} so that the residency the split
+     * heuristic counts on is the one the GPU gives.
+     */
     public int ctasPerSm(int smemPerSm) {
-        int bySmem = Math.max(1, smemPerSm / (smemBytes + 1024));
-        return Math.max(1, Math.min(4, Math.min(bySmem, 2048 / spec.threads())));
+        ArchLimits l = ArchLimits.of(spec.arch());
+        return Math.min(residency(l, smemPerSm), l.ctasByRegisters(spec.threads(), maxRegisters()));
+    }
+
+    /** The {@code .maxnreg} of the kernel: the register budget of the CTAs per SM the arch's table allows (<= 255). */
+    public int maxRegisters() {
+        ArchLimits l = ArchLimits.of(spec.arch());
+        return Math.min(l.registersPerThread(), l.registerBudget(spec.threads(), residency(l, l.smemPerSm())));
+    }
+
+    private int residency(ArchLimits l, int smemPerSm) {
+        int bySmem = smemPerSm / (smemBytes + 1024);
+        int byThreads = l.maxThreadsPerSm() / spec.threads();
+        int byRegs = l.ctasByRegisters(spec.threads(), registerFloor());
+        return Math.max(1, Math.min(MAX_CTAS_PER_SM, Math.min(bySmem, Math.min(byThreads, byRegs))));
     }
 
     /** Fewest key tiles a split gets from the heuristic: four per warp, so each ring fills. */

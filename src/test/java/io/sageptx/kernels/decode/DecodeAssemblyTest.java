@@ -20,7 +20,8 @@ import io.sageptx.testing.Ptxas;
 /**
  * Every decode kernel variant the runtime can pick assembles with ptxas for sm_80, sm_89, sm_90 and sm_120
  * without spills or stack: every format (dense, paged, quantized paged), every head dim 32..256 step 16
- * (dtypes alternating), every m16 tile count the head dim allows, with the default warps and stages; the
+ * (dtypes alternating), every m16 tile count the head dim allows, with the default warps and every ring depth
+ * up to the default's (each under the {@code .maxnreg} of the residency its plan counts on); the
  * tuner's other warps / stages at D = 64 and 128; the combine and the quantized-cache append kernels of
  * every head dim and dtype.
  */
@@ -33,7 +34,11 @@ class DecodeAssemblyTest {
                 for (int d : DecodeSpec.HEAD_DIMS) {
                     DType t = ((d / 16) + kv.ordinal()) % 2 == 0 ? DType.FP16 : DType.BF16;
                     for (int mt = 1; mt <= DecodeSpec.maxMTiles(d, kv); mt *= 2) {
-                        out.add(DecodePlan.defaults(arch, d, t, kv, 16 * mt));
+                        // the default and every shallower ring DecodePlan.forCall may pick instead
+                        DecodeSpec base = DecodePlan.defaults(arch, d, t, kv, 16 * mt);
+                        for (int st = base.stages(); st >= 2; st--) {
+                            out.add(new DecodeSpec(d, t, arch, kv, base.mTiles(), base.warps(), st));
+                        }
                     }
                 }
             }
@@ -135,12 +140,13 @@ class DecodeAssemblyTest {
         assertThrows(IllegalArgumentException.class, () -> new DecodeSpec(128, DType.FP16, Arch.SM90, KvFormat.DENSE, 1, 4, 5));
     }
 
-    /** sm_90, 16-bit cache, more than 16 rows per kv head: 8 warps x 2 stages, one CTA per SM; otherwise 4 warps. */
+    /** sm_90, 16-bit cache, more than 16 rows per kv head: 8 warps, the deepest ring that fits, one CTA per SM; otherwise 4 warps. */
     @Test
     void wideCtasForManyRowsOnSm90() {
         DecodeSpec lq16 = DecodePlan.defaults(Arch.SM90, 128, DType.FP16, KvFormat.DENSE, 64);
         assertEquals(8, lq16.warps());
-        assertEquals(2, lq16.stages());
+        assertEquals(3, lq16.stages(), "8 x 4 x 8 KB does not fit 227 KB, 8 x 3 does");
+        assertEquals(4, DecodePlan.defaults(Arch.SM90, 64, DType.FP16, KvFormat.DENSE, 64).stages());
         assertEquals(1, DecodePlan.of(lq16).ctasPerSm(228 * 1024), "one 8-warp CTA per SM");
         assertTrue(DecodePlan.of(lq16).smemBytes() <= io.sageptx.spec.ArchLimits.of(Arch.SM90).smemPerBlock());
         assertEquals(8, DecodePlan.defaults(Arch.SM90, 64, DType.BF16, KvFormat.PAGED, 32).warps());
@@ -148,6 +154,40 @@ class DecodeAssemblyTest {
         assertEquals(4, DecodePlan.defaults(Arch.SM90, 128, DType.FP16, KvFormat.DENSE, 16).warps(), "one m-tile: Lq=1 rule");
         assertEquals(4, DecodePlan.defaults(Arch.SM90, 128, DType.FP16, KvFormat.PAGED_QUANT, 64).warps(), "quantized: unchanged");
         assertTrue(DecodePlan.defaults(Arch.SM89, 128, DType.FP16, KvFormat.DENSE, 64).warps() <= 4, "99 KB parts: unchanged");
+    }
+
+    /** Residency counts registers: the plan's floor, emitted as .maxnreg, decides with shared memory and threads. */
+    @Test
+    void residencyCountsRegisters() {
+        DecodePlan q64 = DecodePlan.of(DecodePlan.defaults(Arch.SM90, 64, DType.FP16, KvFormat.PAGED_QUANT, 4));
+        assertEquals(4, q64.ctasPerSm(228 * 1024), "46 KB of shared memory, 128 registers");
+        assertEquals(128, q64.maxRegisters());
+        assertTrue(DecodeEmitter.emit(q64.spec()).contains(".maxnreg 128"));
+        DecodePlan q128 = DecodePlan.of(DecodePlan.defaults(Arch.SM90, 128, DType.FP16, KvFormat.PAGED_QUANT, 4));
+        assertEquals(2, q128.ctasPerSm(228 * 1024));
+        assertEquals(255, q128.maxRegisters());
+        DecodePlan wide = DecodePlan.of(DecodePlan.defaults(Arch.SM90, 64, DType.FP16, KvFormat.DENSE, 64));
+        assertEquals(1, wide.ctasPerSm(228 * 1024), "8 warps of 168+ registers: one CTA per SM, whatever the shared memory");
+        // a device with more shared memory per SM than the arch's table never counts on more CTAs than the registers hold
+        DecodePlan d64 = DecodePlan.of(DecodePlan.defaults(Arch.SM90, 64, DType.FP16, KvFormat.DENSE, 4));
+        assertEquals(3, d64.ctasPerSm(228 * 1024));
+        assertEquals(168, d64.maxRegisters());
+        assertEquals(3, d64.ctasPerSm(1 << 20));
+    }
+
+    /** A call that is not split takes the ring depth whose waves are fullest (by more than 5 %). */
+    @Test
+    void callsTakeTheRingWithFullerWaves() {
+        DecodeSpec d64 = DecodePlan.defaults(Arch.SM90, 64, DType.FP16, KvFormat.DENSE, 4);
+        assertEquals(4, d64.stages());
+        DecodeSpec b64 = DecodePlan.forCall(d64, 512, 132, 228 * 1024);
+        assertEquals(3, b64.stages(), "512 CTAs: 4 per SM fill 528 slots (97 %), 3 per SM leave a 29 % wave");
+        assertEquals(4, DecodePlan.forCall(d64, 64, 132, 228 * 1024).stages(), "a split call keeps the deepest ring");
+        assertEquals(4, DecodePlan.forCall(d64, 396, 132, 228 * 1024).stages(), "396 CTAs fill 3 per SM exactly");
+        DecodeSpec d128 = DecodePlan.defaults(Arch.SM90, 128, DType.FP16, KvFormat.DENSE, 4);
+        assertEquals(d128, DecodePlan.forCall(d128, 512, 132, 228 * 1024), "264 slots: 512 CTAs in two full waves");
+        assertEquals(1.0, DecodePlan.waveEfficiency(528, 528), 1e-12);
+        assertEquals(512.0 / 792, DecodePlan.waveEfficiency(512, 396), 1e-12);
     }
 
     @Test
