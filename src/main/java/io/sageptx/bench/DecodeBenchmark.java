@@ -28,7 +28,8 @@ import io.sageptx.spec.DType;
  * Times decode calls ({@link Decode}) on the shapes of issue 14 and writes one CSV row per point, to be put
  * next to {@code tools/sdpa_decode_bench.py} (PyTorch SDPA on the same shapes) by
  * {@code tools/decode_compare.py}. Per point: fresh random K/V (on the GPU), warm-up calls, then
- * {@code --runs} calls each timed by CUDA events; the median is kept. Lq &gt; 1 uses the bottom-right causal
+ * {@code --runs} calls queued back to back, each bracketed by CUDA events (one host synchronization after the
+ * last, as {@code tools/sdpa_decode_bench.py} times SDPA); the median is kept. Lq &gt; 1 uses the bottom-right causal
  * mask (speculative decoding), Lq = 1 none. Formats: {@code dense} ([B, Hkv, Lk, D]), {@code paged}
  * (16-bit pools, shuffled blocks), {@code q8} (the quantized cache; its pool holds random bits: the timing
  * does not depend on the values, accuracy is tested elsewhere). Also {@code --append}: one append of one
@@ -167,13 +168,43 @@ public final class DecodeBenchmark {
     }
 
     /**
-     * Median event time of a call (host queueing included: the events bracket the call), its split count, K/V
+     * Median time per call in a loop of calls ({@link #loopMs}, as SDPA is timed), its split count, K/V
      * bytes read, the mean host time of queueing one call, and the median GPU-only time ({@link #gpuOnlyMs}).
      */
     record Row(double ms, int splits, long bytes, double hostUs, double gpuMs) {
     }
 
     private static DeviceBuffer busy;
+
+    /**
+     * The median time per call of {@code runs} calls queued back to back, as a decode loop issues them: an event
+     * pair brackets each call and the host synchronizes once, after the last (the method of
+     * {@code tools/sdpa_decode_bench.py}, so both sides are timed alike). A call whose host queueing takes longer
+     * than its GPU time shows the host time; otherwise the GPU time with the launch gaps between kernels.
+     */
+    static double loopMs(DeviceContext ctx, CudaStream s, int runs, Runnable call) {
+        CudaEvent[] start = new CudaEvent[runs];
+        CudaEvent[] end = new CudaEvent[runs];
+        try {
+            for (int i = 0; i < runs; i++) {
+                start[i] = CudaEvent.create(ctx);
+                end[i] = CudaEvent.create(ctx);
+            }
+            for (int i = 0; i < runs; i++) {
+                start[i].record(s);
+                call.run();
+                end[i].record(s);
+            }
+            end[runs - 1].synchronize();
+            float[] ms = new float[runs];
+            for (int i = 0; i < runs; i++) ms[i] = CudaEvent.elapsedMillis(start[i], end[i]);
+            Arrays.sort(ms);
+            return ms[runs / 2];
+        } finally {
+            for (CudaEvent e : start) if (e != null) e.close();
+            for (CudaEvent e : end) if (e != null) e.close();
+        }
+    }
 
     /**
      * The median time of {@code call} on the GPU alone: a 256 MB memset queued first keeps the stream busy
@@ -263,20 +294,14 @@ public final class DecodeBenchmark {
             DeviceBuffer ws = need > 0 ? alloc(ctx, bufs, need) : null;
             long wsa = ws == null ? 0 : ws.address();
             for (int i = 0; i < o.warmup; i++) decode.forward(a, s.handle(), wsa, need);
-            float[] ms = new float[o.runs];
-            long host = 0;
-            for (int i = 0; i < o.runs; i++) {
-                e0.record(s);
+            long[] host = {0};
+            double ms = loopMs(ctx, s, o.runs, () -> {
                 long h0 = System.nanoTime();
                 decode.forward(a, s.handle(), wsa, need);
-                host += System.nanoTime() - h0;
-                e1.record(s);
-                e1.synchronize();
-                ms[i] = CudaEvent.elapsedMillis(e0, e1);
-            }
-            Arrays.sort(ms);
+                host[0] += System.nanoTime() - h0;
+            });
             double gpu = gpuOnlyMs(ctx, s, e0, e1, o.runs, () -> decode.forward(a, s.handle(), wsa, need));
-            return new Row(ms[ms.length / 2], decode.splitsFor(a), bytes, host / 1e3 / o.runs, gpu);
+            return new Row(ms, decode.splitsFor(a), bytes, host[0] / 1e3 / o.runs, gpu);
         } finally {
             s.synchronize();
             for (DeviceBuffer b : bufs) b.close();
@@ -324,21 +349,16 @@ public final class DecodeBenchmark {
                     .kStrides((long) hkv * prefill * d, (long) prefill * d, d).vStrides((long) hkv * prefill * d, (long) prefill * d, d)
                     .table(tab.address(), maxBlocks, lens.address()).build();
             for (int i = 0; i < o.warmup; i++) decode.append(one, s.handle());
-            float[] ms = new float[Math.max(o.runs, 30)];
-            long host = 0;
-            for (int i = 0; i < ms.length; i++) {
-                e0.record(s);
+            int runs = Math.max(o.runs, 30);
+            long[] host = {0};
+            double ms = loopMs(ctx, s, runs, () -> {
                 long h0 = System.nanoTime();
                 decode.append(one, s.handle());
-                host += System.nanoTime() - h0;
-                e1.record(s);
-                e1.synchronize();
-                ms[i] = CudaEvent.elapsedMillis(e0, e1);
-            }
-            lastAppendHostUs = host / 1e3 / ms.length;
-            lastAppendGpuUs = gpuOnlyMs(ctx, s, e0, e1, ms.length, () -> decode.append(one, s.handle())) * 1000;
-            Arrays.sort(ms);
-            return ms[ms.length / 2] * 1000.0;
+                host[0] += System.nanoTime() - h0;
+            });
+            lastAppendHostUs = host[0] / 1e3 / runs;
+            lastAppendGpuUs = gpuOnlyMs(ctx, s, e0, e1, runs, () -> decode.append(one, s.handle())) * 1000;
+            return ms * 1000.0;
         } finally {
             s.synchronize();
             for (DeviceBuffer b : bufs) b.close();

@@ -177,8 +177,7 @@ public final class DecodeRunner implements AutoCloseable {
         DecodePlan p = DecodePlan.of(spec);
         int chunks = p.rowChunks(a.group() * a.lq());
         long ctas = (long) a.batch() * a.kvHeads() * chunks;
-        int slots = dev.sms() * p.ctasPerSm(dev.smemPerSm());
-        int s = p.splits(ctas, visibleKeys(a), slots);
+        int s = p.splits(ctas, visibleKeys(a), dev.sms(), p.splitTargetPerSm(dev.smemPerSm()));
         // the partial rows ((split * B + b) * H + h) * Lq + i are 32-bit
         while (s > 1 && (long) a.rows() * s > Integer.MAX_VALUE) s--;
         return s;

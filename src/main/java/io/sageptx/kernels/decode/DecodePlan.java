@@ -219,29 +219,40 @@ public record DecodePlan(DecodeSpec spec, int kvPitch, int slotBytes, int ringBy
     public static final int MAX_SPLITS = 128;
 
     /**
-     * The split count of the heuristic: {@code ctas} = sequences x kv heads x row chunks CTAs without a split
-     * fill {@code slots} = SMs x CTAs per SM resident at once; a split count s gives ctas * s CTAs of nearly
-     * equal work (each sequence's visible keys are divided evenly), in ceil(ctas * s / slots) waves. No split
-     * when ctas already fill 80 % of the slots; else picks
-     * the smallest s whose waves are at least 90 % full, else the fullest, with every split keeping at least
-     * {@link #minTilesPerSplit} tiles of the longest sequence and s <= {@link #MAX_SPLITS}.
+     * CTAs per SM a split call aims at: one for the 16-bit formats (a CTA of 4 warps keeps enough loads in flight
+     * to take its SM's share of DRAM bandwidth; a second on the same SM only shares it), two for the quantized
+     * cache (whose per-key work is twice the 16-bit kernel's per byte) where its residency allows. Measured on
+     * the H200 (2026-12-02, seventh session, docs/bench/2026-12-02-h200-run16-splits-*.csv): B=1 32/8 D=128 dense
+     * is fastest at 16 splits (128 CTAs), 32/4 at 32, Lq=16 at 8 (16 CTAs before the split); the quantized cache
+     * at 256-264 CTAs; B=32 32/4 dense unsplit (128 CTAs), quantized at 2 splits.
      */
-    public int splits(long ctas, int maxKeys, int slots) {
-        if (ctas <= 0 || slots <= 0 || ctas >= 0.8 * slots) return 1;
+    public int splitTargetPerSm(int smemPerSm) {
+        return spec.kv() == KvFormat.PAGED_QUANT ? Math.min(2, ctasPerSm(smemPerSm)) : 1;
+    }
+
+    /**
+     * The split count of the heuristic for {@code ctas} = sequences x kv heads x row chunks CTAs on {@code sms}
+     * SMs aiming at {@code perSm} CTAs each ({@link #splitTargetPerSm}): a split count s gives ctas * s CTAs of
+     * nearly equal work (each sequence's visible keys are divided evenly) in ceil(ctas * s / (sms * perSm))
+     * rounds, so a call takes about rounds / s of its unsplit time. Picks the smallest s within 5 % of the
+     * least such cost, every split keeping at least {@link #minTilesPerSplit} tiles of the longest sequence and
+     * s <= {@link #MAX_SPLITS}.
+     */
+    public int splits(long ctas, int maxKeys, int sms, int perSm) {
+        if (ctas <= 0 || sms <= 0 || perSm <= 0) return 1;
         int tiles = Math.max(1, (maxKeys + DecodeSpec.TILE_KEYS - 1) / DecodeSpec.TILE_KEYS);
         int most = Math.max(1, Math.min(MAX_SPLITS, tiles / minTilesPerSplit()));
-        int best = 1;
-        double bestEff = 0;
+        long target = (long) sms * perSm;
+        double[] cost = new double[most + 1];
+        double least = Double.MAX_VALUE;
         for (int s = 1; s <= most; s++) {
-            long total = ctas * s;
-            long waves = (total + slots - 1) / slots;
-            double eff = (double) total / (waves * (double) slots);
-            if (eff >= 0.9) return s;
-            if (eff > bestEff + 1e-9) {
-                bestEff = eff;
-                best = s;
-            }
+            long rounds = (ctas * s + target - 1) / target;
+            cost[s] = (double) rounds / s;
+            least = Math.min(least, cost[s]);
         }
-        return best;
+        for (int s = 1; s <= most; s++) {
+            if (cost[s] <= least * 1.05) return s;
+        }
+        return 1;
     }
 }

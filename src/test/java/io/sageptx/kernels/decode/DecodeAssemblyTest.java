@@ -193,13 +193,21 @@ class DecodeAssemblyTest {
     @Test
     void splitHeuristicFillsTheGpu() {
         DecodePlan p = DecodePlan.of(DecodePlan.defaults(Arch.SM90, 128, DType.FP16, KvFormat.PAGED, 4));
-        int slots = 132 * p.ctasPerSm(228 * 1024);
-        assertEquals(2, p.ctasPerSm(228 * 1024));
-        assertEquals(1, p.splits(64L * 8, 32768, slots), "B=64 x 8 kv heads fill the GPU");
-        assertEquals(30, p.splits(8, 32768, slots), "B=1 x 8 kv heads: 30 x 8 = 240 CTAs, the first >= 90 % of 264");
-        assertEquals(1, p.splits(8, 100, slots), "too few keys to split");
-        assertTrue(p.splits(8, 1024, slots) <= 1024 / 16 / p.minTilesPerSplit());
-        int s = p.splits(64, 32768, slots);
-        assertTrue(64L * s >= 0.9 * slots && 64L * s <= 2L * slots, "B=8: " + s);
+        int smem = 228 * 1024;
+        assertEquals(2, p.ctasPerSm(smem));
+        assertEquals(1, p.splitTargetPerSm(smem), "16-bit: one CTA per SM");
+        assertEquals(1, p.splits(64L * 8, 32768, 132, 1), "B=64 x 8 kv heads fill the GPU");
+        assertEquals(1, p.splits(32L * 4, 32768, 132, 1), "128 CTAs on 132 SMs: no split");
+        assertEquals(16, p.splits(8, 32768, 132, 1), "B=1 x 8 kv heads: 128 CTAs (33 x 8 = 264 in two rounds is within 5 %)");
+        assertEquals(32, p.splits(4, 131072, 132, 1), "B=1 x 4 kv heads: 128 CTAs");
+        assertEquals(2, p.splits(64, 32768, 132, 1), "B=8 x 8 kv heads: 128 CTAs");
+        assertEquals(1, p.splits(8, 100, 132, 1), "too few keys to split");
+        assertTrue(p.splits(8, 1024, 132, 1) <= 1024 / 16 / p.minTilesPerSplit());
+        DecodePlan q = DecodePlan.of(DecodePlan.defaults(Arch.SM90, 128, DType.FP16, KvFormat.PAGED_QUANT, 4));
+        assertEquals(2, q.splitTargetPerSm(smem), "quantized: two CTAs per SM");
+        assertEquals(2, q.splits(32L * 4, 32768, 132, 2), "B=32 x 4 kv heads quantized: 256 CTAs");
+        assertEquals(32, q.splits(8, 32768, 132, 2), "B=1 x 8 kv heads quantized: 256 CTAs");
+        DecodePlan q64 = DecodePlan.of(DecodePlan.defaults(Arch.SM90, 64, DType.FP16, KvFormat.PAGED_QUANT, 4));
+        assertEquals(2, q64.splitTargetPerSm(smem), "at most two, though four are resident");
     }
 }
