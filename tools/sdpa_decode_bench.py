@@ -8,6 +8,7 @@ One CSV row per (shape, backend) that ran; tools/decode_compare.py keeps the bes
 import argparse
 import csv
 import statistics
+import time
 
 import torch
 import torch.nn.functional as F
@@ -31,9 +32,20 @@ def ints(text):
     return [length(x) for x in text.split(",") if x.strip()]
 
 
+WARM_S = 0.05
+
+
 def time_call(fn, warmup, runs):
-    for _ in range(warmup):
+    # at least `warmup` calls and WARM_S seconds (as DecodeBenchmark.warm): timing starts in the call's own
+    # steady state, not in the power-capped transient of the random fill before it
+    t0 = time.perf_counter()
+    n = 0
+    while n < warmup or time.perf_counter() - t0 < WARM_S:
         fn()
+        n += 1
+        if n % 8 == 0 or n >= warmup:
+            torch.cuda.synchronize()
+    torch.cuda.synchronize()
     starts = [torch.cuda.Event(enable_timing=True) for _ in range(runs)]
     ends = [torch.cuda.Event(enable_timing=True) for _ in range(runs)]
     for i in range(runs):

@@ -36,6 +36,11 @@ if [[ " $steps " == *" memcheck "* ]]; then
 fi
 
 if [[ " $steps " == *" bench "* ]]; then
+  # SM clock and power every 100 ms through both benchmarks: the H200's power cap lowers the SM clock after
+  # large fills and loops, which the quantized kernel feels (docs/notes/decode.md, "Power cap")
+  nvidia-smi --query-gpu=timestamp,clocks.sm,clocks.mem,power.draw,clocks_event_reasons.active --format=csv,noheader \
+    -lms 100 > "$out/decode-smi.csv" 2>/dev/null &
+  smi=$!
   stamp "decode benchmark (SagePTX)"
   # shellcheck disable=SC2086
   timeout "${DECODE_BENCH_SECS:-130}" .gpu/java io.sageptx.bench.DecodeBenchmark --out "$out/decode-sageptx.csv" \
@@ -46,6 +51,9 @@ if [[ " $steps " == *" bench "* ]]; then
   timeout "${SDPA_BENCH_SECS:-110}" python3 tools/sdpa_decode_bench.py --out "$out/decode-sdpa.csv" \
     ${SDPA_BENCH_ARGS:---dims 128,64 --heads 32/8,32/4,32/32 --runs 15 --warmup 5 --max-gb 40} > "$out/decode-sdpa.txt" 2>&1
   summary+=("bench sdpa: exit $?, $(($(wc -l < "$out/decode-sdpa.csv" 2>/dev/null || echo 1) - 1)) rows")
+  kill "$smi" 2>/dev/null
+  summary+=("SM clock during the benchmarks (MHz, 100 ms samples): $(awk -F', ' '{split($2, a, " "); print a[1]}' "$out/decode-smi.csv" \
+    | sort -n | awk '{v[NR] = $1} END {if (NR) printf "min %d, median %d, max %d", v[1], v[int((NR + 1) / 2)], v[NR]}')")
   python3 tools/decode_compare.py "$out/decode-sageptx.csv" "$out/decode-sdpa.csv" > "$out/decode-compare.md" 2>&1
   summary+=("compare: $(tail -n +1 "$out/decode-compare.md" | grep -E 'points compared' | tail -1)")
 fi
