@@ -175,12 +175,11 @@ public record DecodePlan(DecodeSpec spec, int kvPitch, int slotBytes, int ringBy
      * dim; two or more m16 tiles, or 8 warps, need up to 168 (the D=64 two-tile kernel spills 224 bytes at 128).
      * The quantized kernel (INT8 Q K fragments, FP8 V conversion) grows with the head dim: one m16 tile fits 128
      * up to D=64 and 168 up to D=96 (D=128 spills 248 bytes at 128); two tiles fit 168 up to D=80; the rest get
-     * the whole 255; with chunk accumulation (D x m16 tiles <= 64, {@code DecodeQ8Model.chunkAccumulation}) 168.
+     * the whole 255.
      */
     public int registerFloor() {
         int d = spec.headDim();
         if (spec.kv() == KvFormat.PAGED_QUANT) {
-            if (DecodeQ8Model.chunkAccumulation(spec)) return 168;   // its chunk accumulators: one more O
             if (spec.mTiles() == 1) return d <= 64 ? 128 : d <= 96 ? 168 : 255;
             return d <= 80 ? 168 : 255;
         }

@@ -58,12 +58,7 @@ final class DecodeQ8Model {
     record SCvt(String f, String i) {
     }
 
-    /** The PV mma of one m16 tile into n8 tile outputs o0..o3 (or, with chunk accumulation, a0..a3 flushed into them). */
-    record PvQ(String pa, String o0, String o1, String o2, String o3, String a0, String a1, String a2, String a3) {
-    }
-
-    /** The chunk accumulators of one row half (rescaled with its O where the row's maximum moves). */
-    record AcRow(int i, List<String> acs) {
+    record PvQ(String pa, String o0, String o1, String o2, String o3) {
     }
 
     record VTile(String raw, String b0, String b1, int vsOff, List<PvQ> mts) {
@@ -250,53 +245,17 @@ final class DecodeQ8Model {
                 List<PvQ> os = new ArrayList<>();
                 for (int t = 0; t < mt; t++) {
                     int o = (t * nTiles + n) * 4;
-                    os.add(new PvQ(DecodeEmitter.regs("%pa", t * 4, 4), "%o" + o, "%o" + (o + 1), "%o" + (o + 2), "%o" + (o + 3),
-                            "%ac" + o, "%ac" + (o + 1), "%ac" + (o + 2), "%ac" + (o + 3)));
+                    os.add(new PvQ(DecodeEmitter.regs("%pa", t * 4, 4), "%o" + o, "%o" + (o + 1), "%o" + (o + 2), "%o" + (o + 3)));
                 }
                 vt.add(new VTile("%vf" + i, "%vh" + (2 * i), "%vh" + (2 * i + 1), 2 * d + 32 * n, os));
             }
             vg.add(new VGroup(x * 512, x4, DecodeEmitter.regs("%vf", 0, tiles), vt));
         }
         m.put("vGroups", vg);
-        // chunk accumulation: the tiles of a chunk (one block, one set of V scales) sum P V in FP32 accumulators
-        // and flush them into O with the scales once per chunk, not once per tile (ncu, D=128: the per-tile
-        // flush was 64 FFMA + 16 LDS.64 of 381 instructions per tile); it needs one more O-sized register set,
-        // so only where O is small (D x m16 tiles <= 64)
-        boolean acc = chunkAccumulation(s);
-        m.put("chunkAcc", acc);
-        if (acc) {
-            List<String> acRegs = new ArrayList<>();
-            for (int i = 0; i < mt * nTiles * 4; i++) acRegs.add("%ac" + i);
-            m.put("acRegs", acRegs);
-            List<AcRow> acRows = new ArrayList<>();
-            for (int t = 0; t < mt; t++) {
-                for (int h = 0; h < 2; h++) {
-                    List<String> acs = new ArrayList<>();
-                    for (int n = 0; n < nTiles; n++) {
-                        int base = (t * nTiles + n) * 4 + 2 * h;
-                        acs.add("%ac" + base);
-                        acs.add("%ac" + (base + 1));
-                    }
-                    acRows.add(new AcRow(t * 2 + h, acs));
-                }
-            }
-            m.put("acRows", acRows);
-        }
         List<String> pas = new ArrayList<>();
         for (int t = 0; t < mt; t++) pas.add(DecodeEmitter.regs("%pa", t * 4, 4));
         m.put("paRegs", pas);
     }
-
-    /**
-     * Whether the quantized kernel of {@code s} accumulates a chunk's tiles before scaling them into O
-     * ({@code -Dsageptx.decodeQ8ChunkAcc=false} turns it off, for comparisons): where D x m16 tiles <= 64 and the
-     * rescale is warp-uniform.
-     */
-    static boolean chunkAccumulation(DecodeSpec s) {
-        return CHUNK_ACC && s.kv() == KvFormat.PAGED_QUANT && s.mTiles() * s.headDim() <= 64 && s.headDim() <= 208;
-    }
-
-    static final boolean CHUNK_ACC = !"false".equals(System.getProperty("sageptx.decodeQ8ChunkAcc", "true"));
 
     static List<FlatPass> flat(int chunks, int smemBase) {
         List<FlatPass> out = new ArrayList<>();
