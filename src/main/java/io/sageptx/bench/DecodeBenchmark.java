@@ -39,6 +39,7 @@ import io.sageptx.spec.DType;
  * java io.sageptx.bench.DecodeBenchmark --out decode.csv [--batch 1,8,32,64] [--lq 1,4,16] [--lk 1k,8k,32k,128k]
  *     [--heads 32/8,32/4,32/32] [--dims 64,128] [--formats dense,paged,q8] [--q8-min-lk 8k] [--dtype fp16]
  *     [--block 16] [--q8-block 64] [--runs 15] [--warmup 5] [--max-gb 40] [--append 1,8,64] [--no-warm]
+ *     [--table shuffled|identity] (the paged formats' block tables: blocks in random order, or in order)
  *     [--splits 0,16,32] (0: the heuristic's split count)
  * </pre>
  */
@@ -75,6 +76,8 @@ public final class DecodeBenchmark {
         int[] append = {1, 8, 64};
         /** Whether about a second of calls warms the clocks first (off for profiles: fewer launches to skip). */
         boolean warmClocks = true;
+        /** Paged block tables in random order (the default) or in order (--table identity). */
+        boolean shuffleTable = true;
         /** Split counts to time at every point (0: the heuristic's); more than one shows what the heuristic left. */
         int[] splits = {0};
 
@@ -103,6 +106,13 @@ public final class DecodeBenchmark {
                     case "--warmup" -> { o.warmup = Integer.parseInt(v); i++; }
                     case "--max-gb" -> { o.maxGb = Double.parseDouble(v); i++; }
                     case "--no-warm" -> o.warmClocks = false;
+                    case "--table" -> {
+                        if (!v.equals("shuffled") && !v.equals("identity")) {
+                            throw new IllegalArgumentException("--table " + v + ": shuffled or identity");
+                        }
+                        o.shuffleTable = v.equals("shuffled");
+                        i++;
+                    }
                     case "--splits" -> { o.splits = ints(v); i++; }
                     case "--append" -> { o.append = v.isBlank() || v.equals("none") ? new int[0] : ints(v); i++; }
                     default -> throw new IllegalArgumentException("unknown option " + a + " (see the class comment)");
@@ -287,7 +297,7 @@ public final class DecodeBenchmark {
                 int numBlocks = p.batch * blocksPerSeq;
                 List<Integer> perm = new ArrayList<>();
                 for (int i = 0; i < numBlocks; i++) perm.add(i);
-                Collections.shuffle(perm, new Random(7));
+                if (o.shuffleTable) Collections.shuffle(perm, new Random(7));
                 int[] table = perm.stream().mapToInt(Integer::intValue).toArray();
                 DeviceBuffer tab = alloc(ctx, bufs, 4L * table.length);
                 tab.copyFrom(table);
