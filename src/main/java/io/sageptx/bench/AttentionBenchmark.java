@@ -121,14 +121,7 @@ public final class AttentionBenchmark implements AutoCloseable {
         AttentionArgs[] args = new AttentionArgs[sets.length];
         for (int s = 0; s < sets.length; s++) args[s] = call(shape, sets[s], spec);
         attention.kernels(spec); // JIT outside the timed region
-        // warm-up: at least `warmup` calls and at least MIN_WARMUP_MS of GPU work, so that clocks that
-        // dropped while the host compiled or allocated are back up before the timed calls
-        long warmEnd = System.nanoTime() + MIN_WARMUP_MS * 1_000_000L;
-        for (int w = 0; w < warmup || System.nanoTime() < warmEnd; w++) {
-            attention.forward(args[w % args.length], stream.handle());
-            if (w % 8 == 7) stream.synchronize();
-        }
-        stream.synchronize();
+        WarmUp.run(stream, warmup, MIN_WARMUP_MS, w -> attention.forward(args[w % args.length], stream.handle()));
         CudaEvent[] start = new CudaEvent[runs];
         CudaEvent[] mid = new CudaEvent[runs];
         CudaEvent[] end = new CudaEvent[runs];

@@ -186,26 +186,13 @@ public final class DecodeBenchmark {
 
     private static DeviceBuffer busy;
 
-    /** Shortest warm-up of a point, in ms of wall time (see {@link #warm}). */
-    static final double WARM_MS = 50;
-
     /**
-     * Warm-up calls of a point: at least {@code calls}, and for at least {@value #WARM_MS} ms. The random fill
-     * that precedes each point draws enough power for the H200's power cap to lower the SM clock for tens of ms
-     * (nvidia-smi, 2026-12-02: 555-1770 MHz, cap reason active, right after fills); timing right after it
-     * measures the fill's transient, which a compute-heavier kernel (the quantized cache) feels and a
+     * Shortest warm-up of a point, in ms of wall time ({@link WarmUp}): the random fill before each point draws
+     * enough power for the H200's power cap to lower the SM clock for tens of ms (nvidia-smi, 2026-12-02:
+     * 555-1770 MHz, cap reason active), which a compute-heavier kernel (the quantized cache) feels and a
      * memory-bound one does not. {@code tools/sdpa_decode_bench.py} warms SDPA the same way.
      */
-    static void warm(CudaStream s, int calls, Runnable call) {
-        long t0 = System.nanoTime();
-        int n = 0;
-        while (n < calls || (System.nanoTime() - t0) / 1e6 < WARM_MS) {
-            call.run();
-            n++;
-            if (n % 8 == 0 || n >= calls) s.synchronize();
-        }
-        s.synchronize();
-    }
+    static final double WARM_MS = 50;
 
     /**
      * The median time per call of {@code runs} calls queued back to back, as a decode loop issues them: an event
@@ -324,7 +311,7 @@ public final class DecodeBenchmark {
             long need = decode.workspaceBytes(a);
             DeviceBuffer ws = need > 0 ? alloc(ctx, bufs, need) : null;
             long wsa = ws == null ? 0 : ws.address();
-            warm(s, o.warmup, () -> decode.forward(a, s.handle(), wsa, need));
+            WarmUp.run(s, o.warmup, WARM_MS, n -> decode.forward(a, s.handle(), wsa, need));
             long[] host = {0};
             double ms = loopMs(ctx, s, o.runs, () -> {
                 long h0 = System.nanoTime();
@@ -379,7 +366,7 @@ public final class DecodeBenchmark {
             AppendArgs one = AppendArgs.builder().cache(cache).kv(kv.address(), kv.address()).batch(batch).tokens(1)
                     .kStrides((long) hkv * prefill * d, (long) prefill * d, d).vStrides((long) hkv * prefill * d, (long) prefill * d, d)
                     .table(tab.address(), maxBlocks, lens.address()).build();
-            warm(s, o.warmup, () -> decode.append(one, s.handle()));
+            WarmUp.run(s, o.warmup, WARM_MS, n -> decode.append(one, s.handle()));
             int runs = Math.max(o.runs, 30);
             long[] host = {0};
             double ms = loopMs(ctx, s, runs, () -> {
