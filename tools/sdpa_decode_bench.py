@@ -36,7 +36,7 @@ WARM_S = 0.05
 
 
 def time_call(fn, warmup, runs):
-    # at least `warmup` calls and WARM_S seconds (as DecodeBenchmark.warm): timing starts in the call's own
+    # at least `warmup` calls and WARM_S seconds (as io.sageptx.bench.WarmUp, 50 ms in DecodeBenchmark): timing starts in the call's own
     # steady state, not in the power-capped transient of the random fill before it
     t0 = time.perf_counter()
     n = 0
