@@ -36,8 +36,9 @@ WARM_S = 0.05
 
 
 def time_call(fn, warmup, runs):
-    # at least `warmup` calls and WARM_S seconds (as io.sageptx.bench.WarmUp, 50 ms in DecodeBenchmark): timing starts in the call's own
-    # steady state, not in the power-capped transient of the random fill before it
+    # at least `warmup` calls and WARM_S seconds (as io.sageptx.bench.WarmUp, 50 ms in DecodeBenchmark):
+    # timing starts in the call's own steady state, not in the power-capped transient of the random fill
+    # before it
     t0 = time.perf_counter()
     n = 0
     while n < warmup or time.perf_counter() - t0 < WARM_S:
