@@ -1,6 +1,9 @@
 package io.sageptx.spec;
 
+import java.util.Collections;
+import java.util.EnumMap;
 import java.util.List;
+import java.util.Map;
 
 /**
  * What one streaming multiprocessor of a GPU offers a kernel (CUDA programming guide, "technical
@@ -70,9 +73,21 @@ public record ArchLimits(int computeCapability, String name, int smemPerBlock, i
      * The limits every device that runs {@code arch}'s PTX has ({@link Arch#target}): the smallest of each
      * number over them. SM80: sm_80, sm_86, sm_87 (so an sm_80 kernel fits an RTX 3090); SM89: sm_89 and
      * the 9.1-11.x devices that run its PTX; SM90: sm_90; SM120: sm_120 and sm_121. The FP8 rate is the
-     * arch's own.
+     * arch's own. Computed once per arch (the decode planner asks on every call).
      */
     public static ArchLimits of(Arch arch) {
+        return BY_ARCH.get(arch);
+    }
+
+    private static final Map<Arch, ArchLimits> BY_ARCH = byArch();
+
+    private static Map<Arch, ArchLimits> byArch() {
+        EnumMap<Arch, ArchLimits> m = new EnumMap<>(Arch.class);
+        for (Arch a : Arch.values()) m.put(a, smallestOf(a));
+        return Collections.unmodifiableMap(m);
+    }
+
+    private static ArchLimits smallestOf(Arch arch) {
         int smemBlock = Integer.MAX_VALUE;
         int smemSm = Integer.MAX_VALUE;
         int reserved = 0;

@@ -208,7 +208,7 @@ class DecodeGpuTest {
                         var f = io.sageptx.kernel.KernelLoader.kernel(decode.context(),
                                 io.sageptx.kernels.decode.DecodeKernels.module(spec),
                                 io.sageptx.kernels.decode.DecodeKernels.kernel(spec)).function();
-                        int real = l.ctasPerSm(spec.threads(), p.smemBytes() , f.numRegs());
+                        int real = l.ctasPerSm(spec.threads(), p.smemBytes(), f.numRegs());
                         System.out.println("residency " + spec + ": " + f.numRegs() + " registers, planned "
                                 + p.ctasPerSm(dev.smemPerSm()) + " CTAs per SM, the GPU holds " + real);
                         assertEquals(0, f.localBytes(), spec + ": local memory");

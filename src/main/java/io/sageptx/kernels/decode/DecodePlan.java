@@ -133,16 +133,18 @@ public record DecodePlan(DecodeSpec spec, int kvPitch, int slotBytes, int ringBy
 
     /**
      * The spec of a call of {@code ctas} CTAs (before any split) on {@code sms} SMs: {@code base} (from
-     * {@link #defaults}), or the same warps with a shallower ring where that makes the CTAs' waves fuller. A
-     * call that fills at least 80 % of the slots is not split (see {@link #splits}), so its last wave decides:
-     * 512 CTAs of the D=64 16-bit kernel with 4 stages (3 per SM, 396 slots on 132 SMs) run in a second wave
-     * 29 % full; with 3 stages (4 per SM) in one 97 % full (measured 249 vs 277 us, B=64 32/8 Lk=8k). A
-     * shallower ring replaces the deepest only when its waves are fuller by more than 5 %.
+     * {@link #defaults}), or the same warps with a shallower ring where that makes the CTAs' waves fuller. A call
+     * of fewer CTAs than 80 % of the base's slots keeps the deepest ring (its CTAs, or its split, fit in one
+     * wave); a larger one runs in waves and its last wave decides: 512 CTAs of the D=64 16-bit kernel with 4
+     * stages (3 per SM, 396 slots on 132 SMs) run in a second wave 29 % full; with 3 stages (4 per SM) in one
+     * 97 % full (measured 249 vs 277 us, B=64 32/8 Lk=8k). A shallower ring replaces the deepest only when its
+     * waves are fuller by more than 5 %.
      */
     public static DecodeSpec forCall(DecodeSpec base, long ctas, int sms, int smemPerSm) {
+        int slots = sms * of(base).ctasPerSm(smemPerSm);
+        if (ctas < 0.8 * slots) return base;
         DecodeSpec best = base;
-        double bestEff = waveEfficiency(ctas, sms * of(base).ctasPerSm(smemPerSm));
-        if (ctas < 0.8 * sms * of(base).ctasPerSm(smemPerSm)) return base;   // split calls: the split fills the GPU
+        double bestEff = waveEfficiency(ctas, slots);
         for (int st = base.stages() - 1; st >= 2; st--) {
             DecodeSpec s = new DecodeSpec(base.headDim(), base.dtype(), base.arch(), base.kv(), base.mTiles(), base.warps(), st);
             double eff = waveEfficiency(ctas, sms * of(s).ctasPerSm(smemPerSm));
