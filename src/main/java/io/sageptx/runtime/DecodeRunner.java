@@ -2,6 +2,7 @@ package io.sageptx.runtime;
 
 import java.util.ArrayList;
 import java.util.List;
+import java.util.concurrent.atomic.AtomicInteger;
 
 import io.sageptx.call.AppendArgs;
 import io.sageptx.call.AttentionArgs;
@@ -23,6 +24,7 @@ import io.sageptx.kernels.decode.DecodeKernels;
 import io.sageptx.kernels.decode.DecodePlan;
 import io.sageptx.kernels.decode.DecodeSpec;
 import io.sageptx.kernels.decode.KvFormat;
+import io.sageptx.kernels.decode.SplitCombine;
 import io.sageptx.numerics.QuantizedAttentionModel;
 import io.sageptx.numerics.QuantKvLayout;
 import io.sageptx.spec.Arch;
@@ -32,7 +34,7 @@ import jcuda.driver.JCudaDriver;
 /**
  * Runs decode calls on one device. {@link #plan} is the whole call as data, with no device: the spec, the
  * split count, the workspace it needs and the launches (module, kernel, geometry, arguments by name): the
- * decode kernel, then the combine kernel when the keys are split. {@link #forward} checks, plans and
+ * decode kernel (whose last CTAs combine a split call's partials: SplitCombine). {@link #forward} checks, plans and
  * queues them on the caller's stream (no host synchronization, no allocation with a caller workspace or
  * once the own workspace has grown).
  */
@@ -81,11 +83,11 @@ public final class DecodeRunner implements AutoCloseable {
      * A whole call: its spec, splits, row chunks, workspace bytes and launches in order.
      *
      * @param spec           the kernel variant
-     * @param splits         splits of each sequence's keys (1: not split, no combine launch)
+     * @param splits         splits of each sequence's keys (1: not split, no workspace)
      * @param chunks         row chunks: the CTAs (grid x, per split) that the group * Lq query rows of one
      *                       (sequence, kv head) are divided into
      * @param workspaceBytes caller workspace the call needs (0 when not split)
-     * @param steps          the launches in order: the decode kernel, then the combine kernel when split
+     * @param steps          the launches in order: the decode kernel
      */
     public record Plan(DecodeSpec spec, int splits, int chunks, long workspaceBytes, List<Step<?>> steps) {
     }
@@ -225,7 +227,32 @@ public final class DecodeRunner implements AutoCloseable {
     /** The most splits whose workspace fits {@code bytes} (at least 1: an unsplit call needs none). */
     public static int splitsFitting(DecodeArgs a, long bytes) {
         long perSplit = (long) a.rows() * (a.headDim() + 1) * 4 + 512;
-        return (int) Math.max(1, Math.min(DecodeArgs.MAX_SPLITS, bytes / Math.max(1, perSplit)));
+        long left = bytes - counterBytes(a);
+        return (int) Math.max(1, Math.min(DecodeArgs.MAX_SPLITS, left / Math.max(1, perSplit)));
+    }
+
+    /**
+     * Workspace bytes of a split call's arrival counters (SplitCombine): one per (sequence, kv head, row chunk),
+     * counted for chunks of 16 rows (the most any spec has).
+     */
+    static long counterBytes(DecodeArgs a) {
+        long chunks = (a.group() * (long) a.lq() + 15) / 16;
+        return align(SplitCombine.COUNTER_BYTES * a.batch() * (long) a.kvHeads() * chunks);
+    }
+
+    private static final AtomicInteger TAGS = new AtomicInteger();
+
+    /**
+     * A new tag for a split call's counters: a mixed sequence number, never 0 or 0xffffffff (the words a fresh
+     * or NaN-poisoned workspace most likely holds). A counter word another call or anything else left behind
+     * is taken for one of this call's only if its high word equals this tag.
+     */
+    static int nextTag() {
+        while (true) {
+            int t = TAGS.incrementAndGet() * 0x9E3779B9;
+            t ^= t >>> 16;
+            if (t != 0 && t != -1) return t;
+        }
     }
 
     /** Workspace bytes of a call (0 when it is not split); checks the arguments. */
@@ -238,7 +265,7 @@ public final class DecodeRunner implements AutoCloseable {
     static long workspaceBytes(DecodeArgs a, DecodeSpec spec, int splits) {
         if (splits <= 1) return 0;
         long rows = (long) a.rows() * splits;
-        return align(rows * a.headDim() * 4) + align(rows * 4);
+        return align(rows * a.headDim() * 4) + align(rows * 4) + counterBytes(a);
     }
 
     private static long align(long n) {
@@ -268,6 +295,7 @@ public final class DecodeRunner implements AutoCloseable {
         long need = workspaceBytes(a, spec, splits);
         long wsO = 0;
         long wsLse = 0;
+        long wsCnt = 0;
         if (need > 0) {
             if (workspace == 0) throw new IllegalArgumentException("workspace is a null device pointer (the call is split "
                     + splits + " ways and needs " + need + " bytes: Decode.workspaceBytes(args))");
@@ -280,9 +308,10 @@ public final class DecodeRunner implements AutoCloseable {
             }
             wsO = workspace;
             wsLse = workspace + align((long) a.rows() * splits * a.headDim() * 4);
+            wsCnt = wsLse + align((long) a.rows() * splits * 4);
         }
         Args args = new Args().ptr("p_q", a.q()).ptr("p_o", a.o()).ptr("p_lse", a.lse()).ptr("p_ws_o", wsO)
-                .ptr("p_ws_lse", wsLse).ptr("p_flags", a.flags()).u32("p_lq", a.lq()).u32("p_group", a.group())
+                .ptr("p_ws_lse", wsLse).ptr("p_ws_cnt", wsCnt).u32("p_tag", splits > 1 ? nextTag() : 0).ptr("p_flags", a.flags()).u32("p_lq", a.lq()).u32("p_group", a.group())
                 .u32("p_hkv", a.kvHeads()).u32("p_batch", a.batch()).u32("p_chunks", chunks).u32("p_splits", splits)
                 .u32("p_causal", a.causal() == CausalMode.NONE ? 0 : a.causal() == CausalMode.TOP_LEFT ? 1 : 2)
                 .f32("p_scale", a.smScale() * QuantizedAttentionModel.LOG2_E);
@@ -318,13 +347,6 @@ public final class DecodeRunner implements AutoCloseable {
         List<Step<?>> steps = new ArrayList<>();
         steps.add(new Step<>(DecodeKernels.module(spec), DecodeKernels.kernel(spec),
                 new DecodeKernels.Grid(chunks, splits, a.kvHeads(), a.batch()), args));
-        if (splits > 1) {
-            Args c = new Args().ptr("p_o", a.o()).ptr("p_lse", a.lse()).ptr("p_ws_o", wsO).ptr("p_ws_lse", wsLse)
-                    .u32("p_rows", a.rows()).u32("p_lq", a.lq()).u32("p_heads", a.heads()).u32("p_splits", splits);
-            strides(c, "p_o", a.oStrides());
-            steps.add(new Step<>(DecodeKernels.combineModule(a.headDim(), a.dtype(), spec.arch()),
-                    DecodeKernels.combineKernel(a.headDim(), a.dtype()), new DecodeKernels.Rows(a.rows()), c));
-        }
         return new Plan(spec, splits, chunks, need, steps);
     }
 

@@ -110,6 +110,13 @@ public final class PtxEmulator {
             return a;
         }
 
+        /** Sets {@code bytes} bytes at {@code addr} (inside one allocation) to {@code value}. */
+        public void fill(long addr, long bytes, int value) {
+            byte[] b = find(addr, (int) bytes, "fill");
+            int off = (int) (addr - allocs.floorKey(addr));
+            java.util.Arrays.fill(b, off, off + (int) bytes, (byte) value);
+        }
+
         public short[] shorts(long addr, int n) {
             short[] o = new short[n];
             for (int i = 0; i < n; i++) o[i] = (short) read(addr + 2L * i, 2);
@@ -793,6 +800,11 @@ public final class PtxEmulator {
                 return store(in);
             case "red":
                 return reduce(in);
+            case "atom":
+                return atomic(in);
+            case "fence", "membar":
+                // CTAs run one after another and threads one at a time: every access is already ordered
+                return (th, x) -> { };
             case "cp":
                 return cpAsync(in);
             case "shfl", "ldmatrix", "mma", "vote":
@@ -1182,6 +1194,33 @@ public final class PtxEmulator {
             else if (op.equals("add") && t.equals("u32")) r = (old + v) & 0xffffffffL;
             else throw new IllegalStateException(x + ": unsupported red");
             th.cta.sts(a, 4, r, x);
+        };
+    }
+
+    /**
+     * {@code atom[.sem][.scope].global.{cas, exch, add}.b32/b64/u32/u64} d, [addr], a (, b): a read-modify-write of
+     * global memory returning the old value. Threads run one at a time, so it is atomic.
+     */
+    private static Exec atomic(Instr in) {
+        if (!has(in, "global")) throw new IllegalStateException(in + ": only atom.global");
+        String t = type(in);
+        int w = width(t);
+        if (w != 4 && w != 8) throw new IllegalStateException(in + ": only 32- and 64-bit atom");
+        long mask = w == 8 ? -1L : 0xffffffffL;
+        String op = has(in, "cas") ? "cas" : has(in, "exch") ? "exch" : has(in, "add") ? "add" : null;
+        if (op == null) throw new IllegalStateException(in + ": unsupported atom");
+        return (th, x) -> {
+            long a = address(th, x.args[1]);
+            if (a % w != 0) throw new Fault(x + ": misaligned atom at 0x" + Long.toHexString(a));
+            long old = th.cta.mem.read(a, w) & mask;
+            long v = get(th, x.args[2]) & mask;
+            long r = switch (op) {
+                case "cas" -> old == v ? get(th, x.args[3]) & mask : old;
+                case "exch" -> v;
+                default -> (old + v) & mask;
+            };
+            th.cta.mem.write(a, w, r);
+            set(th, x.args[0], old);
         };
     }
 

@@ -145,6 +145,9 @@ public final class DecodeEmitter {
         m.put("qInRegs", qInRegs);
         m.put("initMax", PtxFloats.hex(INIT_MAX));
         m.put("ln2", PtxFloats.hex((float) Math.log(2.0)));
+        m.put("combine", SplitCombine.model(s.headDim(), s.dtype()));
+        m.put("combineWeights", SplitCombine.WEIGHTS_OFFSET);
+        m.put("counterBytes", SplitCombine.COUNTER_BYTES);
         m.put("qRegion", p.qRegion());
         m.put("regionBytes", p.regionBytes());
         m.put("ringBytes", p.ringBytes());

@@ -60,7 +60,9 @@ public record DecodePlan(DecodeSpec spec, int kvPitch, int slotBytes, int ringBy
         int statOffset = rows * oPitch;
         int merge = statOffset + rows * 8;
         int region = align(Math.max(ring + statRing, merge));
-        int smem = qRegion + s.warps() * region;
+        // after the merge the same bytes hold the split combine's weights (SplitCombine), which a CTA of small
+        // warp regions might not have room for otherwise
+        int smem = Math.max(qRegion + s.warps() * region, SplitCombine.sharedBytes(s.warps()));
         int cpr = s.kv() == KvFormat.PAGED_QUANT ? d / 16 : d / 8;
         int rpp = 32 / cpr;
         int passes = (DecodeSpec.TILE_KEYS + rpp - 1) / rpp;

@@ -16,10 +16,11 @@ import io.sageptx.spec.Arch;
 import io.sageptx.spec.DType;
 
 /**
- * The 16-bit decode kernels and the combine kernel, run by {@link io.sageptx.testing.PtxEmulator} on the
+ * The 16-bit decode kernels, run by {@link io.sageptx.testing.PtxEmulator} on the
  * CPU, against FP64 ({@link io.sageptx.numerics.DecodeReference}): dense and paged caches, ragged
  * lengths (0 included), GQA / MHA / MQA with 1, 2 and 4 m16 tiles and several row chunks, both causal
- * alignments with Lq > 1 (rows that see no key: O = 0, LSE = -inf), splits (the combine kernel), bf16,
+ * alignments with Lq > 1 (rows that see no key: O = 0, LSE = -inf), splits (combined by the kernel's last CTAs,
+ * also when launched again on the same workspace), bf16,
  * head dims that leave copy lanes idle.
  */
 class DecodeEmulationTest {
@@ -67,6 +68,9 @@ class DecodeEmulationTest {
         out.add(c(D, 128, f, 4, 1, 1, new int[] {700, 0}, none, 40, 0, Arch.SM90));   // 3 steps, the last part-full
         out.add(c(P, 240, bf, 2, 1, 1, new int[] {500}, none, 19, 16, Arch.SM89));    // 2 slots, partial tail: 3 steps
         out.add(c(D, 64, f, 2, 1, 1, new int[] {300, 65}, none, 130, 0, Arch.SM90)); // 5 LSE groups, empty splits
+        // split calls of several row chunks: one counter per (sequence, kv head, chunk)
+        out.add(c(P, 64, f, 16, 2, 16, new int[] {150, 97}, br, 3, 16, Arch.SM90));   // 128 rows: 2 m-tiles x 4 chunks
+        out.add(c(D, 128, bf, 12, 2, 4, new int[] {88, 200}, br, 4, 0, Arch.SM80));   // 24 rows: 2 chunks, one part-full
         return out;
     }
 
@@ -106,6 +110,23 @@ class DecodeEmulationTest {
             }
         }
         return out.stream();
+    }
+
+    /**
+     * A split call launched three times on one workspace (a prepared call, a CUDA graph replay): each launch's
+     * last CTAs set their counters back to 0, so the third combines exactly like the first.
+     */
+    @TestFactory
+    Stream<DynamicTest> splitCallsRepeatOnOneWorkspace() {
+        return Stream.of(c(KvFormat.DENSE, 128, DType.FP16, 8, 2, 1, new int[] {400, 33}, CausalMode.NONE, 5, 0, Arch.SM90),
+                        c(KvFormat.PAGED, 64, DType.BF16, 16, 2, 16, new int[] {150, 97}, CausalMode.BOTTOM_RIGHT, 3, 16, Arch.SM90))
+                .map(c -> dynamicTest(c.toString(), () -> {
+                    DecodeHarness.Result once = DecodeHarness.run(c, null, 1);
+                    DecodeHarness.Result thrice = DecodeHarness.run(c, null, 3);
+                    assertEquals(0, thrice.error().nonFinite(), c + ": " + thrice.error());
+                    org.junit.jupiter.api.Assertions.assertArrayEquals(once.o(), thrice.o(), c + ": O of the third launch");
+                    org.junit.jupiter.api.Assertions.assertArrayEquals(once.lse(), thrice.lse(), c + ": LSE of the third launch");
+                }));
     }
 
     @TestFactory
