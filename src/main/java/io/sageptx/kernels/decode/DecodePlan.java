@@ -175,8 +175,11 @@ public record DecodePlan(DecodeSpec spec, int kvPitch, int slotBytes, int ringBy
     /**
      * Registers per thread the kernel needs without spilling, at least: a conservative floor from ptxas counts
      * (ptxas 13.0, every variant squeezed to the budgets of 1-4 CTAs per SM; {@code DecodeAssemblyTest} checks
-     * every variant the planner can pick). 16-bit K/V: one m16 tile of 4 warps fits 128 registers at every head
-     * dim; two or more m16 tiles, or 8 warps, need up to 168 (the D=64 two-tile kernel spills 224 bytes at 128).
+     * every variant the planner can pick). 16-bit K/V: one m16 tile of 4 warps needs 128 registers up to D=64, 167
+     * at D=96, 180 at D=112 and 197 at D=128 (squeezed to 168 for three CTAs per SM it assembled here without
+     * spills, but the H200's driver JIT gave it 8 bytes of local memory; 160-166 registers spill 4-8 bytes: no
+     * margin), so from D=112 it gets the whole 255; two or more m16 tiles, or 8 warps, need up to 168 (the D=64
+     * two-tile kernel spills 224 bytes at 128).
      * The quantized kernel (INT8 Q K fragments, FP8 V conversion) grows with the head dim: one m16 tile fits 128
      * up to D=64 and 168 up to D=96 (D=128 spills 248 bytes at 128); two tiles fit 168 up to D=80; the rest get
      * the whole 255.
@@ -187,7 +190,8 @@ public record DecodePlan(DecodeSpec spec, int kvPitch, int slotBytes, int ringBy
             if (spec.mTiles() == 1) return d <= 64 ? 128 : d <= 96 ? 168 : 255;
             return d <= 80 ? 168 : 255;
         }
-        return spec.mTiles() >= 2 || spec.warps() == 8 ? 168 : 128;
+        if (spec.mTiles() >= 2 || spec.warps() == 8) return 168;
+        return d <= 64 ? 128 : d <= 96 ? 168 : 255;
     }
 
     /**

@@ -18,10 +18,10 @@ import io.sageptx.spec.DType;
  * each 128-channel slot.
  *
  * <p>Who is last: each CTA of a split call, once its partial is written, counts itself on its group's 64-bit
- * counter in the workspace (high word the call's tag, low word the CTAs arrived; a word with another tag,
- * whatever a caller's scratch memory held before, counts as 0); the CTA that brings the count to the split count
- * combines and sets the count back to 0, so that the same call launched again (a prepared call, a CUDA graph)
- * starts from 0 as well. See {@code docs/notes/decode.md}, "The combine inside the decode kernel".
+ * counter in the workspace (high word the call's tag, low word the CTAs arrived) with one atomic add; a word with
+ * another tag (whatever a caller's scratch memory held before) is first swapped for (tag, 0) by a compare-and-swap
+ * that only the first CTA to see it wins. The CTA that brings the count to the split count combines and sets the
+ * word back to (tag, 0), so that the same call launched again (a prepared call, a CUDA graph) starts from 0 too. See {@code docs/notes/decode.md}, "The combine inside the decode kernel".
  */
 public final class SplitCombine {
 
