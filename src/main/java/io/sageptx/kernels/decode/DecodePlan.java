@@ -181,14 +181,15 @@ public record DecodePlan(DecodeSpec spec, int kvPitch, int slotBytes, int ringBy
      * margin), so from D=112 it gets the whole 255; two or more m16 tiles, or 8 warps, need up to 168 (the D=64
      * two-tile kernel spills 224 bytes at 128).
      * The quantized kernel (INT8 Q K fragments, FP8 V conversion) grows with the head dim: one m16 tile fits 128
-     * up to D=64 and 168 up to D=96 (D=128 spills 248 bytes at 128); two tiles fit 168 up to D=80; the rest get
+     * up to D=64 and 168 up to D=96 (D=128 spills 248 bytes at 128); two tiles fit 168 up to D=64 (D=80 spilled 4-12 bytes at 168 once the split combine
+     * joined the kernel); the rest get
      * the whole 255.
      */
     public int registerFloor() {
         int d = spec.headDim();
         if (spec.kv() == KvFormat.PAGED_QUANT) {
             if (spec.mTiles() == 1) return d <= 64 ? 128 : d <= 96 ? 168 : 255;
-            return d <= 80 ? 168 : 255;
+            return d <= 64 ? 168 : 255;
         }
         if (spec.mTiles() >= 2 || spec.warps() == 8) return 168;
         return d <= 64 ? 128 : d <= 96 ? 168 : 255;
