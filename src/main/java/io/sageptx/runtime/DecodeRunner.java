@@ -34,7 +34,8 @@ import jcuda.driver.JCudaDriver;
 /**
  * Runs decode calls on one device. {@link #plan} is the whole call as data, with no device: the spec, the
  * split count, the workspace it needs and the launches (module, kernel, geometry, arguments by name): the
- * decode kernel (whose last CTAs combine a split call's partials: SplitCombine). {@link #forward} checks, plans and
+ * decode kernel, whose last CTAs combine a split call's partials where each warp has at most one row to combine,
+ * else followed by the combine kernel (SplitCombine). {@link #forward} checks, plans and
  * queues them on the caller's stream (no host synchronization, no allocation with a caller workspace or
  * once the own workspace has grown).
  */
@@ -87,7 +88,8 @@ public final class DecodeRunner implements AutoCloseable {
      * @param chunks         row chunks: the CTAs (grid x, per split) that the group * Lq query rows of one
      *                       (sequence, kv head) are divided into
      * @param workspaceBytes caller workspace the call needs (0 when not split)
-     * @param steps          the launches in order: the decode kernel
+     * @param steps          the launches in order: the decode kernel, then the combine kernel when the call is
+     *                       split and does not combine in the decode kernel ({@link SplitCombine#fused})
      */
     public record Plan(DecodeSpec spec, int splits, int chunks, long workspaceBytes, List<Step<?>> steps) {
     }
@@ -308,10 +310,12 @@ public final class DecodeRunner implements AutoCloseable {
             }
             wsO = workspace;
             wsLse = workspace + align((long) a.rows() * splits * a.headDim() * 4);
-            wsCnt = wsLse + align((long) a.rows() * splits * 4);
+            if (SplitCombine.fused(spec, Math.min(a.group() * a.lq(), spec.rows()))) {
+                wsCnt = wsLse + align((long) a.rows() * splits * 4);
+            }
         }
         Args args = new Args().ptr("p_q", a.q()).ptr("p_o", a.o()).ptr("p_lse", a.lse()).ptr("p_ws_o", wsO)
-                .ptr("p_ws_lse", wsLse).ptr("p_ws_cnt", wsCnt).u32("p_tag", splits > 1 ? nextTag() : 0).ptr("p_flags", a.flags()).u32("p_lq", a.lq()).u32("p_group", a.group())
+                .ptr("p_ws_lse", wsLse).ptr("p_ws_cnt", wsCnt).u32("p_tag", wsCnt != 0 ? nextTag() : 0).ptr("p_flags", a.flags()).u32("p_lq", a.lq()).u32("p_group", a.group())
                 .u32("p_hkv", a.kvHeads()).u32("p_batch", a.batch()).u32("p_chunks", chunks).u32("p_splits", splits)
                 .u32("p_causal", a.causal() == CausalMode.NONE ? 0 : a.causal() == CausalMode.TOP_LEFT ? 1 : 2)
                 .f32("p_scale", a.smScale() * QuantizedAttentionModel.LOG2_E);
@@ -347,6 +351,13 @@ public final class DecodeRunner implements AutoCloseable {
         List<Step<?>> steps = new ArrayList<>();
         steps.add(new Step<>(DecodeKernels.module(spec), DecodeKernels.kernel(spec),
                 new DecodeKernels.Grid(chunks, splits, a.kvHeads(), a.batch()), args));
+        if (splits > 1 && wsCnt == 0) {
+            Args c = new Args().ptr("p_o", a.o()).ptr("p_lse", a.lse()).ptr("p_ws_o", wsO).ptr("p_ws_lse", wsLse)
+                    .u32("p_rows", a.rows()).u32("p_lq", a.lq()).u32("p_heads", a.heads()).u32("p_splits", splits);
+            strides(c, "p_o", a.oStrides());
+            steps.add(new Step<>(DecodeKernels.combineModule(a.headDim(), a.dtype(), spec.arch()),
+                    DecodeKernels.combineKernel(a.headDim(), a.dtype()), new DecodeKernels.Rows(a.rows()), c));
+        }
         return new Plan(spec, splits, chunks, need, steps);
     }
 

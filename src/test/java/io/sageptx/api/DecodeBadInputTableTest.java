@@ -187,7 +187,10 @@ class DecodeBadInputTableTest {
                 .build());
         DecodeRunner.Plan split = checkWithWorkspace(ok().batch(1).paged(cache(), 0x40000, 2048, 0x50000).build());
         assertTrue(split.splits() > 1 && split.workspaceBytes() > 0 && split.steps().size() == 1,
-                "split, combined in the decode kernel");
+                "split, 4 rows per kv head on 4 warps: combined in the decode kernel");
+        DecodeRunner.Plan split16 = checkWithWorkspace(ok().batch(1).lq(4).paged(cache(), 0x40000, 2048, 0x50000).build());
+        assertTrue(split16.splits() > 1 && split16.steps().size() == 2,
+                "split, 16 rows per kv head on 4 warps: the combine kernel follows");
         DecodeArgs full = okDense().batch(64).heads(32).kvHeads(8).build();
         assertEquals(0, Decode.workspaceBytes(full, DEV), "64 sequences x 8 kv heads fill the GPU: no split");
         assertEquals(1, Decode.check(full, DEV, 0, 0).steps().size());

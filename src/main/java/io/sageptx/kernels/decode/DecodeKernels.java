@@ -10,13 +10,17 @@ import io.sageptx.spec.DType;
 
 /**
  * The decode family's modules and kernels: the decode kernel of a {@link DecodeSpec} (every KV format
- * shares one ABI; parameters a format does not use are bound to 0; a split call's combine runs inside it,
- * {@link SplitCombine}) and the append kernels of the quantized cache.
+ * shares one ABI; parameters a format does not use are bound to 0; a split call's combine runs inside it
+ * or as the combine kernel, {@link SplitCombine}) and the append kernels of the quantized cache.
  */
 public final class DecodeKernels {
 
     /** One decode launch: grid x = row chunks x splits, y = kv heads, z = sequences. */
     public record Grid(int chunks, int splits, int kvHeads, int batch) {
+    }
+
+    /** One launch of the separate combine kernel over B x H x Lq rows. */
+    public record Rows(int rows) {
     }
 
     /** One append launch: (kv head, sequence) CTAs. */
@@ -35,7 +39,7 @@ public final class DecodeKernels {
             .u64("p_lse", "out: natural-log LSE float32 [B][H][Lq], or 0")
             .u64("p_ws_o", "splits > 1: out: FP32 partial O [splits][B][H][Lq][D]")
             .u64("p_ws_lse", "splits > 1: out: base-2 partial LSE [splits][B][H][Lq]")
-            .u64("p_ws_cnt", "splits > 1: 64-bit arrival counters [B][Hkv][chunks] (SplitCombine), any content before the first call")
+            .u64("p_ws_cnt", "splits > 1: 64-bit arrival counters [B][Hkv][chunks] (SplitCombine), any content before the first call; 0: the combine kernel follows")
             .u64("p_seqlens", "int32 keys per sequence [B], or 0 (dense: every sequence has p_lk)")
             .u64("p_table", "paged: int32 block table [B][p_tstride]")
             .u64("p_flags", "out: int32 [B], set to 1 for a sequence with bad device data, or 0")
@@ -52,6 +56,18 @@ public final class DecodeKernels {
             .u32("p_causal", "0 none, 1 top-left, 2 bottom-right")
             .f32("p_scale", "sm_scale * log2(e)")
             .u32("p_tag", "splits > 1: the call's tag in its counters (never 0 or 0xffffffff)")
+            .build();
+
+    private static final KernelAbi COMBINE = KernelAbi.builder()
+            .u64("p_o", "out: O, 16-bit, element (b, h, i, c) at b*sb + h*sh + i*sr + c")
+            .strides("p_o", "O strides in elements")
+            .u64("p_lse", "out: natural-log LSE float32 [B][H][Lq], or 0")
+            .u64("p_ws_o", "FP32 partial O [splits][B*H*Lq][D]")
+            .u64("p_ws_lse", "base-2 partial LSE [splits][B*H*Lq]")
+            .u32("p_rows", "B * H * Lq")
+            .u32("p_lq")
+            .u32("p_heads")
+            .u32("p_splits")
             .build();
 
     private static final KernelAbi APPEND = KernelAbi.builder()
@@ -107,6 +123,10 @@ public final class DecodeKernels {
         return DECODE;
     }
 
+    public static KernelAbi combineAbi() {
+        return COMBINE;
+    }
+
     public static ModuleDef module(DecodeSpec spec) {
         return new ModuleDef("decode", spec.canonical(), PtxVersions.base(spec.arch()), () -> DecodeEmitter.emit(spec));
     }
@@ -115,5 +135,16 @@ public final class DecodeKernels {
         int smem = DecodePlan.of(spec).smemBytes();
         return new KernelDef<>(spec.kernelName(), DECODE,
                 g -> new Launch(g.chunks() * g.splits(), g.kvHeads(), g.batch(), spec.threads(), smem));
+    }
+
+    public static ModuleDef combineModule(int headDim, DType dtype, Arch arch) {
+        return new ModuleDef("decode-combine", "d=" + headDim + ",dtype=" + dtype.shortName() + ",arch=" + arch.target(),
+                PtxVersions.base(arch), () -> SplitCombine.emitKernel(headDim, dtype, arch));
+    }
+
+    public static KernelDef<Rows> combineKernel(int headDim, DType dtype) {
+        return new KernelDef<>(SplitCombine.kernelName(headDim, dtype), COMBINE,
+                r -> new Launch((r.rows() + SplitCombine.KERNEL_WARPS - 1) / SplitCombine.KERNEL_WARPS, 1, 1,
+                        32 * SplitCombine.KERNEL_WARPS, 0));
     }
 }

@@ -6,6 +6,9 @@ import java.util.List;
 import java.util.Map;
 
 import io.sageptx.ptx.PtxFloats;
+import io.sageptx.ptx.PtxVersions;
+import io.sageptx.ptx.TemplateRenderer;
+import io.sageptx.spec.Arch;
 import io.sageptx.spec.DType;
 
 /**
@@ -21,7 +24,11 @@ import io.sageptx.spec.DType;
  * counter in the workspace (high word the call's tag, low word the CTAs arrived) with one atomic add; a word with
  * another tag (whatever a caller's scratch memory held before) is first swapped for (tag, 0) by a compare-and-swap
  * that only the first CTA to see it wins. The CTA that brings the count to the split count combines and sets the
- * word back to (tag, 0), so that the same call launched again (a prepared call, a CUDA graph) starts from 0 too. See {@code docs/notes/decode.md}, "The combine inside the decode kernel".
+ * word back to (tag, 0), so that the same call launched again (a prepared call, a CUDA graph) starts from 0 too.
+ * That CTA combines its rows one warp per row in turn; where a chunk has more rows than warps the call instead
+ * binds no counters ({@code p_ws_cnt} = 0) and launches the same combine as a kernel of its own
+ * ({@link #emitKernel}: a warp per row at once), which the H200 measured faster there (see
+ * {@code docs/notes/decode.md}, "The combine inside the decode kernel").
  */
 public final class SplitCombine {
 
@@ -69,6 +76,38 @@ public final class SplitCombine {
 
     static int slots(int headDim) {
         return (headDim + 127) / 128;
+    }
+
+    /** Warps of a CTA of the separate combine kernel (one row each). */
+    public static final int KERNEL_WARPS = 4;
+
+    /**
+     * Whether a split call of {@code spec} whose chunks hold {@code rowsPerChunk} query rows combines in its last
+     * CTAs: only where every warp of the CTA has at most one row to combine. With more, the serial rows of that
+     * one CTA cost more than the separate launch saves (H200, 2026-12-03: 16 rows on 4 warps 1.02-2.0x slower
+     * calls, 1-4 rows 0.80-1.00x).
+     */
+    public static boolean fused(DecodeSpec spec, int rowsPerChunk) {
+        return rowsPerChunk <= spec.warps();
+    }
+
+    public static String kernelName(int headDim, DType dtype) {
+        return "sageptx_decode_combine_" + dtype.shortName() + "_d" + headDim;
+    }
+
+    /** PTX of the separate combine kernel: {@link #KERNEL_WARPS} rows per CTA, the ABI of {@code DecodeKernels.combineAbi}. */
+    public static String emitKernel(int headDim, DType dtype, Arch arch) {
+        Map<String, Object> m = new LinkedHashMap<>();
+        m.put("title", "decode combine d" + headDim + " " + dtype.shortName() + " " + arch.target());
+        m.put("name", kernelName(headDim, dtype));
+        m.put("params", DecodeKernels.combineAbi().paramBlock());
+        m.put("ptxVersion", PtxVersions.base(arch));
+        m.put("target", arch.target());
+        m.put("threads", 32 * KERNEL_WARPS);
+        m.put("warps", KERNEL_WARPS);
+        m.put("weightBytes", KERNEL_WARPS * WARP_WEIGHT_BYTES);
+        m.put("c", model(headDim, dtype));
+        return TemplateRenderer.render("decode/combine", "combineKernel", Map.of("m", m));
     }
 
     private SplitCombine() {

@@ -81,6 +81,23 @@ class DecodeAssemblyTest {
     }
 
     @TestFactory
+    Stream<DynamicTest> combineKernelsAssembleWithoutSpills() {
+        Ptxas.assumeAvailable();
+        List<DynamicTest> out = new ArrayList<>();
+        for (Arch arch : Arch.values()) {
+            for (int d : DecodeSpec.HEAD_DIMS) {
+                DType t = (d / 16) % 2 == 0 ? DType.BF16 : DType.FP16;
+                out.add(dynamicTest(arch.target() + " d" + d + " " + t.shortName(), () -> {
+                    Ptxas.Result r = Ptxas.assemble(SplitCombine.emitKernel(d, t, arch), arch.target());
+                    assertEquals(0, r.exitCode(), r.log());
+                    assertTrue(r.entry(SplitCombine.kernelName(d, t)).noSpills());
+                }));
+            }
+        }
+        return out.stream();
+    }
+
+    @TestFactory
     Stream<DynamicTest> appendKernelsAssembleWithoutSpills() {
         Ptxas.assumeAvailable();
         List<DynamicTest> out = new ArrayList<>();

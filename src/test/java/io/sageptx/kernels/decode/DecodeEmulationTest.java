@@ -19,7 +19,7 @@ import io.sageptx.spec.DType;
  * The 16-bit decode kernels, run by {@link io.sageptx.testing.PtxEmulator} on the
  * CPU, against FP64 ({@link io.sageptx.numerics.DecodeReference}): dense and paged caches, ragged
  * lengths (0 included), GQA / MHA / MQA with 1, 2 and 4 m16 tiles and several row chunks, both causal
- * alignments with Lq > 1 (rows that see no key: O = 0, LSE = -inf), splits (combined by the kernel's last CTAs,
+ * alignments with Lq > 1 (rows that see no key: O = 0, LSE = -inf), splits (combined by the kernel's last CTAs or by the combine kernel,
  * also when launched again on the same workspace), bf16,
  * head dims that leave copy lanes idle.
  */
@@ -64,11 +64,12 @@ class DecodeEmulationTest {
         out.add(c(P, 32, f, 16, 2, 3, new int[] {77, 200}, tl, 2, 16, Arch.SM80));
         out.add(c(D, 80, f, 2, 2, 16, new int[] {10, 3}, br, 1, 0, Arch.SM90));       // Lq > len: rows see nothing
         out.add(c(P, 240, bf, 4, 2, 1, new int[] {333}, none, 5, 32, Arch.SM90));
-        // the combine kernel's steps (16 splits at a time at D <= 128, 8 above) and LSE groups (32 splits each)
+        // the combine's steps (16 splits at a time at D <= 128, 8 above) and LSE groups (32 splits each), in the
+        // decode kernel's last CTA (rows <= warps)
         out.add(c(D, 128, f, 4, 1, 1, new int[] {700, 0}, none, 40, 0, Arch.SM90));   // 3 steps, the last part-full
         out.add(c(P, 240, bf, 2, 1, 1, new int[] {500}, none, 19, 16, Arch.SM89));    // 2 slots, partial tail: 3 steps
         out.add(c(D, 64, f, 2, 1, 1, new int[] {300, 65}, none, 130, 0, Arch.SM90)); // 5 LSE groups, empty splits
-        // split calls of several row chunks: one counter per (sequence, kv head, chunk)
+        // split calls of more rows per chunk than warps: the combine kernel after the decode kernel
         out.add(c(P, 64, f, 16, 2, 16, new int[] {150, 97}, br, 3, 16, Arch.SM90));   // 128 rows: 2 m-tiles x 4 chunks
         out.add(c(D, 128, bf, 12, 2, 4, new int[] {88, 200}, br, 4, 0, Arch.SM80));   // 24 rows: 2 chunks, one part-full
         return out;
@@ -114,7 +115,8 @@ class DecodeEmulationTest {
 
     /**
      * A split call launched three times on one workspace (a prepared call, a CUDA graph replay): each launch's
-     * last CTAs set their counters back to 0, so the third combines exactly like the first.
+     * last CTAs set their counters back to 0, so the third combines exactly like the first (the first case
+     * combines in the decode kernel, the second in the combine kernel).
      */
     @TestFactory
     Stream<DynamicTest> splitCallsRepeatOnOneWorkspace() {
