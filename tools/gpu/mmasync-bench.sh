@@ -8,7 +8,8 @@
 # the single-buffered kernel of issue 3 (the before), "<pv>-q64" = 64-row tiles on 4 warps; all mma.sync
 # (on sm_90 the FP8 default would be wgmma). Shapes: B=4, H=32, fp16, D 64/128, N 4k/16k, causal and not.
 # Environment: BENCH_RUNS (10), BENCH_DIMS (64,128), BENCH_LENS (4k,16k), BENCH_CAUSAL (both),
-# BENCH_PVS (fp8-f16acc,fp16,fp8-f32acc), SKIP_SANITIZE=1, SKIP_SASS=1.
+# BENCH_PVS (fp8-f16acc,fp16,fp8-f32acc), BENCH_VARIANTS (default,s1,q64; also t<rows>x<warps>[s<stages>],
+# see MmaSyncBenchMain), SKIP_SANITIZE=1, SKIP_SASS=1.
 set -uo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
 cd "$root"
@@ -27,7 +28,7 @@ nvidia-smi --query-gpu=name,driver_version,clocks.max.sm --format=csv,noheader |
 echo "${SAGEPTX_COMMIT:-$(git rev-parse --short HEAD 2>/dev/null || echo unknown)}" | tee "$out/commit.txt"
 
 stamp "ours: mma.sync variants"
-timeout 240 "${J[@]}" io.sageptx.kernels.mmasync.MmaSyncBenchMain "$out" "$dims" "$lens" "$causal" "$pvs" "$runs" 3 \
+timeout 240 "${J[@]}" io.sageptx.kernels.mmasync.MmaSyncBenchMain "$out" "$dims" "$lens" "$causal" "$pvs" "$runs" 3 "${BENCH_VARIANTS:-default,s1,q64}" \
   2>&1 | tee "$out/bench.log"
 stamp "SDPA"
 PYTHONUNBUFFERED=1 timeout 90 python3 tools/sdpa_bench.py --out "$out/sdpa.csv" --head-dims "$dims" --seq-lens "$lens" \

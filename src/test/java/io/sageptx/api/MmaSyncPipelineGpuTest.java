@@ -78,15 +78,54 @@ class MmaSyncPipelineGpuTest {
         return out.stream();
     }
 
+    /**
+     * The tuner's other tiles at the planner's depth: 64 rows on 4 warps, and 128 rows on 4 warps (two m16 tiles
+     * per warp, where Q is re-read per block above D = 64 and the 16-bit P V skips the O rescale per warp), with
+     * rows whose max moves in some blocks and not in others (Lk up to 1000, 16 blocks).
+     */
+    static Stream<Arguments> tiles() {
+        boolean small = !System.getProperty("sageptx.grid", "").isEmpty();
+        int[][] lengths = small ? new int[][] {{77, 300}, {130, 130}}
+                : new int[][] {{1, 1}, {64, 65}, {130, 130}, {77, 300}, {300, 1000}, {1000, 1000}};
+        List<Arguments> out = new ArrayList<>();
+        for (PvVariant pv : new PvVariant[] {PvVariant.FP8_F16ACC, PvVariant.FP16}) {
+            for (int d : new int[] {64, 128}) {
+                for (int[] tile : new int[][] {{64, 4}, {128, 4}}) {
+                    for (boolean causal : new boolean[] {false, true}) {
+                        for (int[] l : lengths) {
+                            if (causal && l[0] != l[1]) continue;
+                            out.add(Arguments.of(pv, d, tile[0], tile[1], causal, l[0], l[1]));
+                        }
+                    }
+                }
+            }
+        }
+        return out.stream();
+    }
+
     @ParameterizedTest(name = "{0} D={1} stages={2} causal={3} Lq={4} Lk={5}")
     @MethodSource("grid")
     void everyDepthMatchesTheReference(PvVariant pv, int d, int stages, boolean causal, int lq, int lk) {
-        Assumptions.assumeTrue(!pv.isFp8() || attention.arch().hasFp8Mma(), "no FP8 mma on " + attention.arch());
         DType t = d == 64 ? DType.FP16 : DType.BF16;
-        KernelSpec spec = KernelSpec.defaults(attention.arch(), d, causal, t, t).toBuilder().pv(pv).mma(MmaKind.SYNC)
-                .stages(stages).build();
+        check(KernelSpec.defaults(attention.arch(), d, causal, t, t).toBuilder().pv(pv).mma(MmaKind.SYNC)
+                .stages(stages).build(), causal, lq, lk, stages);
+    }
+
+    @ParameterizedTest(name = "{0} D={1} tile {2}x{3} causal={4} Lq={5} Lk={6}")
+    @MethodSource("tiles")
+    void everyTileMatchesTheReference(PvVariant pv, int d, int rows, int warps, boolean causal, int lq, int lk) {
+        DType t = d == 64 ? DType.BF16 : DType.FP16;
+        check(KernelSpec.defaults(attention.arch(), d, causal, t, t).toBuilder().pv(pv).mma(MmaKind.SYNC)
+                .tiles(rows, warps).build(), causal, lq, lk, rows + warps);
+    }
+
+    private static void check(KernelSpec spec, boolean causal, int lq, int lk, int seed) {
+        PvVariant pv = spec.pv();
+        int d = spec.headDim();
+        DType t = spec.inType();
+        Assumptions.assumeTrue(!pv.isFp8() || attention.arch().hasFp8Mma(), "no FP8 mma on " + attention.arch());
         int b = 2, h = 4, hkv = 2;
-        AttentionInputs x = new AttentionInputs(lq * 31L + lk + d + stages, b, h, hkv, lq, lk, d, t);
+        AttentionInputs x = new AttentionInputs(lq * 31L + lk + d + seed, b, h, hkv, lq, lk, d, t);
         float scale = (float) (1 / Math.sqrt(d));
         DeviceContext ctx = attention.context();
         try (DeviceArrays mem = new DeviceArrays(ctx); CudaStream s = CudaStream.create(ctx)) {

@@ -374,7 +374,10 @@ class KernelSpecTest {
             assertEquals(MmaKind.WGMMA, h.mma());
             assertEquals(PvVariant.FP8_F16ACC, h.pv());
             assertEquals(d, h.headDim());
-            assertEquals(MmaKind.SYNC, AttentionFamilies.preferred(Arch.SM90, d, true, DType.BF16, DType.FP16, PvVariant.FP16).mma());
+            KernelSpec h16 = AttentionFamilies.preferred(Arch.SM90, d, true, DType.BF16, DType.FP16, PvVariant.FP16);
+            assertEquals(MmaKind.SYNC, h16.mma());
+            // 32 rows per warp up to D = 64 on the H200 (MmaSyncFamily.warpPairTiles)
+            assertEquals(d <= 64 ? 32 : 16, h16.warpRows(), h16.toString());
             assertEquals(MmaKind.WGMMA,
                     AttentionFamilies.preferred(Arch.SM90, d, false, DType.FP16, DType.FP16, PvVariant.FP8_F16ACC).mma());
             for (Arch a : new Arch[] {Arch.SM80, Arch.SM89, Arch.SM120}) {

@@ -103,13 +103,16 @@ public final class MmaSyncEmitter {
      * @param qPassInBytes  16-bit QK: bytes of 16-bit Q rows one copy pass moves (per element of token stride)
      * @param kPassInBytes  16-bit QK: the same for K
      * @param kBlockTemplate the K block copy: {@code kBlock} (INT8 scratch) or {@code kBlock16} (the caller's K)
+     * @param rescaleTemplate the O rescale: {@code lazyRescaleO} (16-bit P V, skipped when no row's max moved) or
+     *                       {@code rescaleO} (FP8 P V, where it fuses into the flush)
      */
     public record Model(String pvDescription, int qOffset, int kOffset, int vOffset, int qPitch, int kPitch, int vPitch,
                         TileCopy qCopy, TileCopy kCopy, TileCopy vCopy, int vPassInBytes, List<Copy> qLoads,
                         List<Copy> kLoads, List<Copy> vLoads, int qFragCount, List<Frag> qFrags, List<QkStep> qk,
                         List<PvStep> pv, String pvTemplate, boolean single, Pipeline pipe,
                         int kFragRegs, int vFragRegs, int accRegs, boolean q16, boolean gate, String qkDescription,
-                        String qkTemplate, int qPassInBytes, int kPassInBytes, String kBlockTemplate) {
+                        String qkTemplate, int qPassInBytes, int kPassInBytes, String kBlockTemplate,
+                        String rescaleTemplate) {
     }
 
     private MmaSyncEmitter() {
@@ -156,12 +159,15 @@ public final class MmaSyncEmitter {
         // tiles interleave (ptxas otherwise pads the dependent chains with no-ops).
         boolean distinct = plan.schedule() != MmaSyncPlan.Schedule.SINGLE;
 
-        // Q K^T: per pair of key n-tiles and k-step, one ldmatrix.x4 of K, then two mmas per m-tile.
+        // Q K^T: per k-step and pair of key n-tiles, one ldmatrix.x4 of K, then two mmas per m-tile. k-steps
+        // outermost: the mmas of one k-step are independent (no chain waits for the previous one), and a
+        // re-read Q fragment (D above 128, or two m-tiles above D = 64) is read once per k-step and dies after
+        // it, so at most one k-step of Q is live next to the scores and O.
         List<QkStep> qk = new ArrayList<>();
-        for (int np = 0; np < keyTiles / 2; np++) {
-            for (int ks = 0; ks < qkSteps; ks++) {
+        for (int ks = 0; ks < qkSteps; ks++) {
+            for (int np = 0; np < keyTiles / 2; np++) {
                 List<Frag> reload = new ArrayList<>();
-                if (qReload) {
+                if (qReload && np == 0) {
                     for (int mt = 0; mt < mTiles; mt++) reload.add(qFrags.get(mt * qkSteps + ks));
                 }
                 int kf = distinct ? (np * qkSteps + ks) * 4 : 0;
@@ -240,7 +246,8 @@ public final class MmaSyncEmitter {
                 q16, spec.qk() == QkPrecision.AUTO,
                 q16 ? "Q K^T in FP32 (m16n8k16 " + spec.inType().shortName() + ")" : "Q8 K8^T in int32 (m16n8k32 s8)",
                 q16 ? "qk16Mma" : "qkMma", plan.qTile().rowsPerPass() * spec.inType().bytes(),
-                plan.kTile().rowsPerPass() * spec.inType().bytes(), q16 ? "kBlock16" : "kBlock");
+                plan.kTile().rowsPerPass() * spec.inType().bytes(), q16 ? "kBlock16" : "kBlock",
+                fp8 ? "rescaleO" : "lazyRescaleO");
     }
 
     /** The pipeline's copy groups and wait counts (see {@link Pipeline}). */
@@ -263,15 +270,19 @@ public final class MmaSyncEmitter {
     }
 
     /**
-     * Whether the kernel re-reads Q fragments from shared memory in every key block: INT8 above D = 128, 16-bit QK
-     * (twice the fragment registers per channel) above D = {@value #Q16_RESIDENT_MAX_D}.
+     * Whether the kernel re-reads Q fragments from shared memory in every key block: where a warp's Q rows would
+     * hold more than {@value #Q_RESIDENT_MAX_ROW_CHANNELS} channels of 16 rows in registers (INT8: the padded head
+     * dim; 16-bit QK, twice the fragment registers per channel: the head dim; times the warp's m16 tiles). One m16
+     * tile keeps Q up to D = 128; two (32 rows per warp) up to D = 64: at D = 128 their O accumulators and scores
+     * (192 registers) leave no room for 32 more, and ptxas spilled 20-144 bytes with Q resident.
      */
     public static boolean reloadsQ(KernelSpec spec) {
-        return spec.fp16Qk() ? spec.headDim() > Q16_RESIDENT_MAX_D : spec.paddedHeadDim() > 128;
+        int channels = spec.fp16Qk() ? spec.headDim() : spec.paddedHeadDim();
+        return channels * spec.mTiles() > Q_RESIDENT_MAX_ROW_CHANNELS;
     }
 
-    /** 16-bit QK: the largest head dim whose Q fragments stay in registers for the whole key loop. */
-    public static final int Q16_RESIDENT_MAX_D = 128;
+    /** Channels x m16 tiles of a warp whose Q fragments stay in registers for the whole key loop. */
+    public static final int Q_RESIDENT_MAX_ROW_CHANNELS = 128;
 
     private static List<Copy> copies(TileCopy tile, long globalRowBytes, int smemOffset) {
         List<Copy> out = new ArrayList<>();

@@ -52,7 +52,21 @@ public final class MmaSyncFamily implements AttentionFamily {
         PvVariant p = pv == null ? base.pv() : pv;
         if (p.isFp8() && !arch.hasFp8Mma()) return Optional.empty();
         KernelSpec s = base.toBuilder().pv(p).build();
+        if (warpPairTiles(arch, headDim)) return Optional.of(s.toBuilder().tiles(128, 4).build());
         return Optional.of(halfTiles(p, headDim) ? s.toBuilder().tiles(64, 4).build() : s);
+    }
+
+    /**
+     * Whether the default tile is 128 query rows on 4 warps: two m16 tiles per warp, so each K and V fragment a
+     * warp reads from shared memory feeds twice the mmas (16 rows per warp read 24 KB of shared memory per 64-key
+     * block at D = 128 with 16-bit V, more than the SM's 128 bytes per clock deliver in the block's tensor time).
+     * Measured on the H200 only (B=4 H=32, end to end, TFLOP/s, 16k; tile 128 x 4 against the previous default):
+     * D=64 FP16 PV 360 vs 319, FP8 f16-acc 312 vs 303, and at D=128 373 vs 339 and 355 vs 345, where ptxas 13.0
+     * still spills 4-128 bytes at 255 registers: not a default there. Elsewhere a tuner candidate
+     * ({@link #TILES}) until measured on those GPUs.
+     */
+    static boolean warpPairTiles(Arch arch, int headDim) {
+        return arch == Arch.SM90 && headDim <= 64;
     }
 
     /**

@@ -23,7 +23,9 @@ import io.sageptx.spec.PvVariant;
  * "before") and 64-row tiles on 4 warps ({@code <pv>-q64}), through the same {@link AttentionBenchmark} as
  * {@code sageptx bench} (end to end, kernel alone, preprocessing alone), written as {@code bench.csv} in the
  * bench command's format so that tools/compare_bench.py joins it with SDPA.
- * Arguments: OUTDIR D,D N,N causal(no|yes|both) PV,PV [runs] [warmup].
+ * Arguments: OUTDIR D,D N,N causal(no|yes|both) PV,PV [runs] [warmup] [variants]; variants (default
+ * {@code default,s1,q64}): {@code default} (128 x 8, the planner's depth), {@code s1} (one stage), {@code q64}
+ * (64 x 4), or {@code t<blockQ>x<warps>} with an optional {@code s<stages>} (e.g. {@code t128x4}: 32 rows per warp).
  */
 public final class MmaSyncBenchMain {
 
@@ -44,6 +46,7 @@ public final class MmaSyncBenchMain {
         for (String p : args[4].split(",")) pvs.add(PvVariant.parse(p));
         int runs = args.length > 5 ? Integer.parseInt(args[5]) : 20;
         int warmup = args.length > 6 ? Integer.parseInt(args[6]) : 3;
+        List<String> variants = List.of((args.length > 7 ? args[7] : "default,s1,q64").split(","));
         Files.createDirectories(out);
         try (PrintWriter csv = new PrintWriter(Files.newBufferedWriter(out.resolve("bench.csv"), StandardCharsets.UTF_8));
              SageAttention att = SageAttention.onDevice(0);
@@ -63,12 +66,10 @@ public final class MmaSyncBenchMain {
                             if (pv.isFp8() && !att.arch().hasFp8Mma()) continue;
                             KernelSpec s = KernelSpec.defaults(att.arch(), d, c, DType.FP16, DType.FP16).toBuilder().pv(pv)
                                     .mma(MmaKind.SYNC).build();
-                            specs.add(s);
-                            labels.add(pv.id());
-                            specs.add(s.toBuilder().stages(1).build());
-                            labels.add(pv.id() + "-s1");
-                            specs.add(s.toBuilder().tiles(64, 4).build());
-                            labels.add(pv.id() + "-q64");
+                            for (String v : variants) {
+                                specs.add(variant(s, v));
+                                labels.add(v.equals("default") ? pv.id() : pv.id() + "-" + v);
+                            }
                         }
                         for (BenchResult r : bench.run(new AttentionBenchmark.Shape(4, 32, d, n, c, DType.FP16), specs, labels)) {
                             System.out.println(String.format(Locale.ROOT, "%4d %6d %-6s %-18s %9.3f %9.3f %9.3f %9.1f %9.1f",
@@ -81,6 +82,17 @@ public final class MmaSyncBenchMain {
                 }
             }
         }
+    }
+
+    /** The spec of one variant label (see the class comment). */
+    static KernelSpec variant(KernelSpec s, String v) {
+        if (v.equals("default")) return s;
+        if (v.equals("s1")) return s.toBuilder().stages(1).build();
+        if (v.equals("q64")) return s.toBuilder().tiles(64, 4).build();
+        java.util.regex.Matcher m = java.util.regex.Pattern.compile("t(\\d+)x(\\d+)(?:s(\\d))?").matcher(v);
+        if (!m.matches()) throw new IllegalArgumentException("unknown variant " + v + " (default, s1, q64, t<rows>x<warps>[s<stages>])");
+        KernelSpec t = s.toBuilder().tiles(Integer.parseInt(m.group(1)), Integer.parseInt(m.group(2))).build();
+        return m.group(3) == null ? t : t.toBuilder().stages(Integer.parseInt(m.group(3))).build();
     }
 
     private static List<Integer> ints(String s) {
