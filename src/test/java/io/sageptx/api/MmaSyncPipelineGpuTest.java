@@ -81,6 +81,7 @@ class MmaSyncPipelineGpuTest {
     /**
      * The tuner's other tiles at the planner's depth: 64 rows on 4 warps, and 128 rows on 4 warps (two m16 tiles
      * per warp, where Q is re-read per block above D = 64 and the 16-bit P V skips the O rescale per warp), with
+     * 64-key blocks and (16-bit P V) 32-key blocks, with
      * rows whose max moves in some blocks and not in others (Lk up to 1000, 16 blocks).
      */
     static Stream<Arguments> tiles() {
@@ -89,12 +90,13 @@ class MmaSyncPipelineGpuTest {
                 : new int[][] {{1, 1}, {64, 65}, {130, 130}, {77, 300}, {300, 1000}, {1000, 1000}};
         List<Arguments> out = new ArrayList<>();
         for (PvVariant pv : new PvVariant[] {PvVariant.FP8_F16ACC, PvVariant.FP16}) {
-            for (int d : new int[] {64, 128}) {
-                for (int[] tile : new int[][] {{64, 4}, {128, 4}}) {
+            for (int d : new int[] {64, 96, 128}) {
+                for (int[] tile : new int[][] {{64, 4, 64}, {128, 4, 64}, {128, 4, 32}}) {
+                    if (tile[2] == 32 && pv.isFp8()) continue;
                     for (boolean causal : new boolean[] {false, true}) {
                         for (int[] l : lengths) {
                             if (causal && l[0] != l[1]) continue;
-                            out.add(Arguments.of(pv, d, tile[0], tile[1], causal, l[0], l[1]));
+                            out.add(Arguments.of(pv, d, tile[0], tile[1], tile[2], causal, l[0], l[1]));
                         }
                     }
                 }
@@ -111,12 +113,12 @@ class MmaSyncPipelineGpuTest {
                 .stages(stages).build(), causal, lq, lk, stages);
     }
 
-    @ParameterizedTest(name = "{0} D={1} tile {2}x{3} causal={4} Lq={5} Lk={6}")
+    @ParameterizedTest(name = "{0} D={1} tile {2}x{3} keys {4} causal={5} Lq={6} Lk={7}")
     @MethodSource("tiles")
-    void everyTileMatchesTheReference(PvVariant pv, int d, int rows, int warps, boolean causal, int lq, int lk) {
+    void everyTileMatchesTheReference(PvVariant pv, int d, int rows, int warps, int keys, boolean causal, int lq, int lk) {
         DType t = d == 64 ? DType.BF16 : DType.FP16;
         check(KernelSpec.defaults(attention.arch(), d, causal, t, t).toBuilder().pv(pv).mma(MmaKind.SYNC)
-                .tiles(rows, warps).build(), causal, lq, lk, rows + warps);
+                .tiles(rows, warps).blockK(keys).build(), causal, lq, lk, rows + warps + keys);
     }
 
     private static void check(KernelSpec spec, boolean causal, int lq, int lk, int seed) {

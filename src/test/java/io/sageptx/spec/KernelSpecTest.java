@@ -376,15 +376,16 @@ class KernelSpecTest {
             assertEquals(d, h.headDim());
             KernelSpec h16 = AttentionFamilies.preferred(Arch.SM90, d, true, DType.BF16, DType.FP16, PvVariant.FP16);
             assertEquals(MmaKind.SYNC, h16.mma());
-            // 32 rows per warp up to D = 64 on the H200 (MmaSyncFamily.warpPairTiles)
-            assertEquals(d <= 64 ? 32 : 16, h16.warpRows(), h16.toString());
+            // 32 rows per warp up to D = 128 on the H200, above D = 64 with 32-key blocks (MmaSyncFamily.warpPairTiles)
+            assertEquals(d <= 128 ? 32 : 16, h16.warpRows(), h16.toString());
+            if (d > 64 && d <= 128) assertEquals(32, h16.blockK(), h16.toString());
             assertEquals(MmaKind.WGMMA,
                     AttentionFamilies.preferred(Arch.SM90, d, false, DType.FP16, DType.FP16, PvVariant.FP8_F16ACC).mma());
             for (Arch a : new Arch[] {Arch.SM80, Arch.SM89, Arch.SM120}) {
                 KernelSpec s = AttentionFamilies.preferred(a, d, false, DType.FP16, DType.FP16);
                 KernelSpec base = KernelSpec.defaults(a, d, false, DType.FP16, DType.FP16);
                 // 64 rows on 4 warps where two CTAs per SM measured faster (MmaSyncFamily.halfTiles), else the defaults
-                boolean half = base.pv().isFp8() ? d == 128 : d <= 64;
+                boolean half = base.pv().isFp8() ? d >= 80 && d <= 128 : d <= 64;
                 assertEquals(half ? base.toBuilder().tiles(64, 4).build() : base, s);
                 assertEquals(MmaKind.SYNC, s.mma());
             }

@@ -159,15 +159,14 @@ public final class MmaSyncEmitter {
         // tiles interleave (ptxas otherwise pads the dependent chains with no-ops).
         boolean distinct = plan.schedule() != MmaSyncPlan.Schedule.SINGLE;
 
-        // Q K^T: per k-step and pair of key n-tiles, one ldmatrix.x4 of K, then two mmas per m-tile. k-steps
-        // outermost: the mmas of one k-step are independent (no chain waits for the previous one), and a
-        // re-read Q fragment (D above 128, or two m-tiles above D = 64) is read once per k-step and dies after
-        // it, so at most one k-step of Q is live next to the scores and O.
+        // Q K^T: per pair of key n-tiles and k-step, one ldmatrix.x4 of K, then two mmas per m-tile. (k-steps
+        // outermost, which lets a re-read Q fragment die after its k-step, measured the same within 1-3 %, either
+        // way depending on the kernel: ptxas schedules the mmas itself.)
         List<QkStep> qk = new ArrayList<>();
-        for (int ks = 0; ks < qkSteps; ks++) {
-            for (int np = 0; np < keyTiles / 2; np++) {
+        for (int np = 0; np < keyTiles / 2; np++) {
+            for (int ks = 0; ks < qkSteps; ks++) {
                 List<Frag> reload = new ArrayList<>();
-                if (qReload && np == 0) {
+                if (qReload) {
                     for (int mt = 0; mt < mTiles; mt++) reload.add(qFrags.get(mt * qkSteps + ks));
                 }
                 int kf = distinct ? (np * qkSteps + ks) * 4 : 0;
@@ -247,7 +246,18 @@ public final class MmaSyncEmitter {
                 q16 ? "Q K^T in FP32 (m16n8k16 " + spec.inType().shortName() + ")" : "Q8 K8^T in int32 (m16n8k32 s8)",
                 q16 ? "qk16Mma" : "qkMma", plan.qTile().rowsPerPass() * spec.inType().bytes(),
                 plan.kTile().rowsPerPass() * spec.inType().bytes(), q16 ? "kBlock16" : "kBlock",
-                fp8 ? "rescaleO" : "lazyRescaleO");
+                lazyRescale(spec) ? "lazyRescaleO" : "rescaleO");
+    }
+
+    /**
+     * Whether the kernel skips the O rescale in blocks where no row of a warp has a new max ({@code lazyRescaleO}):
+     * 16-bit P V (which accumulates straight into O; FP8 P V fuses the rescale into its flush) with two m16 tiles
+     * per warp above D = 64. Measured on the H200 (FP16 PV, N=16k, end to end): 128 x 4 tiles at D=128 406-417 vs
+     * 371-376 TFLOP/s eager (with 32-key blocks 408 vs 361); slower elsewhere: D=64 on 128 x 4 345-351 vs 360, 128 x 8
+     * at D=128 298-300 vs 339 (ptxas interleaves the eager multiplies with the P V mmas, which the branch prevents).
+     */
+    static boolean lazyRescale(KernelSpec spec) {
+        return !spec.pv().isFp8() && spec.mTiles() > 1 && spec.headDim() > 64;
     }
 
     /** The pipeline's copy groups and wait counts (see {@link Pipeline}). */

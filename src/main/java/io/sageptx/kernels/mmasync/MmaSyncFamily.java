@@ -52,21 +52,22 @@ public final class MmaSyncFamily implements AttentionFamily {
         PvVariant p = pv == null ? base.pv() : pv;
         if (p.isFp8() && !arch.hasFp8Mma()) return Optional.empty();
         KernelSpec s = base.toBuilder().pv(p).build();
-        if (warpPairTiles(arch, headDim)) return Optional.of(s.toBuilder().tiles(128, 4).build());
+        if (warpPairTiles(arch, p, headDim)) return Optional.of(warpPair(s));
         return Optional.of(halfTiles(p, headDim) ? s.toBuilder().tiles(64, 4).build() : s);
     }
 
     /**
-     * Whether the default tile is 128 query rows on 4 warps: two m16 tiles per warp, so each K and V fragment a
-     * warp reads from shared memory feeds twice the mmas (16 rows per warp read 24 KB of shared memory per 64-key
-     * block at D = 128 with 16-bit V, more than the SM's 128 bytes per clock deliver in the block's tensor time).
-     * Measured on the H200 only (B=4 H=32, end to end, TFLOP/s, 16k; tile 128 x 4 against the previous default):
-     * D=64 FP16 PV 360 vs 319, FP8 f16-acc 312 vs 303, and at D=128 373 vs 339 and 355 vs 345, where ptxas 13.0
-     * still spills 4-128 bytes at 255 registers: not a default there. Elsewhere a tuner candidate
-     * ({@link #TILES}) until measured on those GPUs.
+     * Whether the default tile is 128 query rows on 4 warps ({@link #warpPair}): two m16 tiles per warp, so each K
+     * and V fragment a warp reads from shared memory feeds twice the mmas (with 16 rows per warp a 64-key block at
+     * D = 128 and 16-bit V reads 24 KB of shared memory per warp, more than the SM's 128 bytes per clock deliver in
+     * the block's tensor time). Measured on the H200 (B=4 H=32 fp16, end to end, TFLOP/s, 4k / 16k, against the
+     * previous default): D=64 FP16 PV 321 / 360 vs 297 / 322 (64 x 4), FP8 f16-acc 273 / 312 vs 267 / 303 (128 x 8);
+     * D=128 FP16 PV with 32-key blocks 370-373 / 408 vs 307 / 339 (128 x 8). FP8 at D=128 keeps 64 x 4: its 32-row
+     * kernel gains 3 % and ptxas 13.0 spills 4-24 bytes there. Other architectures keep their tiles (a tuner
+     * candidate, {@link #TILES}) until measured on those GPUs.
      */
-    static boolean warpPairTiles(Arch arch, int headDim) {
-        return arch == Arch.SM90 && headDim <= 64;
+    static boolean warpPairTiles(Arch arch, PvVariant pv, int headDim) {
+        return arch == Arch.SM90 && (headDim <= 64 || (!pv.isFp8() && headDim <= 128));
     }
 
     /**
@@ -75,10 +76,21 @@ public final class MmaSyncFamily implements AttentionFamily {
      * softmax runs under another's MMAs. Measured on the H200 (B=4 H=32, end to end, TFLOP/s, 4k / 16k): FP8 f16-acc
      * D=128 266 / 298 (128 x 8) vs 307 / 345 (64 x 4); FP16 PV D=64 242 / 270 vs 292 / 315. Slower elsewhere
      * (FP8 D=64 265 / 302 vs 242 / 273; FP16 PV D=128 339 vs 326 at 16k), and above D=128 the registers leave one
-     * CTA per SM (4 warps): those keep 128 x 8.
+     * CTA per SM (4 warps): those keep 128 x 8. FP8 at D = 80-112 (2026-12-03, same bench, non-causal): 257 / 296,
+     * 289 / 332, 306 / 350 on 64 x 4 vs 216 / 241, 238 / 268, 264 / 299 on 128 x 8 (causal alike).
      */
     static boolean halfTiles(PvVariant pv, int headDim) {
-        return pv.isFp8() ? headDim == 128 : headDim <= 64;
+        return pv.isFp8() ? headDim >= 80 && headDim <= 128 : headDim <= 64;
+    }
+
+    /**
+     * 128 rows on 4 warps; above D = 64 with 16-bit P V also 32-key blocks (the scores of 32 rows x 64 keys next to
+     * 32 rows of O leave ptxas 13.0 no registers: 80-128 bytes spilled at D = 80-128; with 32-key blocks none).
+     */
+    static KernelSpec warpPair(KernelSpec s) {
+        KernelSpec.Builder b = s.toBuilder().tiles(128, 4);
+        if (!s.pv().isFp8() && s.headDim() > 64) b.blockK(32);
+        return b.build();
     }
 
     /**
@@ -135,7 +147,8 @@ public final class MmaSyncFamily implements AttentionFamily {
 
     /**
      * Every PV variant the arch runs x {@link #TILES} x quantization granularity with the planner's pipeline
-     * depth, and with per-thread scales also the other depth of 2 and 3; specs whose shared memory or threads
+     * depth (16-bit P V on 128 x 4 above D = 64 also with 32-key blocks, {@link #warpPair}), and with per-thread
+     * scales also the other depth of 2 and 3; specs whose shared memory or threads
      * do not fit the arch's smallest device ({@link io.sageptx.spec.ArchLimits#of}) are left out, so a tuned
      * winner always launches on the GPU it was tuned for.
      */
@@ -154,6 +167,7 @@ public final class MmaSyncFamily implements AttentionFamily {
                         continue; // not valid for this shape
                     }
                     addIfFits(list, s);
+                    if (t[0] == 128 && t[1] == 4 && !pv.isFp8() && headDim > 64) addIfFits(list, warpPair(s));
                     if (q == QuantGranularity.PER_THREAD) {
                         int planned = new MmaSyncPlan(s).stages();
                         for (int st = 2; st <= 3; st++) {

@@ -24,8 +24,10 @@ import io.sageptx.spec.PvVariant;
  * {@code sageptx bench} (end to end, kernel alone, preprocessing alone), written as {@code bench.csv} in the
  * bench command's format so that tools/compare_bench.py joins it with SDPA.
  * Arguments: OUTDIR D,D N,N causal(no|yes|both) PV,PV [runs] [warmup] [variants]; variants (default
- * {@code default,s1,q64}): {@code default} (128 x 8, the planner's depth), {@code s1} (one stage), {@code q64}
- * (64 x 4), or {@code t<blockQ>x<warps>} with an optional {@code s<stages>} (e.g. {@code t128x4}: 32 rows per warp).
+ * {@code default,s1,q64}): {@code default} (128 x 8, the planner's depth), {@code preferred} (the family's default
+ * tile), {@code s1} (one stage), {@code q64}
+ * (64 x 4), or {@code t<blockQ>x<warps>} with an optional {@code k<blockK>} and {@code s<stages>} (e.g. {@code t128x4k32}:
+ * 32 rows per warp, 32-key blocks).
  */
 public final class MmaSyncBenchMain {
 
@@ -87,12 +89,19 @@ public final class MmaSyncBenchMain {
     /** The spec of one variant label (see the class comment). */
     static KernelSpec variant(KernelSpec s, String v) {
         if (v.equals("default")) return s;
+        if (v.equals("preferred")) {
+            return new MmaSyncFamily().preferred(s.arch(), s.headDim(), s.causal(), s.inType(), s.outType(), s.pv()).orElseThrow();
+        }
         if (v.equals("s1")) return s.toBuilder().stages(1).build();
         if (v.equals("q64")) return s.toBuilder().tiles(64, 4).build();
-        java.util.regex.Matcher m = java.util.regex.Pattern.compile("t(\\d+)x(\\d+)(?:s(\\d))?").matcher(v);
-        if (!m.matches()) throw new IllegalArgumentException("unknown variant " + v + " (default, s1, q64, t<rows>x<warps>[s<stages>])");
-        KernelSpec t = s.toBuilder().tiles(Integer.parseInt(m.group(1)), Integer.parseInt(m.group(2))).build();
-        return m.group(3) == null ? t : t.toBuilder().stages(Integer.parseInt(m.group(3))).build();
+        java.util.regex.Matcher m = java.util.regex.Pattern.compile("t(\\d+)x(\\d+)(?:k(\\d+))?(?:s(\\d))?").matcher(v);
+        if (!m.matches()) {
+            throw new IllegalArgumentException("unknown variant " + v + " (default, s1, q64, t<rows>x<warps>[k<keys>][s<stages>])");
+        }
+        KernelSpec.Builder t = s.toBuilder().tiles(Integer.parseInt(m.group(1)), Integer.parseInt(m.group(2)));
+        if (m.group(3) != null) t.blockK(Integer.parseInt(m.group(3)));
+        if (m.group(4) != null) t.stages(Integer.parseInt(m.group(4)));
+        return t.build();
     }
 
     private static List<Integer> ints(String s) {
