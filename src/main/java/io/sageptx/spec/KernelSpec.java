@@ -60,7 +60,8 @@ public record KernelSpec(int headDim, int blockQ, int blockK, int warps, boolean
         Objects.requireNonNull(pipe, "pipe");
         require(HEAD_DIMS.contains(headDim), "headDim", headDim, HEAD_DIMS.toString());
         require(BLOCK_KS.contains(blockK), "blockK", blockK, BLOCK_KS.toString());
-        require(blockK == 64 || !pv.isFp8(), "blockK", blockK, "64 with FP8 PV (" + pv.id() + ")");
+        require(blockK == 64 || !pv.isFp8() || mma == MmaKind.SYNC, "blockK", blockK,
+                "64 with FP8 PV (" + pv.id() + ") on " + mma.id());
         require(WARPS.contains(warps), "warps", warps, WARPS.toString());
         require(blockQ > 0 && blockQ % warps == 0 && WARP_ROWS.contains(blockQ / warps), "blockQ", blockQ,
                 "warps * 16 or warps * 32 (" + warps * 16 + " or " + warps * 32 + " with " + warps + " warps)");

@@ -81,7 +81,7 @@ class MmaSyncPipelineGpuTest {
     /**
      * The tuner's other tiles at the planner's depth: 64 rows on 4 warps, and 128 rows on 4 warps (two m16 tiles
      * per warp, where Q is re-read per block above D = 64 and the 16-bit P V skips the O rescale per warp), with
-     * 64-key blocks and (16-bit P V) 32-key blocks, with
+     * 64-key blocks and 32-key blocks, with
      * rows whose max moves in some blocks and not in others (Lk up to 1000, 16 blocks).
      */
     static Stream<Arguments> tiles() {
@@ -92,7 +92,6 @@ class MmaSyncPipelineGpuTest {
         for (PvVariant pv : new PvVariant[] {PvVariant.FP8_F16ACC, PvVariant.FP16}) {
             for (int d : new int[] {64, 96, 128}) {
                 for (int[] tile : new int[][] {{64, 4, 64}, {128, 4, 64}, {128, 4, 32}}) {
-                    if (tile[2] == 32 && pv.isFp8()) continue;
                     for (boolean causal : new boolean[] {false, true}) {
                         for (int[] l : lengths) {
                             if (causal && l[0] != l[1]) continue;

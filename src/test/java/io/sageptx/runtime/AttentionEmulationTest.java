@@ -54,7 +54,14 @@ class AttentionEmulationTest {
                 // 16-bit P V on sm_90: 128 rows on 4 warps (two m16 tiles per warp), the O rescale skipped per warp
                 // in blocks where no row's max moved (7 blocks of keys)
                 Arguments.of(Arch.SM90, 64, QkPrecision.INT8, PvVariant.FP16, CausalMode.NONE, 130, 400, "normal"),
-                Arguments.of(Arch.SM90, 64, QkPrecision.INT8, PvVariant.FP16, CausalMode.TOP_LEFT, 150, 150, "V+10"));
+                Arguments.of(Arch.SM90, 64, QkPrecision.INT8, PvVariant.FP16, CausalMode.TOP_LEFT, 150, 150, "V+10"),
+                // FP8 P V on 32-key blocks (one k32 mma per flush, an x2 ldmatrix of V^T), 32 and 16 rows per warp;
+                // key counts that are not a multiple of 64 (the V transform's tile must not pass the 32-key padding)
+                Arguments.of(Arch.SM89, 128, QkPrecision.INT8, null, CausalMode.NONE, 130, 200, "V+10@128x4k32"),
+                Arguments.of(Arch.SM89, 64, QkPrecision.INT8, PvVariant.FP8_F16ACC, CausalMode.TOP_LEFT, 100, 100, "normal@128x4k32"),
+                Arguments.of(Arch.SM120, 96, QkPrecision.INT8, PvVariant.FP8_F32ACC, CausalMode.NONE, 70, 140, "normal@64x4k32"),
+                Arguments.of(Arch.SM89, 96, QkPrecision.INT8, PvVariant.FP8_F16ACC, CausalMode.NONE, 70, 140, "normal@128x4k32"),
+                Arguments.of(Arch.SM89, 128, QkPrecision.INT8, PvVariant.FP8_F16ACC, CausalMode.NONE, 130, 200, "normal@128x4k32"));
     }
 
     @ParameterizedTest(name = "{0} D={1} qk={2} pv={3} {4} Lq={5} Lk={6} {7}")
@@ -64,6 +71,9 @@ class AttentionEmulationTest {
         int b = 1, h = 2, hkv = 1;
         DType t = DType.FP16;
         RandomInputs x0 = RandomInputs.generate(70 + d + lq, b, h, hkv, lq, lk, d, t);
+        // "<inputs>@<rows>x<warps>k<keys>": an explicit tile instead of the default
+        String[] parts = family.split("@");
+        family = parts[0];
         RandomInputs x = switch (family) {
             case "outliers" -> InputFamilies.outlierChannels(x0, 2, 50, false, true, 8);
             case "V+10" -> InputFamilies.vOffset(x0, 10);
@@ -82,6 +92,11 @@ class AttentionEmulationTest {
         if (qk == QkPrecision.AUTO) ab.qkDecisions(dDec);
         AttentionArgs a = ab.build().validate();
         KernelSpec spec = AttentionRunner.defaultSpec(a, arch);
+        if (parts.length > 1) {
+            String[] tile = parts[1].split("[xk]");
+            spec = spec.toBuilder().tiles(Integer.parseInt(tile[0]), Integer.parseInt(tile[1])).blockK(Integer.parseInt(tile[2])).build();
+            a = ab.spec(spec).build().validate();
+        }
         boolean fp8 = spec.pv().isFp8();
         ScratchLayout l = new ScratchLayout(spec, b, h, hkv, lq, lk);
         long vStats = fp8 ? mem.alloc(l.vStatBytes()) : 0L;   // V scales, then V means (as the workspace lays them out)

@@ -157,8 +157,11 @@ class KernelSpecTest {
     }
 
     @Test
-    void fp8PvNeeds64KeyBlocksAndWithPvFollowsTheDefaultBlock() {
-        refused(() -> spec(256, 128, 32, 8, PvVariant.FP8_F16ACC, Arch.SM89), "blockK", "32", "64 with FP8 PV");
+    void fp8PvOnWgmmaNeeds64KeyBlocksAndWithPvFollowsTheDefaultBlock() {
+        // mma.sync runs FP8 P V on 32-key blocks too (one k32 mma per flush); the wgmma kernel does not
+        assertEquals(32, spec(256, 128, 32, 8, PvVariant.FP8_F16ACC, Arch.SM89).blockK());
+        refused(() -> new KernelSpec(128, 128, 32, 8, false, PvVariant.FP8_F16ACC, QuantGranularity.PER_THREAD, DType.FP16,
+                DType.FP16, Arch.SM90, MmaKind.WGMMA), "blockK", "32", "64 with FP8 PV");
         KernelSpec fp16 = KernelSpec.defaults(Arch.SM90, 256, false, DType.FP16, DType.FP16);
         assertEquals(32, fp16.blockK());
         assertEquals(64, fp16.toBuilder().pv(PvVariant.FP8_F16ACC).build().blockK());

@@ -21,8 +21,14 @@ import static io.sageptx.kernels.attention.AttentionCommon.regs;
  */
 public final class MmaSyncEmitter {
 
-    /** An ldmatrix: destination registers, byte offset from the lane's row address, {@code .trans} or empty. */
-    public record Frag(String regs, int offset, String trans) {
+    /**
+     * An ldmatrix: destination registers, byte offset from the lane's row address, {@code .trans} or empty, and the
+     * matrix count ({@code x4}, or {@code x2} for the V^T fragment of a 32-key FP8 block).
+     */
+    public record Frag(String regs, int offset, String trans, String count) {
+        public Frag(String regs, int offset, String trans) {
+            this(regs, offset, trans, "x4");
+        }
     }
 
     /** One S mma: D, A (Q fragment), B (K fragment) and C registers; the 16-bit operand type (16-bit QK only). */
@@ -191,17 +197,21 @@ public final class MmaSyncEmitter {
         int vPitch = plan.vTile().smemRowBytes();
         String pvTemplate;
         if (fp8) {
+            // 64-key blocks: one ldmatrix.x4 of V^T (8 channels x 64 keys) feeds two chained k32 mmas; 32-key
+            // blocks: an x2 (8 channels x 32 keys) feeds one (a1, b1 null)
+            boolean twoSteps = pvSteps == 2;
             for (int nd = 0; nd < dimTiles; nd++) {
                 int vf = distinct ? nd * 4 : 0;
                 String vp = distinct ? "%vfr" : "%vf";
-                Frag f = new Frag(regs(vp, vf, 4), nd * 8 * vPitch, "");
+                Frag f = new Frag(regs(vp, vf, twoSteps ? 4 : 2), nd * 8 * vPitch, "", twoSteps ? "x4" : "x2");
                 List<PvMma> mmas = new ArrayList<>();
                 for (int mt = 0; mt < mTiles; mt++) {
                     List<String> o = oList(mt, nd, dimTiles);
                     int acc = distinct ? (mt * dimTiles + nd) * 4 : 0;
                     List<String> facc = List.of(regs(distinct ? "%fac" : "%facc", acc, 4).split(", "));
-                    mmas.add(new PvMma(regs("%pa", (mt * pvSteps) * 4, 4), regs(vp, vf, 2), regs("%pa", (mt * pvSteps + 1) * 4, 4),
-                            regs(vp, vf + 2, 2), o, String.join(", ", o), "", List.of(),
+                    mmas.add(new PvMma(regs("%pa", (mt * pvSteps) * 4, 4), regs(vp, vf, 2),
+                            twoSteps ? regs("%pa", (mt * pvSteps + 1) * 4, 4) : null,
+                            twoSteps ? regs(vp, vf + 2, 2) : null, o, String.join(", ", o), "", List.of(),
                             (distinct ? "%acr" : "%acc") + (acc / 2), (distinct ? "%acr" : "%acc") + (acc / 2 + 1), facc,
                             String.join(", ", facc)));
                 }

@@ -94,10 +94,12 @@ public final class PreprocessEmitter {
 
     /**
      * Tokens per CTA of the FP8 V transform: 64, or 32 above D = 128 so that its FP32 staging tile
-     * [tokens][D + 1] stays within 48 KiB of static shared memory. The grid is LkPad / this.
+     * [tokens][D + 1] stays within 48 KiB of static shared memory, and at most the key block (LkPad is a multiple
+     * of the block: a 64-token tile over 32-key blocks would write past a channel's row into the next one). The
+     * grid is LkPad / this.
      */
     public static int vTileTokens(KernelSpec spec) {
-        return spec.headDim() > 128 ? 32 : 64;
+        return Math.min(spec.headDim() > 128 ? 32 : 64, spec.blockK());
     }
 
     public static String emit(KernelSpec spec) {
