@@ -8,8 +8,8 @@
 # the single-buffered kernel of issue 3 (the before), "<pv>-q64" = 64-row tiles on 4 warps; all mma.sync
 # (on sm_90 the FP8 default would be wgmma). Shapes: B=4, H=32, fp16, D 64/128, N 4k/16k, causal and not.
 # Environment: BENCH_RUNS (10), BENCH_DIMS (64,128), BENCH_LENS (4k,16k), BENCH_CAUSAL (both),
-# BENCH_PVS (fp8-f16acc,fp16,fp8-f32acc), BENCH_VARIANTS (default,s1,q64; also t<rows>x<warps>[s<stages>],
-# see MmaSyncBenchMain), SKIP_SANITIZE=1, SKIP_SASS=1.
+# BENCH_PVS (fp8-f16acc,fp16,fp8-f32acc), BENCH_VARIANTS (default,s1,q64; also preferred and
+# t<rows>x<warps>[k<keys>][s<stages>], see MmaSyncBenchMain), SKIP_SANITIZE=1, SKIP_SASS=1.
 set -uo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
 cd "$root"

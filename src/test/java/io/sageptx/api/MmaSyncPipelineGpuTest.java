@@ -80,9 +80,8 @@ class MmaSyncPipelineGpuTest {
 
     /**
      * The tuner's other tiles at the planner's depth: 64 rows on 4 warps, and 128 rows on 4 warps (two m16 tiles
-     * per warp, where Q is re-read per block above D = 64 and the 16-bit P V skips the O rescale per warp), with
-     * 64-key blocks and 32-key blocks, with
-     * rows whose max moves in some blocks and not in others (Lk up to 1000, 16 blocks).
+     * per warp, where Q is re-read per block above D = 64 and the 16-bit P V skips the O rescale per warp), each
+     * with 64-key and 32-key blocks, on rows whose max moves in some blocks and not in others (Lk up to 1000).
      */
     static Stream<Arguments> tiles() {
         boolean small = !System.getProperty("sageptx.grid", "").isEmpty();

@@ -21,13 +21,11 @@ import static io.sageptx.kernels.attention.AttentionCommon.regs;
  */
 public final class MmaSyncEmitter {
 
-    /**
-     * An ldmatrix: destination registers, byte offset from the lane's row address, {@code .trans} or empty, and the
-     * matrix count ({@code x4}, or {@code x2} for the V^T fragment of a 32-key FP8 block).
-     */
-    public record Frag(String regs, int offset, String trans, String count) {
-        public Frag(String regs, int offset, String trans) {
-            this(regs, offset, trans, "x4");
+    /** An ldmatrix: destination registers, byte offset from the lane's row address, {@code .trans} or empty. */
+    public record Frag(String regs, int offset, String trans) {
+        /** The matrix count, one per destination register: {@code x4}, or {@code x2} (V^T of a 32-key FP8 block). */
+        public String count() {
+            return "x" + regs.split(",").length;
         }
     }
 
@@ -203,7 +201,7 @@ public final class MmaSyncEmitter {
             for (int nd = 0; nd < dimTiles; nd++) {
                 int vf = distinct ? nd * 4 : 0;
                 String vp = distinct ? "%vfr" : "%vf";
-                Frag f = new Frag(regs(vp, vf, twoSteps ? 4 : 2), nd * 8 * vPitch, "", twoSteps ? "x4" : "x2");
+                Frag f = new Frag(regs(vp, vf, twoSteps ? 4 : 2), nd * 8 * vPitch, "");
                 List<PvMma> mmas = new ArrayList<>();
                 for (int mt = 0; mt < mTiles; mt++) {
                     List<String> o = oList(mt, nd, dimTiles);

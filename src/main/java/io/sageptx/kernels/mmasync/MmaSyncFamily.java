@@ -89,8 +89,13 @@ public final class MmaSyncFamily implements AttentionFamily {
      */
     static KernelSpec warpPair(KernelSpec s) {
         KernelSpec.Builder b = s.toBuilder().tiles(128, 4);
-        if (!s.pv().isFp8() && s.headDim() > 64) b.blockK(32);
+        if (warpPairNeedsShortBlocks(s.pv(), s.headDim())) b.blockK(32);
         return b.build();
+    }
+
+    /** Whether {@link #warpPair} also takes 32-key blocks: 16-bit P V above D = 64. */
+    static boolean warpPairNeedsShortBlocks(PvVariant pv, int headDim) {
+        return !pv.isFp8() && headDim > 64;
     }
 
     /**
@@ -167,7 +172,7 @@ public final class MmaSyncFamily implements AttentionFamily {
                         continue; // not valid for this shape
                     }
                     addIfFits(list, s);
-                    if (t[0] == 128 && t[1] == 4 && !pv.isFp8() && headDim > 64) addIfFits(list, warpPair(s));
+                    if (s.warpRows() == 32 && warpPairNeedsShortBlocks(pv, headDim)) addIfFits(list, warpPair(s));
                     if (q == QuantGranularity.PER_THREAD) {
                         int planned = new MmaSyncPlan(s).stages();
                         for (int st = 2; st <= 3; st++) {

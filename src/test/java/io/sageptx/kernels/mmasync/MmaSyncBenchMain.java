@@ -25,9 +25,8 @@ import io.sageptx.spec.PvVariant;
  * bench command's format so that tools/compare_bench.py joins it with SDPA.
  * Arguments: OUTDIR D,D N,N causal(no|yes|both) PV,PV [runs] [warmup] [variants]; variants (default
  * {@code default,s1,q64}): {@code default} (128 x 8, the planner's depth), {@code preferred} (the family's default
- * tile), {@code s1} (one stage), {@code q64}
- * (64 x 4), or {@code t<blockQ>x<warps>} with an optional {@code k<blockK>} and {@code s<stages>} (e.g. {@code t128x4k32}:
- * 32 rows per warp, 32-key blocks).
+ * tile), {@code s1} (one stage), {@code q64} (64 x 4), or {@code t<blockQ>x<warps>} with an optional
+ * {@code k<blockK>} and {@code s<stages>} (e.g. {@code t128x4k32}: 32 rows per warp, 32-key blocks).
  */
 public final class MmaSyncBenchMain {
 
