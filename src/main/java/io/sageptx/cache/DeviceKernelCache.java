@@ -15,7 +15,9 @@ import io.sageptx.cuda.PtxModule;
 /**
  * The kernel cache of one CUDA device: a {@link ModuleCache} of {@link PtxModule}s in
  * {@code <root>/kernels/<gpu>/}, compiling with the driver's linker ({@link CubinLinker}) and loading
- * cubins with {@code cuModuleLoadData}. Any module family goes through {@link #load}: give it a key
+ * cubins with {@code cuModuleLoadData}; modules that need whole-program compilation
+ * ({@link CubinLinker#needsWholeProgram}: the wgmma kernels) are stored as their PTX image, which
+ * {@code cuModuleLoadData} JIT-compiles. Any module family goes through {@link #load}: give it a key
  * that names what was rendered and a supplier of the PTX.
  *
  * <p>Modules are loaded through {@code io.sageptx.kernel.KernelLoader}, which derives their keys.
@@ -70,6 +72,15 @@ public final class DeviceKernelCache {
             public Compiled compile(String ptx, String name) {
                 byte[] binary;
                 double ms;
+                if (CubinLinker.needsWholeProgram(ptx)) {
+                    // wgmma / setmaxnreg: the PTX image itself, JIT-compiled as a whole program on every load (the
+                    // driver's own compute cache keeps the result by PTX text): the linker's relocatable code would
+                    // serialize the wgmmas and ignore setmaxnreg
+                    long t0 = System.nanoTime();
+                    binary = (ptx + "\0").getBytes(java.nio.charset.StandardCharsets.UTF_8);
+                    ms = (System.nanoTime() - t0) / 1e6;
+                    return new Compiled(binary, statsFromFunctions(ctx, binary, ptx, name), ms);
+                }
                 try {
                     CubinLinker.Result r = CubinLinker.link(ctx, ptx, name);
                     binary = r.cubin();

@@ -45,6 +45,20 @@ public final class CubinLinker {
     }
 
     /**
+     * Whether {@code ptx} must be compiled as a whole program, by {@code cuModuleLoadData(Ex)} on the PTX image,
+     * rather than by this linker. The linker compiles PTX as relocatable code (like {@code ptxas -c}), and for
+     * Hopper's asynchronous features that loses what the kernel was written for: {@code setmaxnreg} is ignored
+     * ("to maintain compatibility across compilation units", C7504: the warp-specialized kernel's consumers then
+     * spill), and any subroutine call (the IEEE {@code rcp.rn}, {@code div.rn}) makes ptxas serialize every wgmma
+     * of the kernel (C7509): each one waits for itself. Measured on the H200: the linker's SASS of the sm_90 default
+     * kernel has a {@code WARPGROUP.DEPBAR} after each of its 8 wgmmas per block, the whole-program one 3
+     * ({@code docs/notes/wgmma-jit.md}).
+     */
+    public static boolean needsWholeProgram(String ptx) {
+        return ptx.contains("wgmma.mma_async") || ptx.contains("setmaxnreg");
+    }
+
+    /**
      * Compiles {@code ptx} for {@code ctx}'s device.
      *
      * @throws PtxLoadException    with the JIT error log when the PTX does not compile

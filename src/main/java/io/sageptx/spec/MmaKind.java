@@ -38,20 +38,31 @@ public enum MmaKind {
 
         @Override
         void checkWs(int headDim, int blockQ, int warps, PvVariant pv, QkPrecision qk) {
-            KernelSpec.require(pv == PvVariant.FP8_F16ACC, "pv", pv.id(), "fp8-f16acc with pipe=ws (the warp-specialized"
-                    + " kernel keeps FP16 P V accumulators of all D channels live beside two score buffers)");
+            KernelSpec.require(pv.isFp8(), "pv", pv.id(), "fp8-f16acc or fp8-f32acc with pipe=ws (INT8 QK, FP8 P V)");
             KernelSpec.require(qk != QkPrecision.FP16, "qk", qk.id(), "int8 or auto with pipe=ws (INT8 QK only)");
             KernelSpec.require(blockQ == 128 && warps == 8, "blockQ", blockQ + " (w" + warps + ")",
                     "128 rows on 8 consumer warps with pipe=ws (two consumer warpgroups of 64 rows, 1 CTA per SM)");
-            KernelSpec.require(headDim <= WS_MAX_HEAD_DIM, "headDim", headDim, "<= " + WS_MAX_HEAD_DIM + " with pipe=ws: a"
-                    + " consumer thread holds O (D/2 registers), the FP16 P V accumulators (D/4), the int32 and FP32 scores"
-                    + " (64) and the P fragments (8) at once; above D = 192 that exceeds the 240 a consumer can get"
-                    + " (setmaxnreg; 128 * 24 + 256 * 240 <= 65536): ptxas spills 52 bytes at D = 208");
+            int max = wsMaxHeadDim(pv);
+            KernelSpec.require(headDim <= max, "headDim", headDim, "<= " + max + " with pipe=ws and pv=" + pv.id()
+                    + ": a consumer thread holds O (D/2 registers), the P V accumulators of all D channels (D/4 in FP16,"
+                    + " D/2 in FP32), the int32 and FP32 scores (64) and the P fragments (8) at once; beyond that they exceed"
+                    + " the 240 registers a consumer can get (setmaxnreg; 128 * 24 + 256 * 240 <= 65536)");
         }
     };
 
-    /** Largest head dim of the warp-specialized wgmma kernel ({@link Pipe#WS}). */
+    /** Largest head dim of the warp-specialized wgmma kernel ({@link Pipe#WS}) with FP16 P V accumulators. */
     public static final int WS_MAX_HEAD_DIM = 192;
+    /**
+     * Largest head dim of the warp-specialized kernel with FP32 P V accumulators (fresh every block, flushed into O):
+     * D/4 more registers than FP16 ones. ptxas 13.0 at 24 / 240 (ws and wspp): 0 spills up to D = 144; 104 bytes
+     * spilled at D = 160, 508 at 192.
+     */
+    public static final int WS_F32_MAX_HEAD_DIM = 144;
+
+    /** Largest head dim of the warp-specialized kernel for a P V variant. */
+    public static int wsMaxHeadDim(PvVariant pv) {
+        return pv == PvVariant.FP8_F32ACC ? WS_F32_MAX_HEAD_DIM : WS_MAX_HEAD_DIM;
+    }
 
     /** Refuses what the warp-specialized schedule cannot run (only the wgmma family has it). */
     void checkWs(int headDim, int blockQ, int warps, PvVariant pv, QkPrecision qk) {

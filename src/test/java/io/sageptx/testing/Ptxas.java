@@ -7,9 +7,11 @@ import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.Collections;
 import java.util.Comparator;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.TimeUnit;
@@ -19,6 +21,8 @@ import java.util.stream.Collectors;
 import java.util.stream.Stream;
 
 import org.junit.jupiter.api.Assumptions;
+
+import io.sageptx.cuda.CubinLinker;
 
 /**
  * Test-side wrapper around NVIDIA's {@code ptxas}: assembles PTX text for a target with {@code -v} and
@@ -144,8 +148,10 @@ public final class Ptxas {
     }
 
     /**
-     * Assembles {@code ptx} with {@code ptxas -v -arch=<target> in.ptx -o out.cubin} in a fresh temporary
-     * directory (removed afterwards) and parses the {@code -v} report.
+     * Assembles {@code ptx} with {@code ptxas [-c] -v -arch=<target> in.ptx -o out.cubin} in a fresh temporary
+     * directory (removed afterwards) and parses the {@code -v} report; {@code -c} (relocatable code, as the
+     * driver's linker compiles) unless the kernel cache compiles the module as a whole program
+     * ({@link CubinLinker#needsWholeProgram}).
      *
      * @throws IllegalStateException when ptxas is missing or does not finish in {@link #TIMEOUT_SECONDS}
      */
@@ -157,8 +163,12 @@ public final class Ptxas {
             Path in = dir.resolve("in.ptx");
             Path out = dir.resolve("out.cubin");
             Files.writeString(in, ptx, StandardCharsets.UTF_8);
-            ProcessBuilder pb = new ProcessBuilder(exe.toString(), "-v", "-arch=" + target, in.toString(), "-o",
-                    out.toString());
+            // as the kernel cache compiles it: relocatable (-c, the driver's linker) unless the module needs a
+            // whole-program compile (CubinLinker.needsWholeProgram: wgmma, setmaxnreg; cuModuleLoadData of the PTX)
+            List<String> cmd = new ArrayList<>(List.of(exe.toString(), "-v", "-arch=" + target, in.toString(), "-o",
+                    out.toString()));
+            if (!CubinLinker.needsWholeProgram(ptx)) cmd.add(1, "-c");
+            ProcessBuilder pb = new ProcessBuilder(cmd);
             pb.directory(dir.toFile());
             pb.redirectErrorStream(true);
             Process proc = pb.start();

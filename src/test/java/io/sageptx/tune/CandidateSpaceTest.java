@@ -24,12 +24,12 @@ class CandidateSpaceTest {
     void hopperGetsEveryTileVariantAndGranularityWithTheDefaultFirst() {
         List<KernelSpec> c = CandidateSpace.standard().enumerate(Arch.SM90, KEY);
         // mma.sync: 3 PV x 3 tiles x 3 granularities, + the other pipeline depth (2 or 3) with per-thread
-        // scales (3 PV x 3 tiles); wgmma: 2 PV x 2 tiles x 3, + the warp-specialized kernels (pipe=ws, wspp) x 3
-        assertEquals(27 + 9 + 12 + 6, c.size());
+        // scales (3 PV x 3 tiles); wgmma: 2 PV x 2 tiles x 3, + the warp-specialized kernels (pipe=ws, wspp) x 2 PV x 3
+        assertEquals(27 + 9 + 12 + 12, c.size());
         assertEquals(AttentionFamilies.preferred(Arch.SM90, 64, true, DType.BF16, DType.BF16), c.get(0));
-        assertEquals(54, new HashSet<>(c).size());
-        assertEquals(3, c.stream().filter(s -> s.pipe() == io.sageptx.spec.Pipe.WS).count());
-        assertEquals(3, c.stream().filter(s -> s.pipe() == io.sageptx.spec.Pipe.WSPP).count());
+        assertEquals(60, new HashSet<>(c).size());
+        assertEquals(6, c.stream().filter(s -> s.pipe() == io.sageptx.spec.Pipe.WS).count());
+        assertEquals(6, c.stream().filter(s -> s.pipe() == io.sageptx.spec.Pipe.WSPP).count());
         assertTrue(c.stream().anyMatch(s -> s.stages() == 2));
         assertTrue(c.stream().allMatch(s -> s.headDim() == 64 && s.causal() && s.inType() == DType.BF16));
     }

@@ -345,7 +345,7 @@ public final class WgmmaEmitter {
         for (int r = 0; r < spec.mTiles() * 2; r++) alphas.add(Integer.toString(r));
         return new Ws(st, stages, consumers, consumers / 128, WS_PRODUCER_REGS, WS_CONSUMER_REGS, plan.barriers(), plan.barriers() + 8 * st,
                 KernelSpec.PRODUCER_THREADS, spec.warps(), k.kStageStride16(), k.vStageStride16(),
-                k.pvGroups().get(0).wgmmas(), flushes(0, d, true, "%alphap"), flushes(0, d, true, "%alpha"),
+                k.pvGroups().get(0).wgmmas(), flushes(0, d, k.f16Acc(), "%alphap"), flushes(0, d, k.f16Acc(), "%alpha"),
                 java.util.stream.IntStream.range(0, spec.mTiles() * (spec.blockK() / 32) * 4).mapToObj(i -> "%pa" + i).toList(),
                 alphas, spec.pipe() == Pipe.WSPP);
     }

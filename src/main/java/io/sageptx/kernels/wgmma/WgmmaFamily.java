@@ -66,8 +66,8 @@ public final class WgmmaFamily implements AttentionFamily {
     static final Pipe PREFERRED_PIPE = Pipe.SERIAL;
 
     /**
-     * The spec of a PV variant with the schedule asked for: serial, or the warp-specialized kernel (FP8 PV with FP16
-     * accumulators, 128 rows on 2 consumer warpgroups, D <= {@link MmaKind#WS_MAX_HEAD_DIM}; empty elsewhere).
+     * The spec of a PV variant with the schedule asked for: serial, or the warp-specialized kernel (FP8 PV, 128 rows on
+     * 2 consumer warpgroups, D <= {@link MmaKind#wsMaxHeadDim}; empty elsewhere).
      */
     @Override
     public Optional<KernelSpec> preferred(Arch arch, int headDim, boolean causal, DType in, DType out, PvVariant pv,
@@ -83,7 +83,7 @@ public final class WgmmaFamily implements AttentionFamily {
      * 8 consumer warps), if it has one.
      */
     static Optional<KernelSpec> ws(KernelSpec serial, Pipe pipe) {
-        if (serial.pv() != PvVariant.FP8_F16ACC || serial.headDim() > MmaKind.WS_MAX_HEAD_DIM || serial.fp16Qk()) {
+        if (!serial.pv().isFp8() || serial.headDim() > MmaKind.wsMaxHeadDim(serial.pv()) || serial.fp16Qk()) {
             return Optional.empty();
         }
         return Optional.of(serial.toBuilder().tiles(128, 8).pipe(pipe).build());
@@ -134,7 +134,8 @@ public final class WgmmaFamily implements AttentionFamily {
 
     /**
      * Both FP8 accumulator variants x whole-warpgroup tiles (64 rows / 4 warps, 128 / 8) x the granularities, serial;
-     * and the warp-specialized kernels (FP16 accumulators, 128 rows; ws and wspp) x the granularities up to D = 128.
+     * and the warp-specialized kernels (128 rows; ws and wspp; both accumulator variants) x the granularities where
+     * they run ({@link MmaKind#wsMaxHeadDim}).
      */
     @Override
     public List<KernelSpec> candidates(Arch arch, int headDim, boolean causal, DType in, DType out) {
@@ -149,9 +150,11 @@ public final class WgmmaFamily implements AttentionFamily {
             }
         }
         // the warp-specialized kernels (issue 12), without and with ping-pong, at every granularity, where they run
-        for (Pipe pipe : new Pipe[] {Pipe.WS, Pipe.WSPP}) {
-            for (QuantGranularity q : QuantGranularity.values()) {
-                ws(base.toBuilder().pv(PvVariant.FP8_F16ACC).quant(q).mma(MmaKind.WGMMA).build(), pipe).ifPresent(list::add);
+        for (PvVariant pv : new PvVariant[] {PvVariant.FP8_F16ACC, PvVariant.FP8_F32ACC}) {
+            for (Pipe pipe : new Pipe[] {Pipe.WS, Pipe.WSPP}) {
+                for (QuantGranularity q : QuantGranularity.values()) {
+                    ws(base.toBuilder().pv(pv).quant(q).mma(MmaKind.WGMMA).build(), pipe).ifPresent(list::add);
+                }
             }
         }
         return list;
