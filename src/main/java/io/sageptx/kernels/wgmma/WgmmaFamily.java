@@ -75,8 +75,18 @@ public final class WgmmaFamily implements AttentionFamily {
         PvVariant p = pv == null ? PvVariant.FP8_F16ACC : pv;
         if (!serves(arch) || !p.isFp8()) return Optional.empty();
         KernelSpec serial = KernelSpec.defaults(arch, headDim, causal, in, out).toBuilder().pv(p).mma(MmaKind.WGMMA).build();
-        return pipe == Pipe.SERIAL ? Optional.of(serial) : ws(serial, pipe);
+        if (pipe != Pipe.SERIAL) return ws(serial, pipe);
+        return Optional.of(headDim <= ONE_WARPGROUP_MAX_HEAD_DIM ? serial.toBuilder().tiles(64, 4).build() : serial);
     }
+
+    /**
+     * Up to this head dim the serial default is 64 rows on one warpgroup (4 CTAs per SM at D = 64, each with its own
+     * barriers, so one CTA's softmax runs under another's wgmmas) instead of 128 rows on two. Measured on the H200 with
+     * whole-program wgmma code (B=4 H=32 fp16, end to end, TFLOP/s, 4k / 16k non-causal, 128 x 8 -> 64 x 4): D=32
+     * 224 / 256 -> 272 / 315, D=48 300 / 354 -> 332 / 394, D=64 369 / 434 -> 413 / 495 (causal 16k 425 -> 470), D=80
+     * 405 / 513 -> 422 / 506, D=96 458 / 559 -> 478 / 580; D=128 558 / 678 -> 552 / 641 (keeps 128 x 8).
+     */
+    static final int ONE_WARPGROUP_MAX_HEAD_DIM = 96;
 
     /**
      * The warp-specialized form (pipe {@code ws} or {@code wspp}) of a serial wgmma spec (its tiles become 128 rows /
