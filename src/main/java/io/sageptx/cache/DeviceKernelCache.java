@@ -7,17 +7,19 @@ import java.util.concurrent.ConcurrentHashMap;
 import java.util.function.Consumer;
 import java.util.function.Supplier;
 
-import io.sageptx.cuda.CubinLinkException;
 import io.sageptx.cuda.CubinLinker;
 import io.sageptx.cuda.DeviceContext;
 import io.sageptx.cuda.PtxModule;
 
 /**
  * The kernel cache of one CUDA device: a {@link ModuleCache} of {@link PtxModule}s in
- * {@code <root>/kernels/<gpu>/}, compiling with the driver's linker ({@link CubinLinker}) and loading
- * cubins with {@code cuModuleLoadData}; modules that need whole-program compilation
- * ({@link CubinLinker#needsWholeProgram}: the wgmma kernels) are stored as their PTX image, which
- * {@code cuModuleLoadData} JIT-compiles. Any module family goes through {@link #load}: give it a key
+ * {@code <root>/kernels/<gpu>/}. A module is compiled once by the driver's JIT as a whole program
+ * ({@code cuModuleLoadDataEx}: its log gives registers and spills, or the error) and stored as its PTX
+ * image, which {@code cuModuleLoadData} compiles again on a load in a new process unless the driver's
+ * compute cache holds it (keyed by the exact PTX text). Not the linker's cubin ({@link CubinLinker}): the
+ * linker compiles PTX as relocatable code, where ptxas serializes every wgmma of a kernel that calls a
+ * subroutine, ignores {@code setmaxnreg}, and spills the large mma.sync kernels (D >= 176 on sm_89: up to
+ * 248 bytes at D = 256) that spill nowhere as whole programs ({@code docs/notes/wgmma-jit.md}). Any module family goes through {@link #load}: give it a key
  * that names what was rendered and a supplier of the PTX.
  *
  * <p>Modules are loaded through {@code io.sageptx.kernel.KernelLoader}, which derives their keys.
@@ -32,7 +34,6 @@ public final class DeviceKernelCache {
     private static final System.Logger LOG = System.getLogger(DeviceKernelCache.class.getName());
     private static final Consumer<String> TO_LOG = m -> LOG.log(System.Logger.Level.WARNING, m);
     private static volatile Consumer<String> warnings = TO_LOG;
-    private static final java.util.Set<Integer> LINK_WARNED = ConcurrentHashMap.newKeySet();
 
     private DeviceKernelCache() {
     }
@@ -65,37 +66,21 @@ public final class DeviceKernelCache {
         return new ModuleCache<>(folder(ctx, root), computeCapability(ctx), backend(ctx), m -> warnings.accept(m));
     }
 
-    /** The CUDA backend of a device: the driver's linker to compile, {@code cuModuleLoadData} to load. */
+    /** The CUDA backend of a device: the whole-program JIT to compile and check, {@code cuModuleLoadData} to load. */
     public static CubinBackend<PtxModule> backend(DeviceContext ctx) {
         return new CubinBackend<>() {
             @Override
             public Compiled compile(String ptx, String name) {
-                byte[] binary;
-                double ms;
-                if (CubinLinker.needsWholeProgram(ptx)) {
-                    // wgmma / setmaxnreg: the PTX image itself, JIT-compiled as a whole program on every load (the
-                    // driver's own compute cache keeps the result by PTX text): the linker's relocatable code would
-                    // serialize the wgmmas and ignore setmaxnreg
-                    long t0 = System.nanoTime();
-                    binary = (ptx + "\0").getBytes(java.nio.charset.StandardCharsets.UTF_8);
-                    ms = (System.nanoTime() - t0) / 1e6;
-                    return new Compiled(binary, statsFromFunctions(ctx, binary, ptx, name), ms);
+                // whole-program JIT (cuModuleLoadDataEx, with its log: a PTX error surfaces as a PtxLoadException
+                // naming the lines), then the PTX image itself is what the cache stores
+                long t0 = System.nanoTime();
+                String info;
+                try (PtxModule m = PtxModule.load(ctx, ptx, name)) {
+                    info = m.infoLog();
                 }
-                try {
-                    CubinLinker.Result r = CubinLinker.link(ctx, ptx, name);
-                    binary = r.cubin();
-                    ms = r.millis();
-                } catch (CubinLinkException e) {
-                    // valid PTX the linker refuses: cache the PTX image itself (cuModuleLoadData JITs it)
-                    if (LINK_WARNED.add(ctx.ordinal())) {
-                        warnings.accept("sageptx cache: the driver's linker failed (" + e.getMessage().lines().findFirst()
-                                .orElse("") + "); caching PTX images instead of cubins on cuda:" + ctx.ordinal());
-                    }
-                    long t0 = System.nanoTime();
-                    binary = (ptx + "\0").getBytes(java.nio.charset.StandardCharsets.UTF_8);
-                    ms = (System.nanoTime() - t0) / 1e6;
-                }
-                return new Compiled(binary, statsFromFunctions(ctx, binary, ptx, name), ms);
+                byte[] image = (ptx + "\0").getBytes(java.nio.charset.StandardCharsets.UTF_8);
+                double ms = (System.nanoTime() - t0) / 1e6;
+                return new Compiled(image, info.contains("registers") ? info : statsFromFunctions(ctx, image, ptx, name), ms);
             }
 
             @Override

@@ -61,7 +61,7 @@ public final class SpecOptions {
 
     @Option(names = "--pipe",
             description = "wgmma main-loop schedule: serial, ws (warp-specialized: producer + 2 consumer warpgroups) or wspp "
-                    + "(ws with ping-pong); ws/wspp need --mma wgmma, fp8-f16acc, D <= 128 (default: the family's, serial)")
+                    + "(ws with ping-pong); ws/wspp need --mma wgmma and FP8 PV: fp8-f16acc up to D = 192, fp8-f32acc up to D = 144 (default: the family's, serial)")
     String pipe;
     private static final String ONE = "one kernel";
 

@@ -17,6 +17,11 @@ import jcuda.driver.JITOptions;
  * {@code cuLinkAddData(CU_JIT_INPUT_PTX)}, {@code cuLinkComplete}, {@code cuLinkDestroy}. The cubin can be
  * stored and later loaded with {@link PtxModule#loadCubin} without any JIT.
  *
+ * <p>The kernel cache does not use it (since 2026-12-03): the linker compiles PTX as relocatable code (like
+ * {@code ptxas -c}), where ptxas serializes every wgmma of a kernel that calls a subroutine ({@code rcp.rn}:
+ * C7509), ignores {@code setmaxnreg} (C7504) and spills large mma.sync kernels that spill nowhere as whole
+ * programs ({@code docs/notes/wgmma-jit.md}). It stays for diagnostics ({@code JitProbeMain}).
+ *
  * <p>No log buffers are given to the linker. JCuda frees the native copies of a call's option buffers
  * when the call returns, while the driver keeps writing into the buffers given to {@code cuLinkCreate}
  * until the link state is destroyed (a use after free); and on the H100 (driver 580) log buffers given
@@ -42,20 +47,6 @@ public final class CubinLinker {
     }
 
     private CubinLinker() {
-    }
-
-    /**
-     * Whether {@code ptx} must be compiled as a whole program, by {@code cuModuleLoadData(Ex)} on the PTX image,
-     * rather than by this linker. The linker compiles PTX as relocatable code (like {@code ptxas -c}), and for
-     * Hopper's asynchronous features that loses what the kernel was written for: {@code setmaxnreg} is ignored
-     * ("to maintain compatibility across compilation units", C7504: the warp-specialized kernel's consumers then
-     * spill), and any subroutine call (the IEEE {@code rcp.rn}, {@code div.rn}) makes ptxas serialize every wgmma
-     * of the kernel (C7509): each one waits for itself. Measured on the H200: the linker's SASS of the sm_90 default
-     * kernel has a {@code WARPGROUP.DEPBAR} after each of its 8 wgmmas per block, the whole-program one 3
-     * ({@code docs/notes/wgmma-jit.md}).
-     */
-    public static boolean needsWholeProgram(String ptx) {
-        return ptx.contains("wgmma.mma_async") || ptx.contains("setmaxnreg");
     }
 
     /**

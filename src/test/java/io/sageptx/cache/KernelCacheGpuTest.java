@@ -35,7 +35,7 @@ import io.sageptx.testing.GpuTest;
 import io.sageptx.numerics.AccuracyBar;
 
 /**
- * The kernel cache on a GPU: a cold load compiles with cuLink and publishes the cubin; a second cache
+ * The kernel cache on a GPU: a cold load JIT-compiles the PTX as a whole program and publishes its image; a second cache
  * on the same folder (as a new process would open it) loads every module from disk with a backend that
  * refuses to compile, and the disk-loaded kernels compute correct attention. Times are logged, not
  * asserted.
@@ -88,7 +88,7 @@ class KernelCacheGpuTest {
             for (KernelStats k : a.metadata().kernels()) {
                 assertEquals(k.registers(), b.module().function(k.name()).numRegs());
             }
-            System.out.printf(Locale.ROOT, "%s %s: cold = cuLink compile %.1f ms + cuModuleLoadData %.2f ms (cubin %d B); "
+            System.out.printf(Locale.ROOT, "%s %s: cold = JIT compile %.1f ms + cuModuleLoadData %.2f ms (cubin %d B); "
                             + "warm = cuModuleLoadData from disk %.2f ms%n", r.family(), spec, a.compileMillis(),
                     a.loadMillis(), a.metadata().cubinBytes(), b.loadMillis());
             a.module().close();

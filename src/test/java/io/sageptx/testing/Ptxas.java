@@ -7,7 +7,6 @@ import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.ArrayList;
 import java.util.Collections;
 import java.util.Comparator;
 import java.util.LinkedHashMap;
@@ -21,8 +20,6 @@ import java.util.stream.Collectors;
 import java.util.stream.Stream;
 
 import org.junit.jupiter.api.Assumptions;
-
-import io.sageptx.cuda.CubinLinker;
 
 /**
  * Test-side wrapper around NVIDIA's {@code ptxas}: assembles PTX text for a target with {@code -v} and
@@ -148,10 +145,9 @@ public final class Ptxas {
     }
 
     /**
-     * Assembles {@code ptx} with {@code ptxas [-c] -v -arch=<target> in.ptx -o out.cubin} in a fresh temporary
-     * directory (removed afterwards) and parses the {@code -v} report; {@code -c} (relocatable code, as the
-     * driver's linker compiles) unless the kernel cache compiles the module as a whole program
-     * ({@link CubinLinker#needsWholeProgram}).
+     * Assembles {@code ptx} with {@code ptxas -v -arch=<target> in.ptx -o out.cubin} (a whole program, as the
+     * kernel cache has the driver compile it) in a fresh temporary directory (removed afterwards) and parses the
+     * {@code -v} report.
      *
      * @throws IllegalStateException when ptxas is missing or does not finish in {@link #TIMEOUT_SECONDS}
      */
@@ -163,12 +159,10 @@ public final class Ptxas {
             Path in = dir.resolve("in.ptx");
             Path out = dir.resolve("out.cubin");
             Files.writeString(in, ptx, StandardCharsets.UTF_8);
-            // as the kernel cache compiles it: relocatable (-c, the driver's linker) unless the module needs a
-            // whole-program compile (CubinLinker.needsWholeProgram: wgmma, setmaxnreg; cuModuleLoadData of the PTX)
-            List<String> cmd = new ArrayList<>(List.of(exe.toString(), "-v", "-arch=" + target, in.toString(), "-o",
-                    out.toString()));
-            if (!CubinLinker.needsWholeProgram(ptx)) cmd.add(1, "-c");
-            ProcessBuilder pb = new ProcessBuilder(cmd);
+            // a whole program, as the kernel cache has the driver compile it (not -c: relocatable code serializes
+            // wgmma and spills; docs/notes/wgmma-jit.md)
+            ProcessBuilder pb = new ProcessBuilder(exe.toString(), "-v", "-arch=" + target, in.toString(), "-o",
+                    out.toString());
             pb.directory(dir.toFile());
             pb.redirectErrorStream(true);
             Process proc = pb.start();

@@ -110,7 +110,8 @@ public final class WgmmaFamily implements AttentionFamily {
         if (qk == QkPrecision.AUTO) {
             // the INT8 kernel of the ordinary heads (the default's PV, or the FP8 one asked for), gated; its
             // partner (KernelSpec.autoPartner) runs the others
-            return preferred(arch, headDim, causal, in, out, pv).map(s -> s.toBuilder().qk(QkPrecision.AUTO).build());
+            // (on 128 rows / 8 warps at every head dim: its partner is then the plain qk=fp16 default, fp16Qk)
+            return preferred(arch, headDim, causal, in, out, pv).map(s -> s.toBuilder().tiles(128, 8).qk(QkPrecision.AUTO).build());
         }
         if (qk != QkPrecision.FP16) return preferred(arch, headDim, causal, in, out, pv);
         if (!serves(arch) || (pv != null && pv != PvVariant.FP16)) return Optional.empty();
