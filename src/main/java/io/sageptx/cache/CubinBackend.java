@@ -1,8 +1,9 @@
 package io.sageptx.cache;
 
 /**
- * What the cache needs from a device: compile PTX into a cubin, and load a cubin without JIT. The
- * CUDA implementation is {@link DeviceKernelCache}'s (the driver's linker and {@code cuModuleLoadData});
+ * What the cache needs from a device: compile PTX into the binary it stores, and load that binary. The
+ * CUDA implementation is {@link DeviceKernelCache}'s (the whole-program JIT, storing the PTX image, and
+ * {@code cuModuleLoadData});
  * tests give a stub so that the cache's file handling runs without a GPU.
  *
  * @param <M> the loaded module type
@@ -22,6 +23,6 @@ public interface CubinBackend<M> {
     /** Compiles PTX into a cubin for this backend's device; throws with the compiler's log on failure. */
     Compiled compile(String ptx, String name);
 
-    /** Loads a cubin (no JIT); throws a RuntimeException when the device refuses it. */
+    /** Loads a stored binary; throws a RuntimeException when the device refuses it. */
     M load(byte[] cubin, String name);
 }

@@ -19,8 +19,9 @@ import io.sageptx.cuda.PtxModule;
  * compute cache holds it (keyed by the exact PTX text). Not the linker's cubin ({@link CubinLinker}): the
  * linker compiles PTX as relocatable code, where ptxas serializes every wgmma of a kernel that calls a
  * subroutine, ignores {@code setmaxnreg}, and spills the large mma.sync kernels (D >= 176 on sm_89: up to
- * 248 bytes at D = 256) that spill nowhere as whole programs ({@code docs/notes/wgmma-jit.md}). Any module family goes through {@link #load}: give it a key
- * that names what was rendered and a supplier of the PTX.
+ * 248 bytes at D = 256) that spill nowhere as whole programs ({@code docs/notes/wgmma-jit.md}).
+ * Any module family goes through {@link #load}: give it a key that names what was rendered and a
+ * supplier of the PTX.
  *
  * <p>Modules are loaded through {@code io.sageptx.kernel.KernelLoader}, which derives their keys.
  */

@@ -6,8 +6,8 @@ package io.sageptx.cache;
  * @param module        the loaded module
  * @param source        where its binary came from
  * @param compileMillis time spent compiling PTX into the cubin in this call (0 when none)
- * @param loadMillis    time spent loading the cubin (cuModuleLoadData: no JIT, except for the PTX images of
- *                      modules that need a whole-program compile, CubinLinker#needsWholeProgram)
+ * @param loadMillis    time spent loading the stored image (cuModuleLoadData of the PTX image: the driver JITs
+ *                      it unless its compute cache holds that PTX)
  * @param metadata      the entry's metadata
  * @param <M>           the module type
  */

@@ -172,11 +172,11 @@ public final class MmaSyncFamily implements AttentionFamily {
                         continue; // not valid for this shape
                     }
                     addIfFits(list, s);
-                    if (s.warpRows() == 32 && warpPairNeedsShortBlocks(pv, headDim)) addIfFits(list, warpPair(s));
-                    // FP8 P V on 32 rows per warp above D = 64 also with 32-key blocks (spill-free there; on the H200,
-                    // FP8 emulated, it ties 64 x 4 at D = 128: 345.6 vs 345.2 TFLOP/s at 16k; native FP8 on sm_89 /
-                    // sm_120 leaves the kernel more bound by shared memory, which 32 rows per warp halves)
-                    if (s.warpRows() == 32 && pv.isFp8() && headDim > 64) addIfFits(list, s.toBuilder().blockK(32).build());
+                    // 32 rows per warp above D = 64 also with 32-key blocks: for 16-bit P V the default's warpPair; for
+                    // FP8 P V spill-free there (on the H200, FP8 emulated, it ties 64 x 4 at D = 128: 345.6 vs 345.2
+                    // TFLOP/s at 16k; native FP8 on sm_89 / sm_120 leaves the kernel more bound by shared memory,
+                    // which 32 rows per warp halves)
+                    if (s.warpRows() == 32 && headDim > 64) addIfFits(list, s.toBuilder().blockK(32).build());
                     if (q == QuantGranularity.PER_THREAD) {
                         int planned = new MmaSyncPlan(s).stages();
                         for (int st = 2; st <= 3; st++) {
