@@ -25,4 +25,25 @@ public interface CubinBackend<M> {
 
     /** Loads a stored binary; throws a RuntimeException when the device refuses it. */
     M load(byte[] cubin, String name);
+
+    /**
+     * A module compiled and loaded at once: what a cache miss needs.
+     *
+     * @param compiled   what the cache stores
+     * @param module     the loaded module
+     * @param loadMillis the time of the load on its own (0 where compiling already loaded it)
+     */
+    record Built<M>(Compiled compiled, M module, double loadMillis) {
+    }
+
+    /**
+     * Compiles {@code ptx} and loads the result. The default compiles, then loads the binary; a backend whose
+     * compile already leaves a loaded module (the CUDA JIT) overrides this so that a miss compiles once.
+     */
+    default Built<M> build(String ptx, String name) {
+        Compiled c = compile(ptx, name);
+        long t0 = System.nanoTime();
+        M m = load(c.cubin(), name);
+        return new Built<>(c, m, (System.nanoTime() - t0) / 1e6);
+    }
 }

@@ -72,16 +72,28 @@ public final class DeviceKernelCache {
         return new CubinBackend<>() {
             @Override
             public Compiled compile(String ptx, String name) {
+                Built<PtxModule> b = build(ptx, name);
+                b.module().close();
+                return b.compiled();
+            }
+
+            @Override
+            public Built<PtxModule> build(String ptx, String name) {
                 // whole-program JIT (cuModuleLoadDataEx, with its log: a PTX error surfaces as a PtxLoadException
-                // naming the lines), then the PTX image itself is what the cache stores
+                // naming the lines); the module it leaves is the one returned, the PTX image is what the cache
+                // stores (loading it again later hits the driver's compute cache, or JITs it where that is off)
                 long t0 = System.nanoTime();
-                String info;
-                try (PtxModule m = PtxModule.load(ctx, ptx, name)) {
-                    info = m.infoLog();
+                PtxModule m = PtxModule.load(ctx, ptx, name);
+                try {
+                    String info = m.infoLog();
+                    byte[] image = (ptx + "\0").getBytes(java.nio.charset.StandardCharsets.UTF_8);
+                    double ms = (System.nanoTime() - t0) / 1e6;
+                    String stats = info.contains("registers") ? info : statsFromFunctions(m, ptx);
+                    return new Built<>(new Compiled(image, stats, ms), m, 0);
+                } catch (RuntimeException | Error e) {
+                    m.close();
+                    throw e;
                 }
-                byte[] image = (ptx + "\0").getBytes(java.nio.charset.StandardCharsets.UTF_8);
-                double ms = (System.nanoTime() - t0) / 1e6;
-                return new Compiled(image, info.contains("registers") ? info : statsFromFunctions(ctx, image, ptx, name), ms);
             }
 
             @Override
@@ -99,17 +111,15 @@ public final class DeviceKernelCache {
      * {@code .entry} of the PTX. Spills show as local bytes; their store/load byte counts are not
      * available that way (reported as 0).
      */
-    static String statsFromFunctions(DeviceContext ctx, byte[] cubin, String ptx, String name) {
+    static String statsFromFunctions(PtxModule m, String ptx) {
         StringBuilder sb = new StringBuilder();
-        try (PtxModule m = PtxModule.loadCubin(ctx, cubin, name)) {
-            java.util.regex.Matcher e = ENTRY.matcher(ptx);
-            while (e.find()) {
-                io.sageptx.cuda.CudaKernel k = m.function(e.group(1));
-                sb.append("ptxas info    : Function properties for ").append(e.group(1)).append('\n')
-                        .append("    ").append(k.localBytes()).append(" bytes stack frame, 0 bytes spill stores, 0 bytes spill loads\n")
-                        .append("ptxas info    : Used ").append(k.numRegs()).append(" registers, ").append(k.staticSharedBytes())
-                        .append(" bytes smem\n");
-            }
+        java.util.regex.Matcher e = ENTRY.matcher(ptx);
+        while (e.find()) {
+            io.sageptx.cuda.CudaKernel k = m.function(e.group(1));
+            sb.append("ptxas info    : Function properties for ").append(e.group(1)).append('\n')
+                    .append("    ").append(k.localBytes()).append(" bytes stack frame, 0 bytes spill stores, 0 bytes spill loads\n")
+                    .append("ptxas info    : Used ").append(k.numRegs()).append(" registers, ").append(k.staticSharedBytes())
+                    .append(" bytes smem\n");
         }
         return sb.toString();
     }

@@ -146,14 +146,14 @@ public final class ModuleCache<M> {
 
     private LoadedModule<M> compile(ModuleKey key, String digest, Supplier<String> ptxSupplier) {
         String ptx = Objects.requireNonNull(ptxSupplier.get(), "the PTX supplier returned null");
-        CubinBackend.Compiled c = backend.compile(ptx, name(key));
+        CubinBackend.Built<M> built = backend.build(ptx, name(key));
+        CubinBackend.Compiled c = built.compiled();
         byte[] ptxBytes = ptx.getBytes(java.nio.charset.StandardCharsets.UTF_8);
         EntryMetadata meta = new EntryMetadata(key, Digests.sha256(ptxBytes), ptxBytes.length,
                 Digests.sha256(c.cubin()), c.cubin().length, c.millis(), Instant.now().toString(),
                 KernelStats.parseLog(c.infoLog() == null ? "" : c.infoLog()));
-        long t0 = System.nanoTime();
-        M m = backend.load(c.cubin(), name(key));
-        double loadMs = ms(t0);
+        M m = built.module();
+        double loadMs = built.loadMillis();
         if (memoryOnlyReason == null) {
             try {
                 publish(digest, ptxBytes, c.cubin(), meta);
