@@ -51,6 +51,9 @@ public final class SpecOptions {
     @Option(names = "--warps", description = "warps per CTA: 4 or 8 (default: the kernel family's, 8)")
     Integer warps;
 
+    @Option(names = "--block-k", description = "keys per main-loop block: 32, 64 or 128 (default: the kernel family's, 64)")
+    Integer blockK;
+
     @Option(names = "--mma",
             description = "kernel family: sync (mma.sync, every arch) or wgmma (sm_90 only, FP8 PV; the sm_90 default at every head dim)")
     String mma;
@@ -91,6 +94,13 @@ public final class SpecOptions {
      */
     KernelSpec spec(Arch arch, String archOption) {
         KernelSpec s = tiledSpec(arch, archOption);
+        if (blockK != null) {
+            try {
+                s = s.toBuilder().blockK(blockK).build();
+            } catch (IllegalArgumentException e) {
+                throw new IllegalArgumentException("--block-k " + blockK + " is not allowed for " + s + ": " + e.getMessage(), e);
+            }
+        }
         if (stages != null) {
             try {
                 s = s.toBuilder().stages(stages).build();

@@ -43,7 +43,7 @@ public record KernelSpec(int headDim, int blockQ, int blockK, int warps, boolean
     public static final List<Integer> HEAD_DIMS = IntStream.rangeClosed(2, 16).map(i -> 16 * i).boxed().toList();
 
     /** Keys per block: 64, or 32 for the FP16 PV variant (FP8 PV needs two k32 steps per block). */
-    public static final List<Integer> BLOCK_KS = List.of(32, 64);
+    public static final List<Integer> BLOCK_KS = List.of(32, 64, 128);
     /** Warps per CTA. */
     public static final List<Integer> WARPS = List.of(4, 8);
     /** Query rows per warp (blockQ / warps). */
@@ -60,8 +60,11 @@ public record KernelSpec(int headDim, int blockQ, int blockK, int warps, boolean
         Objects.requireNonNull(pipe, "pipe");
         require(HEAD_DIMS.contains(headDim), "headDim", headDim, HEAD_DIMS.toString());
         require(BLOCK_KS.contains(blockK), "blockK", blockK, BLOCK_KS.toString());
-        require(blockK == 64 || !pv.isFp8() || mma == MmaKind.SYNC, "blockK", blockK,
-                "64 with FP8 PV (" + pv.id() + ") on " + mma.id());
+        require(blockK == 64 || !pv.isFp8() || mma == MmaKind.SYNC || (blockK == 128 && pipe == Pipe.SERIAL
+                && qk == QkPrecision.INT8), "blockK", blockK,
+                "64 with FP8 PV (" + pv.id() + ") on " + mma.id() + " (128 with the serial INT8 wgmma kernel)");
+        require(blockK != 128 || (mma == MmaKind.WGMMA && pv == PvVariant.FP8_F16ACC), "blockK", blockK,
+                "32 or 64 (128: the serial INT8 wgmma kernel with FP8 P V and FP16 accumulators)");
         require(WARPS.contains(warps), "warps", warps, WARPS.toString());
         require(blockQ > 0 && blockQ % warps == 0 && WARP_ROWS.contains(blockQ / warps), "blockQ", blockQ,
                 "warps * 16 or warps * 32 (" + warps * 16 + " or " + warps * 32 + " with " + warps + " warps)");

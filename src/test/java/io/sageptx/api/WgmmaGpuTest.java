@@ -76,6 +76,51 @@ class WgmmaGpuTest {
         return out.stream().filter(a -> !sanitizer || (int) a.get()[7] * (long) (int) a.get()[8] <= AccuracyProbe.CPU_REFERENCE_LIMIT);
     }
 
+    /**
+     * 128-key blocks (blockK = 128, FP16 accumulators over four chained k32 steps, V scaled to vMax(128)): both
+     * tiles, every head dim, causal both ways, GQA, ragged and unequal lengths.
+     */
+    static Stream<Arguments> k128Grid() {
+        List<Arguments> out = new ArrayList<>();
+        for (int[] tile : new int[][] {{64, 4}, {128, 8}}) {
+            for (int d : new int[] {64, 128}) {
+                for (boolean causal : new boolean[] {false, true}) {
+                    for (int n : new int[] {1, 100, 129, 1000, 4096}) out.add(Arguments.of(tile[0], tile[1], d, causal, DType.FP16, 2, 2, n, n));
+                    out.add(Arguments.of(tile[0], tile[1], d, causal, DType.BF16, 8, 2, 777, 777));
+                }
+                out.add(Arguments.of(tile[0], tile[1], d, false, DType.FP16, 2, 2, 17, 300));
+                out.add(Arguments.of(tile[0], tile[1], d, false, DType.FP16, 2, 2, 1000, 77));
+                out.add(Arguments.of(tile[0], tile[1], d, true, DType.BF16, 2, 1, 2500, 2500));
+            }
+        }
+        for (int d : KernelSpec.HEAD_DIMS) {
+            if (d == 64 || d == 128) continue;
+            out.add(Arguments.of(64, 4, d, false, DType.FP16, 2, 2, 333, 333));
+            out.add(Arguments.of(64, 4, d, true, DType.BF16, 4, 2, 333, 333));
+        }
+        boolean sanitizer = !System.getProperty("sageptx.grid", "").isEmpty();
+        return out.stream().filter(a -> !sanitizer || (int) a.get()[7] * (long) (int) a.get()[8] <= AccuracyProbe.CPU_REFERENCE_LIMIT);
+    }
+
+    @ParameterizedTest(name = "k128 {0}x{1} D={2} causal={3} {4} H={5}/{6} Lq={7} Lk={8}")
+    @MethodSource("k128Grid")
+    void k128MatchesReference(int rows, int warps, int d, boolean causal, DType in, int heads, int kvHeads, int lq, int lk) {
+        assumeTrue(attention.arch() == Arch.SM90, "wgmma runs on sm_90 only");
+        KernelSpec spec = KernelSpec.defaults(Arch.SM90, d, causal, in, in).toBuilder().pv(PvVariant.FP8_F16ACC)
+                .mma(MmaKind.WGMMA).tiles(rows, warps).blockK(128).build();
+        AttentionInputs x = new AttentionInputs(131L * lq + lk + d + rows + heads, 2, heads, kvHeads, lq, lk, d, in);
+        AccuracyProbe.Result r = AccuracyProbe.run(attention, x, in, causal, b -> b.spec(spec));
+        ErrorStats e = r.error();
+        synchronized (TABLE) {
+            TABLE.add(String.format("| %d | %s | k128 %dx%d | %s | %d/%d | %d | %d | %s | %.6f | %.5f | %.4f |", d, causal,
+                    rows, warps, in.shortName(), heads, kvHeads, lq, lk, r.reference(), e.cosine(), e.relL1(), r.lseMaxErr()));
+        }
+        assertEquals(0, e.nonFinite(), "NaN/Inf or unwritten outputs: " + e);
+        assertTrue(e.cosine() >= 0.999, "cosine " + e);
+        assertTrue(e.relL1() <= 0.045, "relative L1 " + e);
+        assertTrue(r.lseMaxErr() <= 0.1, "LSE max abs error " + r.lseMaxErr());
+    }
+
     @ParameterizedTest(name = "{0} D={1} causal={2} {3}->{4} H={5}/{6} Lq={7} Lk={8}")
     @MethodSource("grid")
     void matchesReference(PvVariant pv, int d, boolean causal, DType in, DType out, int heads, int kvHeads, int lq, int lk) {

@@ -36,9 +36,14 @@ public final class WgmmaEmitter {
 
     /**
      * One wgmma: shape, accumulator type, D registers, A registers (empty: A from shared memory), the
-     * descriptor's start-address step (16-byte units) and high word, and the scale-d predicate.
+     * descriptor's start-address step (16-byte units) and high word, and the scale-d predicate; {@code kDescAdd}
+     * is the B descriptor's step where it differs from A's (an S wgmma over the second 64-key sub-tile of K).
      */
-    public record Wgmma(String shape, String accType, String d, String a, int descAdd, String hi, String scaleD) {
+    public record Wgmma(String shape, String accType, String d, String a, int descAdd, int kDescAdd, String hi, String scaleD) {
+
+        Wgmma(String shape, String accType, String d, String a, int descAdd, String hi, String scaleD) {
+            this(shape, accType, d, a, descAdd, descAdd, hi, scaleD);
+        }
     }
 
     /** One 16-byte copy per thread: shared-memory and global offsets, and whether it is predicated on the row. */
@@ -211,9 +216,21 @@ public final class WgmmaEmitter {
      * 1 CTA 457 TFLOP/s. Above D=128 the output accumulators alone take D/2 registers: one CTA per SM, up
      * to 255 registers.
      */
+    /**
+     * The register budget of a thread of the serial kernel: 128 (two 256-thread or four 128-thread CTAs per SM),
+     * and {@link #K128_REGISTERS_PER_THREAD} for 128-key blocks above D = 64, whose 64 score registers per thread
+     * do not fit beside D / 2 output registers in 128 (ptxas 13.0 spills 40 bytes at D = 80, 240 at D = 128;
+     * 168 registers spill nothing up to D = 128: three 128-thread CTAs per SM).
+     */
+    static int registersPerThread(KernelSpec spec) {
+        return spec.blockK() == 128 && spec.headDim() > 64 ? K128_REGISTERS_PER_THREAD : REGISTERS_PER_THREAD;
+    }
+
+    static final int K128_REGISTERS_PER_THREAD = 168;
+
     static AttentionCommon common(KernelSpec spec) {
         if (spec.pipe().warpSpecialized()) return AttentionCommon.of(spec, TARGET, 1); // one CTA per SM, setmaxnreg per role
-        int minBlocks = spec.headDim() <= 128 ? MAX_REGISTERS_PER_SM / (spec.threads() * REGISTERS_PER_THREAD) : 1;
+        int minBlocks = spec.headDim() <= 128 ? MAX_REGISTERS_PER_SM / (spec.threads() * registersPerThread(spec)) : 1;
         return AttentionCommon.of(spec, TARGET, minBlocks);
     }
 
@@ -225,12 +242,21 @@ public final class WgmmaEmitter {
         boolean f16Acc = spec.pv() == PvVariant.FP8_F16ACC;
         int dPad = spec.paddedHeadDim();
 
+        // S: one wgmma per k-step over the whole key block, or, where the block spans K sub-tiles of several
+        // swizzle columns (128 keys, D not a power of two), one per 64-key sub-tile: the hardware steps 8-row groups
+        // by the stride byte offset, which runs from a column of one sub-tile into the next column, not into the
+        // next sub-tile. The accumulator registers of an n64 pair are those of one n128 (ordered by n8 tile).
         List<Wgmma> qk = new ArrayList<>();
-        String sRegs = regs("%s", 0, bk / 2);
+        int sub = SwizzledTile.SUB_ROWS;
+        int parts = bk > sub && plan.kTile().columns().size() > 1 ? bk / sub : 1;
+        int nPart = bk / parts;
         for (int ks = 0; ks < dPad / 32; ks++) {
             SwizzledTile.Column c = plan.kTile().columnOf(32 * ks);
-            qk.add(new Wgmma("m64n" + bk + "k32", "s32", sRegs, "", (c.base() + 32 * ks - c.start()) / 16,
-                    hex(c.descriptorHigh()), ks == 0 ? "%pfalse" : "%ptrue"));
+            int add = (c.base() + 32 * ks - c.start()) / 16;
+            for (int h = 0; h < parts; h++) {
+                qk.add(new Wgmma("m64n" + nPart + "k32", "s32", regs("%s", h * nPart / 2, nPart / 2), "", add,
+                        add + h * plan.kTile().subTileBytes() / 16, hex(c.descriptorHigh()), ks == 0 ? "%pfalse" : "%ptrue"));
+            }
         }
 
         // P V: per block into fresh accumulators (FP16 or FP32), in groups of output channels small enough for
@@ -251,7 +277,6 @@ public final class WgmmaEmitter {
             }
             pv.add(new PvGroup(ws, flushes(c0, n, f16Acc, "%alpha")));
         }
-        int sub = SwizzledTile.SUB_ROWS;
         return new Model(WgmmaPlan.ATOM_ALIGN, WgmmaPlan.ATOM_ALIGN - 1, Integer.numberOfTrailingZeros(WARPS_PER_WARPGROUP),
                 new SubTile(Integer.numberOfTrailingZeros(sub), sub - 1), f16Acc, accCount,
                 Math.max(1, plan.kTile().groups().size()), 0, groups(plan.qTile(), "q", dPad, 0),
