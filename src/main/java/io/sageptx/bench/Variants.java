@@ -100,6 +100,17 @@ public final class Variants {
             changes.put(name, o.substring(eq + 1));
         }
         try {
+            if (base.blockK() > 64 && !changes.containsKey("k")) {
+                // a 128-key default keeps its block where the overrides allow it, else takes 64 keys (e.g.
+                // default+pv=fp8-f32acc: 128-key blocks are the FP16-accumulator kernel's)
+                try {
+                    return SpecCodec.withFields(base, changes);
+                } catch (IllegalArgumentException e) {
+                    java.util.Map<String, String> k64 = new java.util.LinkedHashMap<>(changes);
+                    k64.put("k", "64");
+                    return SpecCodec.withFields(base, k64);
+                }
+            }
             return SpecCodec.withFields(base, changes); // the spec's own checks refuse what its family cannot build
         } catch (IllegalArgumentException e) {
             throw new IllegalArgumentException("variant '" + label + "': " + e.getMessage(), e);

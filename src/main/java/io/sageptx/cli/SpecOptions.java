@@ -51,7 +51,7 @@ public final class SpecOptions {
     @Option(names = "--warps", description = "warps per CTA: 4 or 8 (default: the kernel family's, 8)")
     Integer warps;
 
-    @Option(names = "--block-k", description = "keys per main-loop block: 32, 64 or 128 (default: the kernel family's, 64)")
+    @Option(names = "--block-k", description = "keys per main-loop block, one of 32, 64, 128 (default: the kernel family's, 64)")
     Integer blockK;
 
     @Option(names = "--mma",
@@ -110,6 +110,8 @@ public final class SpecOptions {
         }
         if (pipe == null) return s;
         Pipe p = Opts.choice("--pipe", pipe, Pipe.values(), Pipe::id);
+        // the warp-specialized kernels run 64-key blocks: a 128-key default follows unless --block-k was given
+        if (blockK == null && p != Pipe.SERIAL && s.blockK() == 128) s = s.toBuilder().blockK(64).build();
         try {
             return s.toBuilder().pipe(p).build();
         } catch (IllegalArgumentException e) {

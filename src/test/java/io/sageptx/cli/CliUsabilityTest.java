@@ -165,8 +165,10 @@ class CliUsabilityTest {
         List<Bad> cases = List.of(
                 new Bad("sageptx emit-ptx: --head-dim 512 is not allowed; allowed: 32, 48, 64", "emit-ptx", "--head-dim", "512"),
                 new Bad("sageptx emit-ptx: --warps 6 is not allowed; allowed: 4, 8", "emit-ptx", "--warps", "6"),
-                new Bad("sageptx emit-ptx: --block-q 48 fits no --warps on sm_90 (--arch sm_90): with --warps 8, --block-q 48 "
+                new Bad("sageptx emit-ptx: --block-q 48 fits no --warps on sm_90 (--arch sm_90): with --warps 4, --block-q 48 "
                         + "is not allowed", "emit-ptx", "--arch", "sm_90", "--block-q", "48"),
+                new Bad("sageptx emit-ptx: --block-k 128 is not allowed for d128 q64 k64 w4 full pv=fp8-f16acc", "emit-ptx",
+                        "--arch", "sm_89", "--block-k", "128"),
                 new Bad("sageptx emit-ptx: --block-q 96 is not allowed; allowed: warps * 16 or warps * 32", "emit-ptx",
                         "--block-q", "96", "--warps", "8"),
                 new Bad("sageptx emit-ptx: --pv fp8 is not allowed; allowed: fp8-f16acc, fp8-f32acc, fp16", "emit-ptx", "--pv", "fp8"),

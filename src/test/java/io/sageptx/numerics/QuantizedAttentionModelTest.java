@@ -120,6 +120,28 @@ class QuantizedAttentionModelTest {
         check(spec, problem(1, 2, 2, n, d, causal, DType.FP16));
     }
 
+    /**
+     * 128-key blocks of the sm_90 default (FP16 partials over four chained k32 steps, V scaled to vMax(128) = 1.125):
+     * the partials stay below the FP16 maximum and the accuracy is that of 64-key blocks.
+     */
+    @ParameterizedTest(name = "k128 d={0} causal={1} N={2}")
+    @MethodSource("k128Cases")
+    void k128AccuracyAgainstFp64(int d, boolean causal, int n) {
+        KernelSpec spec = KernelSpec.defaults(Arch.SM90, d, causal, DType.FP16, DType.FP16).toBuilder()
+                .mma(io.sageptx.spec.MmaKind.WGMMA).pv(PvVariant.FP8_F16ACC).tiles(64, 4).blockK(128).build();
+        check(spec, problem(1, 2, 2, n, d, causal, DType.FP16));
+    }
+
+    static Stream<Arguments> k128Cases() {
+        Stream.Builder<Arguments> b = Stream.builder();
+        for (int n : List.of(1, 129, 1024)) {
+            for (int d : List.of(64, 96, 128)) {
+                for (boolean causal : List.of(false, true)) b.add(Arguments.of(d, causal, n));
+            }
+        }
+        return b.build();
+    }
+
     @ParameterizedTest(name = "bf16 {0} causal={1}")
     @MethodSource("bf16Cases")
     void bf16AccuracyAgainstFp64(PvVariant pv, boolean causal) {

@@ -99,8 +99,9 @@ class QkPrecisionModeTest {
         AttentionArgs a = call().lk(8192).qkPrecision(QkPrecision.AUTO).qkDecisions(8 * P).build().validate();
         KernelSpec s = AttentionRunner.defaultSpec(a, Arch.SM90);
         KernelSpec def = AttentionRunner.defaultSpec(call().qkPrecision(QkPrecision.INT8).build(), Arch.SM90);
-        // on 128 rows / 8 warps (the INT8 default at D <= 96 is 64 / 4): its partner is the qk=fp16 call's kernel
-        assertEquals(def.toBuilder().tiles(128, 8).qk(QkPrecision.AUTO).build(), s, "the default INT8 spec, gated");
+        // on 128 rows / 8 warps with 64-key blocks (the INT8 default at D <= 128 is 64 / 4 with 128-key blocks): its
+        // partner is the qk=fp16 call's kernel
+        assertEquals(def.toBuilder().tiles(128, 8).blockK(64).qk(QkPrecision.AUTO).build(), s, "the default INT8 spec, gated");
         assertEquals(AttentionRunner.defaultSpec(call().qkPrecision(QkPrecision.FP16).build(), Arch.SM90), s.autoPartner(),
                 "its partner is what a qk=fp16 call runs");
         ScratchLayout l = new ScratchLayout(s, 2, 8, 2, 100, 8192);

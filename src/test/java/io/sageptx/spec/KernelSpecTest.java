@@ -49,6 +49,7 @@ class KernelSpecTest {
                                     for (QuantGranularity q : QuantGranularity.values())
                                         for (DType in : DType.values())
                                             for (DType o : DType.values()) {
+                                                if (bk == 128) continue; // the wgmma kernel's (blockK128OnlyForTheSerialWgmmaKernel)
                                                 if (pv.isFp8() && (!arch.hasFp8Mma() || bk != 64)) continue;
                                                 out.add(new KernelSpec(d, w * rows, bk, w, causal, pv, q, in, o, arch, MmaKind.SYNC));
                                             }
@@ -171,7 +172,23 @@ class KernelSpecTest {
 
     @Test
     void blockK128IsRefused() {
-        refused(() -> spec(128, 128, 128, 8, PvVariant.FP16, Arch.SM80), "blockK", "128", "[32, 64]");
+        refused(() -> spec(128, 128, 128, 8, PvVariant.FP16, Arch.SM80), "blockK", "128", "32 or 64", "wgmma");
+    }
+
+    /** 128-key blocks: the serial INT8 wgmma kernel with FP16-accumulator FP8 P V only (vMax(128) = 1.125). */
+    @Test
+    void blockK128OnlyForTheSerialWgmmaKernel() {
+        KernelSpec w = KernelSpec.defaults(Arch.SM90, 128, false, DType.FP16, DType.FP16).toBuilder().mma(MmaKind.WGMMA)
+                .pv(PvVariant.FP8_F16ACC).tiles(64, 4).build();
+        KernelSpec k128 = w.toBuilder().blockK(128).build();
+        assertEquals(128, k128.blockK());
+        assertEquals(1.125f, k128.vMax());
+        assertTrue(128 * 448.0 * k128.vMax() < 65504.0);
+        refused(() -> w.toBuilder().pv(PvVariant.FP8_F32ACC).blockK(128).build(), "blockK", "128");
+        refused(() -> w.toBuilder().blockK(128).pipe(Pipe.WS).tiles(128, 8).build(), "blockK", "128");
+        refused(() -> w.toBuilder().blockK(128).qk(QkPrecision.AUTO).build(), "blockK", "128");
+        refused(() -> KernelSpec.defaults(Arch.SM89, 128, false, DType.FP16, DType.FP16).toBuilder().blockK(128).build(),
+                "blockK", "128");
     }
 
     @Test

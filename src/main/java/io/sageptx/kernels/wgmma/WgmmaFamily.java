@@ -76,8 +76,21 @@ public final class WgmmaFamily implements AttentionFamily {
         if (!serves(arch) || !p.isFp8()) return Optional.empty();
         KernelSpec serial = KernelSpec.defaults(arch, headDim, causal, in, out).toBuilder().pv(p).mma(MmaKind.WGMMA).build();
         if (pipe != Pipe.SERIAL) return ws(serial, pipe);
+        if (p == PvVariant.FP8_F16ACC && headDim <= K128_MAX_HEAD_DIM) {
+            return Optional.of(serial.toBuilder().tiles(64, 4).blockK(128).build());
+        }
         return Optional.of(headDim <= ONE_WARPGROUP_MAX_HEAD_DIM ? serial.toBuilder().tiles(64, 4).build() : serial);
     }
+
+    /**
+     * Up to this head dim the FP16-accumulator default runs 128-key blocks on 64 rows / one warpgroup: per key the
+     * flush of the FP16 partials, the row max / rescale and the block's barriers and waits are paid half as often
+     * (PTX instructions per 64 keys in the loop, D=64 316 -> 252, D=128 401 -> 298). Measured on the H200 (B=4 H=32
+     * fp16, end to end, TFLOP/s, 4k / 16k, default -> 128-key 64 x 4): D=64 415 / 492 -> 489 / 572 (causal 16k 467 ->
+     * 526), D=128 553 / 684 -> 598 / 708 (causal 16k 625 -> 682); 128 x 8 with 128-key blocks is slower (D=128:
+     * 223 registers, one CTA per SM: 461 / 561). docs/notes/wgmma-k128.md.
+     */
+    static final int K128_MAX_HEAD_DIM = 128;
 
     /**
      * Up to this head dim the serial default is 64 rows on one warpgroup (4 CTAs per SM at D = 64, each with its own
@@ -111,7 +124,8 @@ public final class WgmmaFamily implements AttentionFamily {
             // the INT8 kernel of the ordinary heads (the default's PV, or the FP8 one asked for), gated; its
             // partner (KernelSpec.autoPartner) runs the others
             // (on 128 rows / 8 warps at every head dim: its partner is then the plain qk=fp16 default, fp16Qk)
-            return preferred(arch, headDim, causal, in, out, pv).map(s -> s.toBuilder().tiles(128, 8).qk(QkPrecision.AUTO).build());
+            return preferred(arch, headDim, causal, in, out, pv).map(s -> s.toBuilder().tiles(128, 8).blockK(64)
+                    .qk(QkPrecision.AUTO).build());
         }
         if (qk != QkPrecision.FP16) return preferred(arch, headDim, causal, in, out, pv);
         if (!serves(arch) || (pv != null && pv != PvVariant.FP16)) return Optional.empty();
@@ -130,8 +144,9 @@ public final class WgmmaFamily implements AttentionFamily {
     @Override
     public List<KernelSpec> candidates(Arch arch, int headDim, boolean causal, DType in, DType out, QkPrecision qk) {
         if (qk == QkPrecision.AUTO) {
-            return candidates(arch, headDim, causal, in, out).stream().map(s -> s.toBuilder().qk(QkPrecision.AUTO).build())
-                    .toList();
+            // (64-key blocks only: the gated kernel shares its workspace layout with a 16-bit partner of 64-key blocks)
+            return candidates(arch, headDim, causal, in, out).stream().filter(s -> s.blockK() == 64)
+                    .map(s -> s.toBuilder().qk(QkPrecision.AUTO).build()).toList();
         }
         if (qk != QkPrecision.FP16) return candidates(arch, headDim, causal, in, out);
         List<KernelSpec> list = new ArrayList<>();
@@ -145,6 +160,7 @@ public final class WgmmaFamily implements AttentionFamily {
 
     /**
      * Both FP8 accumulator variants x whole-warpgroup tiles (64 rows / 4 warps, 128 / 8) x the granularities, serial;
+     * 128-key blocks on 64 rows (FP16 accumulators) x the granularities;
      * and the warp-specialized kernels (128 rows; ws and wspp; both accumulator variants) x the granularities where
      * they run ({@link MmaKind#wsMaxHeadDim}).
      */
@@ -159,6 +175,11 @@ public final class WgmmaFamily implements AttentionFamily {
                     list.add(base.toBuilder().pv(pv).tiles(t[0], t[1]).quant(q).mma(MmaKind.WGMMA).pipe(Pipe.SERIAL).build());
                 }
             }
+        }
+        // 128-key blocks (FP16 accumulators) on one warpgroup
+        for (QuantGranularity q : QuantGranularity.values()) {
+            list.add(base.toBuilder().pv(PvVariant.FP8_F16ACC).tiles(64, 4).blockK(128).quant(q).mma(MmaKind.WGMMA)
+                    .pipe(Pipe.SERIAL).build());
         }
         // the warp-specialized kernels (issue 12), without and with ping-pong, at every granularity, where they run
         for (PvVariant pv : new PvVariant[] {PvVariant.FP8_F16ACC, PvVariant.FP8_F32ACC}) {

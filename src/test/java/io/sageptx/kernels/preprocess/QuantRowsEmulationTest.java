@@ -37,15 +37,17 @@ class QuantRowsEmulationTest {
                 Arguments.of(128, DType.BF16, 77, false),
                 Arguments.of(96, DType.FP16, 150, false),
                 Arguments.of(128, DType.FP16, 130, true),
-                Arguments.of(96, DType.BF16, 65, true));
+                Arguments.of(96, DType.BF16, 65, true),
+                Arguments.of(160, DType.FP16, 130, false));
     }
 
     @ParameterizedTest(name = "D={0} {1} L={2} auto={3}")
     @MethodSource("cases")
     void quantizedRowsMatchTheCpuModel(int d, DType t, int len, boolean auto) {
         int b = 1, h = 4, hkv = 2;
-        KernelSpec spec = AttentionFamilies.preferred(Arch.SM90, d, false, t, t);
-        if (auto) spec = spec.toBuilder().qk(QkPrecision.AUTO).build();
+        // the sm_90 default (128-key blocks up to D = 128), or qk=auto's gated INT8 kernel (64-key blocks)
+        KernelSpec spec = auto ? AttentionFamilies.preferred(Arch.SM90, d, false, t, t, null, QkPrecision.AUTO)
+                : AttentionFamilies.preferred(Arch.SM90, d, false, t, t);
         RandomInputs x = RandomInputs.generate(40 + d, b, h, hkv, len, len, d, t);
         ScratchLayout l = new ScratchLayout(spec, b, h, hkv, len, len);
         PtxEmulator.Memory mem = new PtxEmulator.Memory();

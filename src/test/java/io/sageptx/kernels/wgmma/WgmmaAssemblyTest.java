@@ -44,7 +44,19 @@ class WgmmaAssemblyTest {
                 }
             }
         }
+        // 128-key blocks (FP16 accumulators) on 64 rows: every head dim, causal or not, both dtypes, the granularities
+        for (int d : KernelSpec.HEAD_DIMS) {
+            for (boolean causal : new boolean[] {false, true}) {
+                for (DType t : DType.values()) out.add(k128(d, causal, t, QuantGranularity.PER_THREAD));
+            }
+            for (QuantGranularity q : QuantGranularity.values()) out.add(k128(d, false, DType.FP16, q));
+        }
         return out;
+    }
+
+    static KernelSpec k128(int d, boolean causal, DType t, QuantGranularity q) {
+        return KernelSpec.defaults(Arch.SM90, d, causal, t, t).toBuilder().pv(PvVariant.FP8_F16ACC).mma(MmaKind.WGMMA)
+                .tiles(64, 4).blockK(128).quant(q).build();
     }
 
     @TestFactory
@@ -55,10 +67,15 @@ class WgmmaAssemblyTest {
             assertTrue(ptx.contains(".target sm_90a"), "wgmma needs sm_90a");
             int qkSteps = spec.paddedHeadDim() / 32;
             assertTrue(!ptx.contains("ldmatrix"), "Q is read by the tensor cores from shared memory");
-            int pvGroups = new WgmmaPlan(spec).pvGroups().size();
-            assertEquals(qkSteps + 2 * pvGroups, count(ptx, "wgmma.mma_async"),
-                    "one wgmma per QK k-step, 2 per PV group");
-            assertEquals(2 * pvGroups, count(ptx, ", %pfalse, 1, 1;") + count(ptx, ", %ptrue, 1, 1;"));
+            WgmmaPlan plan = new WgmmaPlan(spec);
+            int pvGroups = plan.pvGroups().size();
+            int pvSteps = spec.blockK() / 32;
+            // S over 128 keys with a K tile of several swizzle columns: one n64 wgmma per 64-key sub-tile and k-step
+            int sParts = spec.blockK() > SwizzledTile.SUB_ROWS && plan.kTile().columns().size() > 1 ? 2 : 1;
+            assertEquals(qkSteps * sParts + pvSteps * pvGroups, count(ptx, "wgmma.mma_async"),
+                    "one wgmma per QK k-step (and K sub-tile), one per PV k-step and group");
+            assertEquals(sParts == 1 ? qkSteps : 2 * qkSteps, count(ptx, "s32.s8.s8"));
+            assertEquals(pvSteps * pvGroups, count(ptx, ", %pfalse, 1, 1;") + count(ptx, ", %ptrue, 1, 1;"));
             assertEquals(pvGroups, count(ptx, ", %pfalse, 1, 1;"), "every PV group starts from zero accumulators");
             assertTrue(!ptx.contains("mul.f32 %o"), "no separate rescale: folded into the flush");
             // compiled as a whole program (the kernel cache loads wgmma PTX images, not the linker's relocatable
