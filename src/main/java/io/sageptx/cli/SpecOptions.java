@@ -98,7 +98,9 @@ public final class SpecOptions {
             try {
                 s = s.toBuilder().blockK(blockK).build();
             } catch (IllegalArgumentException e) {
-                throw new IllegalArgumentException("--block-k " + blockK + " is not allowed for " + s + ": " + e.getMessage(), e);
+                Matcher mt = SPEC_FIELD.matcher(e.getMessage() == null ? "" : e.getMessage());
+                throw new IllegalArgumentException("--block-k " + blockK + " is not allowed for " + s + "; allowed: "
+                        + (mt.matches() ? mt.group(3) : e.getMessage()), e);
             }
         }
         if (stages != null) {
