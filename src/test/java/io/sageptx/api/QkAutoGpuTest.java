@@ -145,15 +145,18 @@ class QkAutoGpuTest {
 
     @ParameterizedTest(name = "{0} D={1} causal={2}")
     @MethodSource("ordinary")
-    void ordinaryInputsRunTheDefaultKernelBitForBit(String fam, int d, boolean causal) {
+    void ordinaryInputsRunTheInt8KernelBitForBit(String fam, int d, boolean causal) {
         assumeTrue(hopper(), "qk=auto is the wgmma family's: sm_90 only");
         RandomInputs x = family(fam, RandomInputs.generate(300L + d, 2, 4, 2, 700, 700, d, DType.BF16));
-        Out def = run(x, causal, b -> b, false);
+        // the INT8 kernel qk=auto gates (64-key blocks on 128 rows; the default up to D = 128 runs 128-key blocks on 64)
+        KernelSpec int8 = io.sageptx.kernels.AttentionFamilies.preferred(Arch.SM90, d, causal, DType.BF16, DType.BF16, null,
+                QkPrecision.AUTO).toBuilder().qk(QkPrecision.INT8).build();
+        Out def = run(x, causal, b -> b.spec(int8), false);
         Out a = run(x, causal, auto(), true);
         int[] zeros = new int[a.decisions().length];
         assertArrayEquals(zeros, a.decisions(), "every head INT8: " + Arrays.toString(a.decisions()));
-        assertArrayEquals(def.o(), a.o(), "O bit for bit the default's");
-        assertArrayEquals(def.lse(), a.lse(), "LSE bit for bit the default's");
+        assertArrayEquals(def.o(), a.o(), "O bit for bit the INT8 kernel's");
+        assertArrayEquals(def.lse(), a.lse(), "LSE bit for bit the INT8 kernel's");
         record(fam, d, causal, a.decisions(), "default", null);
     }
 
