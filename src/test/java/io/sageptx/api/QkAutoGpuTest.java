@@ -235,7 +235,8 @@ class QkAutoGpuTest {
         boolean[] cpu = QkIndicator.decisions(spec, y.q(), y.k(), 2, 4, 2, lq, lk, 1 / Math.sqrt(d));
         assertArrayEquals(new boolean[] {false, false, true, true, false, true, false, false}, cpu);
         Out a = run(y, false, auto(), true);
-        Out def = run(y, false, b -> b, false);
+        KernelSpec int8 = spec.toBuilder().qk(QkPrecision.INT8).build(); // the gated INT8 kernel, run alone
+        Out def = run(y, false, b -> b.spec(int8), false);
         Out q16 = run(y, false, b -> b.qkPrecision(QkPrecision.FP16), false);
         for (int bh = 0; bh < 8; bh++) {
             assertEquals(cpu[bh] ? 1 : 0, a.decisions()[bh], "head " + bh + ": " + Arrays.toString(a.decisions()));

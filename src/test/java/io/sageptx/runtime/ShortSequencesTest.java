@@ -25,12 +25,12 @@ class ShortSequencesTest {
 
     @Test
     void shortCallsOnSm90RunSixteenBitQkUpToTheMeasuredCrossover() {
-        assertTrue(ShortSequences.uses16BitQk(call(128, 2048, false).build(), Arch.SM90, true));
-        assertFalse(ShortSequences.uses16BitQk(call(128, 3072, false).build(), Arch.SM90, true));
-        assertTrue(ShortSequences.uses16BitQk(call(128, 4096, true).build(), Arch.SM90, true));   // 2048 keys a row
-        assertFalse(ShortSequences.uses16BitQk(call(128, 8192, true).build(), Arch.SM90, true));
-        assertTrue(ShortSequences.uses16BitQk(call(64, 3072, false).build(), Arch.SM90, true));
-        assertFalse(ShortSequences.uses16BitQk(call(64, 4096, false).build(), Arch.SM90, true));
+        assertTrue(ShortSequences.uses16BitQk(call(128, 1536, false).build(), Arch.SM90, true));
+        assertFalse(ShortSequences.uses16BitQk(call(128, 2048, false).build(), Arch.SM90, true));
+        assertTrue(ShortSequences.uses16BitQk(call(128, 2048, true).build(), Arch.SM90, true));   // 1024 keys a row
+        assertFalse(ShortSequences.uses16BitQk(call(128, 4096, true).build(), Arch.SM90, true));  // 2048 keys a row
+        assertTrue(ShortSequences.uses16BitQk(call(64, 1536, false).build(), Arch.SM90, true));
+        assertFalse(ShortSequences.uses16BitQk(call(64, 2048, false).build(), Arch.SM90, true));
         assertTrue(ShortSequences.uses16BitQk(call(96, 1024, false).build(), Arch.SM90, true));
     }
 

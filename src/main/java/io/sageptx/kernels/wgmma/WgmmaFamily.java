@@ -79,18 +79,24 @@ public final class WgmmaFamily implements AttentionFamily {
         if (p == PvVariant.FP8_F16ACC && headDim <= K128_MAX_HEAD_DIM) {
             return Optional.of(serial.toBuilder().tiles(64, 4).blockK(128).build());
         }
-        return Optional.of(headDim <= ONE_WARPGROUP_MAX_HEAD_DIM ? serial.toBuilder().tiles(64, 4).build() : serial);
+        boolean oneWarpgroup = headDim <= ONE_WARPGROUP_MAX_HEAD_DIM || (p == PvVariant.FP8_F16ACC && headDim > K128_MAX_HEAD_DIM);
+        return Optional.of(oneWarpgroup ? serial.toBuilder().tiles(64, 4).build() : serial);
     }
 
     /**
      * Up to this head dim the FP16-accumulator default runs 128-key blocks on 64 rows / one warpgroup: per key the
      * flush of the FP16 partials, the row max / rescale and the block's barriers and waits are paid half as often
-     * (PTX instructions per 64 keys in the loop, D=64 316 -> 252, D=128 401 -> 298). Measured on the H200 (B=4 H=32
-     * fp16, end to end, TFLOP/s, 4k / 16k, default -> 128-key 64 x 4): D=64 415 / 492 -> 489 / 572 (causal 16k 467 ->
-     * 526), D=128 553 / 684 -> 598 / 708 (causal 16k 625 -> 682); 128 x 8 with 128-key blocks is slower (D=128:
-     * 223 registers, one CTA per SM: 461 / 561). docs/notes/wgmma-k128.md.
+     * (PTX instructions per 64 keys in the loop, D=64 316 -> 252, D=128 401 -> 298). Above it (D = 208..256) 64-key
+     * blocks on 64 rows: with 128 keys the 64 score registers beside D / 2 output registers leave too few for the
+     * tensor-core pipeline (255 registers, one CTA per SM). Measured on the H200 (B=4 H=32 fp16, end to end, TFLOP/s,
+     * 4k / 16k non-causal, old default -> 128-key 64 x 4; runs 32-34 of docs/benchmarks.md): D=48 333 / 394 -> 386 /
+     * 458, D=64 415 / 492 -> 489 / 572, D=96 477 / 522-580 -> 508 / 615-631, D=112 508 / 627 -> 567 / 689, D=128
+     * 553 / 684 -> 598 / 708, D=144 368 / 446 -> 508 / 635, D=160 404 / 486 -> 533 / 636, D=176 409 / 499 -> 557 /
+     * 668, D=192 444 / 542 -> 581 / 663; D=208 430 / 524 -> 396 / 479 (64-key 64 x 4: 466 / 559), D=256 508 / 626 ->
+     * 475 / 592 (64-key 64 x 4: 534 / 641). 128 x 8 with 128-key blocks is slower (D=128: 223 registers, one CTA
+     * per SM: 461 / 561). docs/notes/wgmma-k128.md.
      */
-    static final int K128_MAX_HEAD_DIM = 128;
+    static final int K128_MAX_HEAD_DIM = 192;
 
     /**
      * Up to this head dim the serial default is 64 rows on one warpgroup (4 CTAs per SM at D = 64, each with its own
