@@ -99,6 +99,7 @@ public final class WgmmaFamily implements AttentionFamily {
     static final int K128_MAX_HEAD_DIM = 192;
 
     /**
+     * (FP32-accumulator P V, which has no 128-key blocks: {@link #K128_MAX_HEAD_DIM} rules FP16 accumulators.)
      * Up to this head dim the serial default is 64 rows on one warpgroup (4 CTAs per SM at D = 64, each with its own
      * barriers, so one CTA's softmax runs under another's wgmmas) instead of 128 rows on two. Measured on the H200 with
      * whole-program wgmma code (B=4 H=32 fp16, end to end, TFLOP/s, 4k / 16k non-causal, 128 x 8 -> 64 x 4): D=32
