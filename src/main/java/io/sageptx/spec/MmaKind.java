@@ -59,6 +59,13 @@ public enum MmaKind {
      */
     public static final int WS_F32_MAX_HEAD_DIM = 144;
 
+    /**
+     * Largest head dim of the warp-specialized kernel with 128-key blocks: its consumers hold two sets of 64 score
+     * registers (int32 S(j+1) beside FP32 S(j)) next to D / 2 output and D / 4 accumulator registers, which fits their 240
+     * registers spill-free up to D = 96 (ptxas 13.0: 48 bytes spilled at D = 112, 220 at D = 128).
+     */
+    public static final int WS_K128_MAX_HEAD_DIM = 96;
+
     /** Largest head dim of the warp-specialized kernel for a P V variant. */
     public static int wsMaxHeadDim(PvVariant pv) {
         return pv == PvVariant.FP8_F32ACC ? WS_F32_MAX_HEAD_DIM : WS_MAX_HEAD_DIM;

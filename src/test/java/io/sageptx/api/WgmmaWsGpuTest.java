@@ -139,6 +139,43 @@ class WgmmaWsGpuTest {
         assertTrue(r.lseMaxErr() <= 0.1, "LSE max abs error " + r.lseMaxErr());
     }
 
+    /** 128-key blocks in the warp-specialized kernels (FP16 accumulators), D <= MmaKind.WS_K128_MAX_HEAD_DIM. */
+    static Stream<Arguments> k128Grid() {
+        boolean sanitizer = !System.getProperty("sageptx.grid", "").isEmpty();
+        List<Arguments> out = new ArrayList<>();
+        for (Pipe p : PIPES) {
+            for (int d : new int[] {32, 64, 80, 96}) {
+                for (boolean causal : new boolean[] {false, true}) {
+                    for (int n : sanitizer ? new int[] {65, 300} : new int[] {1, 127, 129, 300, 1000, 4096}) {
+                        out.add(Arguments.of(p, d, causal, DType.FP16, DType.FP16, 2, 2, n, n));
+                    }
+                    out.add(Arguments.of(p, d, causal, DType.BF16, DType.BF16, 8, 2, 513, 513));
+                }
+                out.add(Arguments.of(p, d, false, DType.FP16, DType.BF16, 4, 1, 100, sanitizer ? 300 : 2500));
+            }
+        }
+        return out.stream();
+    }
+
+    @ParameterizedTest(name = "{0} k128 D={1} causal={2} {3}->{4} H={5}/{6} Lq={7} Lk={8}")
+    @MethodSource("k128Grid")
+    void k128MatchesReference(Pipe pipe, int d, boolean causal, DType in, DType out, int heads, int kvHeads, int lq, int lk) {
+        assumeTrue(hopper(), "wgmma runs on sm_90 only");
+        KernelSpec spec = ws(pipe, d, causal, in, out).toBuilder().blockK(128).build();
+        AttentionInputs x = new AttentionInputs(101L * lq + lk + d + heads, 2, heads, kvHeads, lq, lk, d, in);
+        AccuracyProbe.Result r = AccuracyProbe.run(attention, x, out, causal, b -> b.spec(spec));
+        ErrorStats e = r.error();
+        synchronized (TABLE) {
+            TABLE.add(String.format("| %s k128 %d | %s | %s/%s | %d/%d | %d | %d | %s | %.6f | %.5f | %.4f |", pipe.id(), d,
+                    causal, in.shortName(), out.shortName(), heads, kvHeads, lq, lk, r.reference(), e.cosine(), e.relL1(),
+                    r.lseMaxErr()));
+        }
+        assertEquals(0, e.nonFinite(), "NaN/Inf or unwritten outputs: " + e);
+        assertTrue(e.cosine() >= 0.999, "cosine " + e);
+        assertTrue(e.relL1() <= 0.045, "relative L1 " + e);
+        assertTrue(r.lseMaxErr() <= 0.1, "LSE max abs error " + r.lseMaxErr());
+    }
+
     /** The warp-specialized kernel with FP32 P V accumulators (fresh every block, flushed into O), D <= 144. */
     static Stream<Arguments> fp32Grid() {
         boolean sanitizer = !System.getProperty("sageptx.grid", "").isEmpty();

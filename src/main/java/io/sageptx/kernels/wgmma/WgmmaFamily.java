@@ -188,11 +188,20 @@ public final class WgmmaFamily implements AttentionFamily {
             list.add(base.toBuilder().pv(PvVariant.FP8_F16ACC).tiles(64, 4).blockK(128).quant(q).mma(MmaKind.WGMMA)
                     .pipe(Pipe.SERIAL).build());
         }
-        // the warp-specialized kernels (issue 12), without and with ping-pong, at every granularity, where they run
+        // the warp-specialized kernels (issue 12), without and with ping-pong, at every granularity, where they run;
+        // with 128-key blocks up to MmaKind.WS_K128_MAX_HEAD_DIM
         for (PvVariant pv : new PvVariant[] {PvVariant.FP8_F16ACC, PvVariant.FP8_F32ACC}) {
             for (Pipe pipe : new Pipe[] {Pipe.WS, Pipe.WSPP}) {
                 for (QuantGranularity q : QuantGranularity.values()) {
                     ws(base.toBuilder().pv(pv).quant(q).mma(MmaKind.WGMMA).build(), pipe).ifPresent(list::add);
+                }
+            }
+        }
+        if (headDim <= MmaKind.WS_K128_MAX_HEAD_DIM) {
+            for (Pipe pipe : new Pipe[] {Pipe.WS, Pipe.WSPP}) {
+                for (QuantGranularity q : QuantGranularity.values()) {
+                    ws(base.toBuilder().pv(PvVariant.FP8_F16ACC).quant(q).mma(MmaKind.WGMMA).build(), pipe)
+                            .map(s -> s.toBuilder().blockK(128).build()).ifPresent(list::add);
                 }
             }
         }

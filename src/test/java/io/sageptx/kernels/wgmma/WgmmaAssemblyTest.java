@@ -113,6 +113,13 @@ class WgmmaAssemblyTest {
             }
             out.add(KernelSpec.defaults(Arch.SM90, d, true, DType.FP16, DType.FP16).toBuilder().pv(PvVariant.FP8_F16ACC)
                     .mma(MmaKind.WGMMA).qk(QkPrecision.AUTO).pipe(Pipe.WS).build());
+            // 128-key blocks (FP16 accumulators), up to WS_K128_MAX_HEAD_DIM
+            if (d <= MmaKind.WS_K128_MAX_HEAD_DIM) {
+                for (boolean causal : new boolean[] {false, true}) {
+                    out.add(KernelSpec.defaults(Arch.SM90, d, causal, DType.FP16, DType.FP16).toBuilder().pv(PvVariant.FP8_F16ACC)
+                            .mma(MmaKind.WGMMA).pipe(Pipe.WS).blockK(128).build());
+                }
+            }
             // FP32 P V accumulators (fresh every block): D/4 more registers, up to WS_F32_MAX_HEAD_DIM
             if (d > MmaKind.WS_F32_MAX_HEAD_DIM) continue;
             for (boolean causal : new boolean[] {false, true}) {
@@ -147,8 +154,9 @@ class WgmmaAssemblyTest {
             assertEquals(1, count(ptx, "setmaxnreg.inc.sync.aligned.u32 " + WgmmaEmitter.WS_CONSUMER_REGS + ";"));
             assertTrue(WgmmaEmitter.WS_PRODUCER_REGS * 128 + WgmmaEmitter.WS_CONSUMER_REGS * 256 <= 65536);
             int qkSteps = spec.paddedHeadDim() / 32;
-            assertEquals(2 * qkSteps + 4, count(ptx, "wgmma.mma_async"),
-                    "S(0) and S(j+1); P V(j-1) in the loop and the last block's after it (2 k-steps each)");
+            int sParts = spec.blockK() > SwizzledTile.SUB_ROWS && new WgmmaPlan(spec).kTile().columns().size() > 1 ? 2 : 1;
+            assertEquals(2 * qkSteps * sParts + 2 * (spec.blockK() / 32), count(ptx, "wgmma.mma_async"),
+                    "S(0) and S(j+1); P V(j-1) in the loop and the last block's after it (blockK / 32 k-steps each)");
             assertEquals(2, count(ptx, ", %pfalse, 1, 1;"), "P V starts from zero accumulators every block");
             assertEquals(3, count(ptx, "wgmma.wait_group.sync.aligned 0;"), "S(0), end of each block, the last P V");
             assertEquals(1, count(ptx, "wgmma.wait_group.sync.aligned 1;"), "P V(j-1) while S(j+1) may still run");
