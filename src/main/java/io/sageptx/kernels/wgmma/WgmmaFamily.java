@@ -189,7 +189,7 @@ public final class WgmmaFamily implements AttentionFamily {
                     .pipe(Pipe.SERIAL).build());
         }
         // the warp-specialized kernels (issue 12), without and with ping-pong, at every granularity, where they run;
-        // with 128-key blocks up to MmaKind.WS_K128_MAX_HEAD_DIM
+        // with 128-key blocks up to MmaKind.WS_K128_MAX_HEAD_DIM once they have passed the GPU tests
         for (PvVariant pv : new PvVariant[] {PvVariant.FP8_F16ACC, PvVariant.FP8_F32ACC}) {
             for (Pipe pipe : new Pipe[] {Pipe.WS, Pipe.WSPP}) {
                 for (QuantGranularity q : QuantGranularity.values()) {
@@ -197,7 +197,7 @@ public final class WgmmaFamily implements AttentionFamily {
                 }
             }
         }
-        if (headDim <= MmaKind.WS_K128_MAX_HEAD_DIM) {
+        if (headDim <= MmaKind.WS_K128_MAX_HEAD_DIM && MmaKind.WS_K128_VERIFIED) {
             for (Pipe pipe : new Pipe[] {Pipe.WS, Pipe.WSPP}) {
                 for (QuantGranularity q : QuantGranularity.values()) {
                     ws(base.toBuilder().pv(PvVariant.FP8_F16ACC).quant(q).mma(MmaKind.WGMMA).build(), pipe)
