@@ -128,9 +128,15 @@ class WgmmaWsGpuTest {
         KernelSpec spec = ws(pipe, d, causal, in, out);
         AttentionInputs x = new AttentionInputs(89L * lq + lk + d + heads, 2, heads, kvHeads, lq, lk, d, in);
         AccuracyProbe.Result r = AccuracyProbe.run(attention, x, out, causal, b -> b.spec(spec));
+        recordAndCheck(pipe.id(), d, causal, in, out, heads, kvHeads, lq, lk, r);
+    }
+
+    /** One row of the accuracy table, then the FP8 P V bars (cos >= 0.999, rel-L1 <= 0.045, LSE within 0.1). */
+    private static void recordAndCheck(String label, int d, boolean causal, DType in, DType out, int heads, int kvHeads,
+                                       int lq, int lk, AccuracyProbe.Result r) {
         ErrorStats e = r.error();
         synchronized (TABLE) {
-            TABLE.add(String.format("| %s %d | %s | %s/%s | %d/%d | %d | %d | %s | %.6f | %.5f | %.4f |", pipe.id(), d, causal,
+            TABLE.add(String.format("| %s %d | %s | %s/%s | %d/%d | %d | %d | %s | %.6f | %.5f | %.4f |", label, d, causal,
                     in.shortName(), out.shortName(), heads, kvHeads, lq, lk, r.reference(), e.cosine(), e.relL1(), r.lseMaxErr()));
         }
         assertEquals(0, e.nonFinite(), "NaN/Inf or unwritten outputs: " + e);
@@ -141,12 +147,20 @@ class WgmmaWsGpuTest {
 
     /** 128-key blocks in the warp-specialized kernels (FP16 accumulators), D <= MmaKind.WS_K128_MAX_HEAD_DIM. */
     static Stream<Arguments> k128Grid() {
+        return pipesGrid(new int[] {32, 64, 80, 96}, new int[] {1, 127, 129, 300, 1000, 4096});
+    }
+
+    /**
+     * Both schedules x the head dims x causal or not: the lengths {@code ns} (65 and 300 under the sanitizer), bf16
+     * with GQA 8/2, and bf16 output with GQA 4/1 and Lq != Lk.
+     */
+    static Stream<Arguments> pipesGrid(int[] dims, int[] ns) {
         boolean sanitizer = !System.getProperty("sageptx.grid", "").isEmpty();
         List<Arguments> out = new ArrayList<>();
         for (Pipe p : PIPES) {
-            for (int d : new int[] {32, 64, 80, 96}) {
+            for (int d : dims) {
                 for (boolean causal : new boolean[] {false, true}) {
-                    for (int n : sanitizer ? new int[] {65, 300} : new int[] {1, 127, 129, 300, 1000, 4096}) {
+                    for (int n : sanitizer ? new int[] {65, 300} : ns) {
                         out.add(Arguments.of(p, d, causal, DType.FP16, DType.FP16, 2, 2, n, n));
                     }
                     out.add(Arguments.of(p, d, causal, DType.BF16, DType.BF16, 8, 2, 513, 513));
@@ -167,34 +181,12 @@ class WgmmaWsGpuTest {
             AttentionInputs x = new AttentionInputs(101L * lq + lk + d + heads, 2, heads, kvHeads, lq, lk, d, in);
             return AccuracyProbe.run(attention, x, out, causal, b -> b.spec(spec));
         });
-        ErrorStats e = r.error();
-        synchronized (TABLE) {
-            TABLE.add(String.format("| %s k128 %d | %s | %s/%s | %d/%d | %d | %d | %s | %.6f | %.5f | %.4f |", pipe.id(), d,
-                    causal, in.shortName(), out.shortName(), heads, kvHeads, lq, lk, r.reference(), e.cosine(), e.relL1(),
-                    r.lseMaxErr()));
-        }
-        assertEquals(0, e.nonFinite(), "NaN/Inf or unwritten outputs: " + e);
-        assertTrue(e.cosine() >= 0.999, "cosine " + e);
-        assertTrue(e.relL1() <= 0.045, "relative L1 " + e);
-        assertTrue(r.lseMaxErr() <= 0.1, "LSE max abs error " + r.lseMaxErr());
+        recordAndCheck(pipe.id() + " k128", d, causal, in, out, heads, kvHeads, lq, lk, r);
     }
 
     /** The warp-specialized kernel with FP32 P V accumulators (fresh every block, flushed into O), D <= 144. */
     static Stream<Arguments> fp32Grid() {
-        boolean sanitizer = !System.getProperty("sageptx.grid", "").isEmpty();
-        List<Arguments> out = new ArrayList<>();
-        for (Pipe p : PIPES) {
-            for (int d : new int[] {64, 96, 128, MmaKind.WS_F32_MAX_HEAD_DIM}) {
-                for (boolean causal : new boolean[] {false, true}) {
-                    for (int n : sanitizer ? new int[] {65, 300} : new int[] {1, 65, 300, 1000, 4096}) {
-                        out.add(Arguments.of(p, d, causal, DType.FP16, DType.FP16, 2, 2, n, n));
-                    }
-                    out.add(Arguments.of(p, d, causal, DType.BF16, DType.BF16, 8, 2, 513, 513));
-                }
-                out.add(Arguments.of(p, d, false, DType.FP16, DType.BF16, 4, 1, 100, sanitizer ? 300 : 2500));
-            }
-        }
-        return out.stream();
+        return pipesGrid(new int[] {64, 96, 128, MmaKind.WS_F32_MAX_HEAD_DIM}, new int[] {1, 65, 300, 1000, 4096});
     }
 
     @ParameterizedTest(name = "{0} fp8-f32acc D={1} causal={2} {3}->{4} H={5}/{6} Lq={7} Lk={8}")
@@ -205,16 +197,7 @@ class WgmmaWsGpuTest {
         KernelSpec spec = ws(pipe, d, causal, in, out).toBuilder().pv(PvVariant.FP8_F32ACC).build();
         AttentionInputs x = new AttentionInputs(97L * lq + lk + d + heads, 2, heads, kvHeads, lq, lk, d, in);
         AccuracyProbe.Result r = AccuracyProbe.run(attention, x, out, causal, b -> b.spec(spec));
-        ErrorStats e = r.error();
-        synchronized (TABLE) {
-            TABLE.add(String.format("| %s f32acc %d | %s | %s/%s | %d/%d | %d | %d | %s | %.6f | %.5f | %.4f |", pipe.id(), d,
-                    causal, in.shortName(), out.shortName(), heads, kvHeads, lq, lk, r.reference(), e.cosine(), e.relL1(),
-                    r.lseMaxErr()));
-        }
-        assertEquals(0, e.nonFinite(), "NaN/Inf or unwritten outputs: " + e);
-        assertTrue(e.cosine() >= 0.999, "cosine " + e);
-        assertTrue(e.relL1() <= 0.045, "relative L1 " + e);
-        assertTrue(r.lseMaxErr() <= 0.1, "LSE max abs error " + r.lseMaxErr());
+        recordAndCheck(pipe.id() + " f32acc", d, causal, in, out, heads, kvHeads, lq, lk, r);
     }
 
     /** The layouts, strides, varlen batches and causal alignments of the modes test, D <= 192, with pipe=ws. */
