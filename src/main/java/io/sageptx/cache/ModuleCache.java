@@ -18,7 +18,7 @@ import java.util.function.Supplier;
  * (no JIT), else compiled from the PTX the supplier renders, loaded, and published.
  *
  * <p>An entry is a folder named by the key's SHA-256 holding {@code module.ptx}, {@code module.cubin}
- * and {@code meta.properties} (the full key, both checksums, sizes, compile time, per-kernel registers,
+ * (absent where the binary is the PTX image itself: the PTX and a NUL, the CUDA backend's) and {@code meta.properties} (the full key, both checksums, sizes, compile time, per-kernel registers,
  * spills and shared memory). It is built in a temporary folder and published by one atomic rename, so
  * readers see a whole entry or none; the folder's {@link CacheIndex} is updated after that. When two
  * processes race, the first rename wins and the other process uses its own module and drops its copy.
@@ -174,7 +174,9 @@ public final class ModuleCache<M> {
         Files.createDirectory(tmp);
         try {
             AtomicFiles.writeDurably(tmp.resolve(PTX), ptx);
-            AtomicFiles.writeDurably(tmp.resolve(CUBIN), cubin);
+            // a binary that is the PTX image itself (the CUDA backend's: the PTX and a NUL, JIT-compiled on load) is
+            // not written twice: readEntry rebuilds it from module.ptx and checks it against the metadata
+            if (!isPtxImage(ptx, cubin)) AtomicFiles.writeDurably(tmp.resolve(CUBIN), cubin);
             AtomicFiles.writeDurably(tmp.resolve(META), meta.toBytes());
             Path target = folder.resolve(digest);
             try {
@@ -234,11 +236,24 @@ public final class ModuleCache<M> {
         if (!dir.getFileName().toString().equals(meta.key().digest())) {
             throw new CorruptEntryException("folder name does not match the digest of its key");
         }
-        byte[] cubin = Files.readAllBytes(dir.resolve(CUBIN));
-        check("cubin", cubin, meta.cubinBytes(), meta.cubinSha256());
         byte[] ptx = Files.readAllBytes(dir.resolve(PTX));
         check("PTX", ptx, meta.ptxBytes(), meta.ptxSha256());
+        Path cubinFile = dir.resolve(CUBIN);
+        // no module.cubin: the binary is the PTX image (see publish); entries written before 2026-12-03 carry both
+        byte[] cubin = !Files.exists(cubinFile) && meta.cubinBytes() == ptx.length + 1L ? ptxImage(ptx)
+                : Files.readAllBytes(cubinFile);
+        check("cubin", cubin, meta.cubinBytes(), meta.cubinSha256());
         return new Entry(meta, ptx, cubin);
+    }
+
+    /** The PTX image a driver JIT-compiles on load: the PTX text and a terminating NUL. */
+    static byte[] ptxImage(byte[] ptx) {
+        return java.util.Arrays.copyOf(ptx, ptx.length + 1);
+    }
+
+    static boolean isPtxImage(byte[] ptx, byte[] cubin) {
+        return cubin.length == ptx.length + 1 && cubin[ptx.length] == 0
+                && java.util.Arrays.equals(cubin, 0, ptx.length, ptx, 0, ptx.length);
     }
 
     private static void check(String what, byte[] data, long size, String sha) {

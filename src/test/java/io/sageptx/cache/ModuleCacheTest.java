@@ -70,6 +70,51 @@ class ModuleCacheTest {
         assertTrue(warnings.isEmpty(), warnings.toString());
     }
 
+    /** A backend like the CUDA one: the binary is the PTX image (PTX + NUL), loaded by returning its text. */
+    static final class PtxImageBackend implements CubinBackend<String> {
+        final java.util.concurrent.atomic.AtomicInteger compiles = new java.util.concurrent.atomic.AtomicInteger();
+
+        @Override
+        public Compiled compile(String ptx, String name) {
+            compiles.incrementAndGet();
+            return new Compiled(ModuleCache.ptxImage(ptx.getBytes(java.nio.charset.StandardCharsets.UTF_8)), "", 3.0);
+        }
+
+        @Override
+        public String load(byte[] cubin, String name) {
+            if (cubin.length == 0 || cubin[cubin.length - 1] != 0) throw new IllegalStateException("not a PTX image: " + name);
+            return new String(cubin, 0, cubin.length - 1, java.nio.charset.StandardCharsets.UTF_8);
+        }
+    }
+
+    @Test
+    void aPtxImageIsStoredOnceAndRebuiltFromThePtx() throws IOException {
+        Path folder = tmp.resolve("img");
+        PtxImageBackend b = new PtxImageBackend();
+        assertEquals(ptx("d64"), new ModuleCache<>(folder, "9.0", b, warnings::add).load(key("d64"), () -> ptx("d64")).module());
+        Path e = entry(folder, "d64");
+        assertTrue(Files.exists(e.resolve(ModuleCache.PTX)));
+        assertTrue(!Files.exists(e.resolve(ModuleCache.CUBIN)), "the PTX image is not written a second time");
+        EntryMetadata meta = EntryMetadata.parse(Files.readAllBytes(e.resolve(ModuleCache.META)));
+        assertEquals(ptx("d64").length() + 1L, meta.cubinBytes());
+        PtxImageBackend fresh = new PtxImageBackend();
+        LoadedModule<String> m = new ModuleCache<>(folder, "9.0", fresh, warnings::add).load(key("d64"), () -> ptx("d64"));
+        assertEquals(LoadedModule.Source.DISK, m.source());
+        assertEquals(ptx("d64"), m.module());
+        assertEquals(0, fresh.compiles.get());
+        // an altered PTX fails its checksum: the entry is rebuilt
+        flip(e.resolve(ModuleCache.PTX), 5);
+        PtxImageBackend third = new PtxImageBackend();
+        assertEquals(LoadedModule.Source.COMPILED,
+                new ModuleCache<>(folder, "9.0", third, warnings::add).load(key("d64"), () -> ptx("d64")).source());
+        assertEquals(1, third.compiles.get());
+        assertTrue(warnings.stream().anyMatch(w -> w.contains("PTX checksum mismatch")), warnings.toString());
+        // an entry of the earlier format (the image written as module.cubin too) still loads from disk
+        Files.write(e.resolve(ModuleCache.CUBIN), ModuleCache.ptxImage(ptx("d64").getBytes(java.nio.charset.StandardCharsets.UTF_8)));
+        assertEquals(LoadedModule.Source.DISK,
+                new ModuleCache<>(folder, "9.0", new PtxImageBackend(), warnings::add).load(key("d64"), () -> ptx("d64")).source());
+    }
+
     @Test
     void aSecondCacheLoadsFromDiskWithoutCompiling() {
         Path folder = tmp.resolve("g");
