@@ -18,8 +18,9 @@ import java.util.function.Supplier;
  * (no JIT), else compiled from the PTX the supplier renders, loaded, and published.
  *
  * <p>An entry is a folder named by the key's SHA-256 holding {@code module.ptx}, {@code module.cubin}
- * (absent where the binary is the PTX image itself: the PTX and a NUL, the CUDA backend's) and {@code meta.properties} (the full key, both checksums, sizes, compile time, per-kernel registers,
- * spills and shared memory). It is built in a temporary folder and published by one atomic rename, so
+ * (absent where the binary is the PTX image itself: the PTX and a NUL, the CUDA backend's) and
+ * {@code meta.properties} (the full key, both checksums, sizes, compile time, per-kernel registers, spills and
+ * shared memory). It is built in a temporary folder and published by one atomic rename, so
  * readers see a whole entry or none; the folder's {@link CacheIndex} is updated after that. When two
  * processes race, the first rename wins and the other process uses its own module and drops its copy.
  *

@@ -51,7 +51,8 @@ public final class SpecOptions {
     @Option(names = "--warps", description = "warps per CTA: 4 or 8 (default: the kernel family's, 8)")
     Integer warps;
 
-    @Option(names = "--block-k", description = "keys per main-loop block, one of 32, 64, 128 (default: the kernel family's, 64)")
+    @Option(names = "--block-k", description = "keys per main-loop block, one of 32, 64, 128 (default: the kernel family's: 128 for the sm_90 wgmma "
+            + "kernel up to D = 192, else 64)")
     Integer blockK;
 
     @Option(names = "--mma",
