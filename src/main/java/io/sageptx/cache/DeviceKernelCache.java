@@ -86,7 +86,7 @@ public final class DeviceKernelCache {
                 PtxModule m = PtxModule.load(ctx, ptx, name);
                 try {
                     String info = m.infoLog();
-                    byte[] image = (ptx + "\0").getBytes(java.nio.charset.StandardCharsets.UTF_8);
+                    byte[] image = ModuleCache.ptxImage(ptx.getBytes(java.nio.charset.StandardCharsets.UTF_8));
                     double ms = (System.nanoTime() - t0) / 1e6;
                     String stats = info.contains("registers") ? info : statsFromFunctions(m, ptx);
                     return new Built<>(new Compiled(image, stats, ms), m, 0);

@@ -79,7 +79,8 @@ public final class WgmmaFamily implements AttentionFamily {
         if (p == PvVariant.FP8_F16ACC && headDim <= K128_MAX_HEAD_DIM) {
             return Optional.of(serial.toBuilder().tiles(64, 4).blockK(128).build());
         }
-        boolean oneWarpgroup = headDim <= ONE_WARPGROUP_MAX_HEAD_DIM || (p == PvVariant.FP8_F16ACC && headDim > K128_MAX_HEAD_DIM);
+        // FP16 accumulators above K128_MAX_HEAD_DIM: 64-key blocks on one warpgroup too
+        boolean oneWarpgroup = headDim <= ONE_WARPGROUP_MAX_HEAD_DIM || p == PvVariant.FP8_F16ACC;
         return Optional.of(oneWarpgroup ? serial.toBuilder().tiles(64, 4).build() : serial);
     }
 
@@ -190,21 +191,19 @@ public final class WgmmaFamily implements AttentionFamily {
         }
         // the warp-specialized kernels (issue 12), without and with ping-pong, at every granularity, where they run;
         // with 128-key blocks up to MmaKind.WS_K128_MAX_HEAD_DIM once they have passed the GPU tests
+        boolean wsK128 = headDim <= MmaKind.WS_K128_MAX_HEAD_DIM && MmaKind.WS_K128_VERIFIED;
+        List<KernelSpec> wsK128List = new ArrayList<>();
         for (PvVariant pv : new PvVariant[] {PvVariant.FP8_F16ACC, PvVariant.FP8_F32ACC}) {
             for (Pipe pipe : new Pipe[] {Pipe.WS, Pipe.WSPP}) {
                 for (QuantGranularity q : QuantGranularity.values()) {
-                    ws(base.toBuilder().pv(pv).quant(q).mma(MmaKind.WGMMA).build(), pipe).ifPresent(list::add);
+                    ws(base.toBuilder().pv(pv).quant(q).mma(MmaKind.WGMMA).build(), pipe).ifPresent(s -> {
+                        list.add(s);
+                        if (wsK128 && pv == PvVariant.FP8_F16ACC) wsK128List.add(s.toBuilder().blockK(128).build());
+                    });
                 }
             }
         }
-        if (headDim <= MmaKind.WS_K128_MAX_HEAD_DIM && MmaKind.WS_K128_VERIFIED) {
-            for (Pipe pipe : new Pipe[] {Pipe.WS, Pipe.WSPP}) {
-                for (QuantGranularity q : QuantGranularity.values()) {
-                    ws(base.toBuilder().pv(PvVariant.FP8_F16ACC).quant(q).mma(MmaKind.WGMMA).build(), pipe)
-                            .map(s -> s.toBuilder().blockK(128).build()).ifPresent(list::add);
-                }
-            }
-        }
+        list.addAll(wsK128List);
         return list;
     }
 
