@@ -27,6 +27,15 @@ final class AccuracyProbe {
     record Result(ErrorStats error, double lseMaxErr, String reference) {
     }
 
+    /** The FP8 P V bars of the core issue: every output written and finite, cos >= 0.999, rel-L1 <= 0.045, LSE within 0.1. */
+    static void assertFp8Bars(Result r) {
+        ErrorStats e = r.error();
+        org.junit.jupiter.api.Assertions.assertEquals(0, e.nonFinite(), "NaN/Inf or unwritten outputs: " + e);
+        org.junit.jupiter.api.Assertions.assertTrue(e.cosine() >= 0.999, "cosine " + e);
+        org.junit.jupiter.api.Assertions.assertTrue(e.relL1() <= 0.045, "relative L1 " + e);
+        org.junit.jupiter.api.Assertions.assertTrue(r.lseMaxErr() <= 0.1, "LSE max abs error " + r.lseMaxErr());
+    }
+
     private AccuracyProbe() {
     }
 

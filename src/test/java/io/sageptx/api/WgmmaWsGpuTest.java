@@ -139,10 +139,7 @@ class WgmmaWsGpuTest {
             TABLE.add(String.format("| %s %d | %s | %s/%s | %d/%d | %d | %d | %s | %.6f | %.5f | %.4f |", label, d, causal,
                     in.shortName(), out.shortName(), heads, kvHeads, lq, lk, r.reference(), e.cosine(), e.relL1(), r.lseMaxErr()));
         }
-        assertEquals(0, e.nonFinite(), "NaN/Inf or unwritten outputs: " + e);
-        assertTrue(e.cosine() >= 0.999, "cosine " + e);
-        assertTrue(e.relL1() <= 0.045, "relative L1 " + e);
-        assertTrue(r.lseMaxErr() <= 0.1, "LSE max abs error " + r.lseMaxErr());
+        AccuracyProbe.assertFp8Bars(r);
     }
 
     /** 128-key blocks in the warp-specialized kernels (FP16 accumulators), D <= MmaKind.WS_K128_MAX_HEAD_DIM. */
