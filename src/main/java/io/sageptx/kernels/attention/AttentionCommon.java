@@ -19,6 +19,8 @@ import io.sageptx.spec.QuantGranularity;
  * {@code %o[(mt*dimTiles+nd)*4+i]}, P fragments {@code %pa[(mt*pvSteps+kk)*4+i]} (mt: the warp's m16 tile,
  * n/nd an n8 tile, kk a 32-key (FP8) or 16-key (FP16) step, i the mma register).
  *
+ * @param rowTemps    whether the row reductions use temporaries (more than one lane, {@link #folds})
+ * @param reduceTemps their count ({@code %rt<n>})
  * @param head       title, names, target, launch bounds, parameter block
  * @param qGroupOf   the Q scale group of a thread, in words (a comment)
  * @param log2Max    log2(448), the shift that puts P in (0, 448]
@@ -36,7 +38,7 @@ import io.sageptx.spec.QuantGranularity;
  * @param lseQkm     whether the LSE adds sm_scale * (q . kmean) (the K smoothing of INT8 QK); not for 16-bit QK,
  *                   whose K is not smoothed
  */
-public record AttentionCommon(KernelHeader head, boolean causal, boolean fp8, boolean threadQuant, int headDim,
+public record AttentionCommon(boolean rowTemps, int reduceTemps, KernelHeader head, boolean causal, boolean fp8, boolean threadQuant, int headDim,
                               int qkRowBytes, int inBytes, int outBytes, int blockQ, int blockK, int blockKm1,
                               int warpRows, int qScaleTileRows, int qGroups, String qGroupOf, String outType,
                               String log2Max, String initMax, String ln2, int rowCount, int sCount, int oCount,
@@ -49,8 +51,46 @@ public record AttentionCommon(KernelHeader head, boolean causal, boolean fp8, bo
     /** The running max starts finite, so that exp2(m_old - m_new) of a first block is 0, never NaN. */
     public static final float INIT_MAX = -1e30f;
 
-    /** One row of the softmax: its first two score registers, the rest, and all of them. */
-    public record Row(int i, int rowOff, String first, String second, List<String> rest, List<String> all) {
+    /**
+     * One row of the softmax: all of a thread's score registers of it, and the folds that reduce them to the
+     * thread's row max (into {@code %mx<i>}) and row sum (into {@code %rs<i>}).
+     */
+    public record Row(int i, int rowOff, List<String> all, List<Fold> maxFolds, List<Fold> sumFolds) {
+    }
+
+    /** One step of a reduction: {@code dst = op(a, b)}. */
+    public record Fold(String dst, String a, String b) {
+    }
+
+    /**
+     * Independent partial results per row reduction (max and sum over a thread's scores of a row). One chain
+     * through 32 scores (128-key blocks) is 31 dependent FMNMX or FADD, each waiting for the last; three partial
+     * chains joined by a small tree cut the depth to 12 at the cost of two registers per row (issue 12:
+     * stall_wait was the largest stall reason of the 128-key wgmma kernel, docs/notes/wgmma-k128.md; four lanes
+     * spill a few bytes at D = 128). {@code -Dsageptx.dev.reduceLanes} overrides it for an A/B.
+     */
+    public static final int REDUCE_LANES = Integer.getInteger("sageptx.dev.reduceLanes", 3);
+
+    /**
+     * The folds that reduce {@code xs} into {@code dst} with {@code lanes} partial results ({@code lanes - 1}
+     * temporaries {@code temp<first..>}): each partial starts from a pair, the rest of the values go round robin,
+     * then the partials join pairwise. With one lane it is the plain left-to-right chain.
+     */
+    public static List<Fold> folds(List<String> xs, String dst, String temp, int first, int lanes) {
+        int l = Math.max(1, Math.min(lanes, xs.size() / 2));
+        List<String> acc = new ArrayList<>();
+        acc.add(dst);
+        for (int j = 1; j < l; j++) acc.add(temp + (first + j - 1));
+        List<Fold> out = new ArrayList<>();
+        for (int j = 0; j < l; j++) out.add(new Fold(acc.get(j), xs.get(2 * j), xs.get(2 * j + 1)));
+        for (int m = 2 * l; m < xs.size(); m++) {
+            String a = acc.get((m - 2 * l) % l);
+            out.add(new Fold(a, a, xs.get(m)));
+        }
+        for (int s = 1; s < l; s *= 2) {
+            for (int i = 0; i + s < l; i += 2 * s) out.add(new Fold(acc.get(i), acc.get(i), acc.get(i + s)));
+        }
+        return out;
     }
 
     /** A score register's key offset (from the thread's first key) and row offset (from its first row). */
@@ -76,6 +116,15 @@ public record AttentionCommon(KernelHeader head, boolean causal, boolean fp8, bo
      * @param minBlocks the {@code .minnctapersm} hint, or null
      */
     public static AttentionCommon of(KernelSpec spec, String target, Integer minBlocks) {
+        return of(spec, target, minBlocks, 1);
+    }
+
+    /**
+     * The same with {@code lanes} partial results per row reduction ({@link #folds}; 1: one chain). The wgmma
+     * family takes {@link #REDUCE_LANES}; the mma.sync family keeps one chain (its register budget is tighter:
+     * three lanes spill 4 bytes at D = 80 and 224 for sm_120 and at D = 96 with 16-bit QK).
+     */
+    public static AttentionCommon of(KernelSpec spec, String target, Integer minBlocks, int lanes) {
         int mTiles = spec.mTiles();
         int keyTiles = spec.blockK() / 8;
         int dimTiles = spec.headDim() / 8;
@@ -99,7 +148,10 @@ public record AttentionCommon(KernelHeader head, boolean causal, boolean fp8, bo
                     xs.add(x(mt, n, 2 * h, keyTiles));
                     xs.add(x(mt, n, 2 * h + 1, keyTiles));
                 }
-                rows.add(new Row(mt * 2 + h, mt * 16 + h * 8, xs.get(0), xs.get(1), xs.subList(2, xs.size()), xs));
+                int ri = mt * 2 + h;
+                int t0 = ri * (lanes - 1);
+                rows.add(new Row(ri, mt * 16 + h * 8, xs, folds(xs, "%mx" + ri, "%rt", t0, lanes),
+                        folds(xs, "%rs" + ri, "%rt", t0, lanes)));
             }
         }
         List<String> oRegs = new ArrayList<>();
@@ -144,7 +196,7 @@ public record AttentionCommon(KernelHeader head, boolean causal, boolean fp8, bo
             }
         }
         boolean thread = spec.quant() == QuantGranularity.PER_THREAD;
-        return new AttentionCommon(head, spec.causal(), fp8, thread, spec.headDim(), spec.paddedHeadDim(),
+        return new AttentionCommon(lanes > 1, mTiles * 2 * (lanes - 1), head, spec.causal(), fp8, thread, spec.headDim(), spec.paddedHeadDim(),
                 spec.inType().bytes(), spec.outType().bytes(), spec.blockQ(), spec.blockK(), spec.blockK() - 1,
                 spec.warpRows(), spec.qScaleTileRows(), spec.quant().qGroupsPerTile(), thread ? "g (rows = g mod 8)" : "0",
                 spec.outType().shortName(), PtxFloats.hex(LOG2_FP8_MAX), PtxFloats.hex(INIT_MAX),

@@ -85,8 +85,34 @@ public final class WgmmaEmitter {
                         List<CopyGroup> kCopyGroups, Descriptor qDesc, int qWgBytes, int kStage0, int kStageStride,
                         int kStageStride16, int vStage0, int vStageStride, int vStageStride16, Swizzle vSwz,
                         String kSwizzleName, String vSwizzleName, Descriptor vDesc, List<Load> vLoads, int qkSteps,
-                        int pvSteps, String pvDescription, List<Wgmma> qk, List<PvGroup> pvGroups, boolean gate) {
+                        int pvSteps, String pvDescription, List<Wgmma> qk, List<PvGroup> pvGroups, boolean gate,
+                        boolean splitPv, List<PvHalf> pvHalves) {
     }
+
+    /**
+     * Half of a key block in the serial kernel's split P V ({@link #splitPv}): its scores to P (each with its softmax
+     * row), its A fragments, and the P V wgmmas of its k32 steps, issued as one commit group.
+     */
+    public record PvHalf(List<ScoreExp> exps, List<AttentionCommon.Pack> packs, List<Wgmma> wgmmas) {
+    }
+
+    /** A score register and its softmax row (0: g, 1: g + 8). */
+    public record ScoreExp(String x, int row) {
+    }
+
+    /**
+     * Whether the serial kernel issues P V in two halves of the key block, each as soon as its P is packed: the
+     * exponentials of the second half then run while the tensor cores multiply the first (intra-warpgroup
+     * overlap without a second score register set). FP16 accumulators over all D channels in one group (one
+     * commit per half, one wait, one flush), up to D = 128; serial INT8 QK kernels only.
+     */
+    static boolean splitPv(KernelSpec spec) {
+        return SPLIT_PV && !spec.pipe().warpSpecialized() && !spec.fp16Qk() && spec.pv() == PvVariant.FP8_F16ACC
+                && spec.blockK() >= 64 && spec.headDim() <= SPLIT_PV_MAX_HEAD_DIM;
+    }
+
+    static final boolean SPLIT_PV = !"false".equalsIgnoreCase(System.getProperty("sageptx.dev.splitPv"));
+    static final int SPLIT_PV_MAX_HEAD_DIM = 128;
 
     static final int MAX_REGISTERS_PER_SM = 65536;
     static final int REGISTERS_PER_THREAD = 128;
@@ -229,9 +255,10 @@ public final class WgmmaEmitter {
     static final int K128_REGISTERS_PER_THREAD = 168;
 
     static AttentionCommon common(KernelSpec spec) {
-        if (spec.pipe().warpSpecialized()) return AttentionCommon.of(spec, TARGET, 1); // one CTA per SM, setmaxnreg per role
+        int lanes = AttentionCommon.REDUCE_LANES;
+        if (spec.pipe().warpSpecialized()) return AttentionCommon.of(spec, TARGET, 1, lanes); // one CTA per SM, setmaxnreg per role
         int minBlocks = spec.headDim() <= 128 ? MAX_REGISTERS_PER_SM / (spec.threads() * registersPerThread(spec)) : 1;
-        return AttentionCommon.of(spec, TARGET, minBlocks);
+        return AttentionCommon.of(spec, TARGET, minBlocks, lanes);
     }
 
     static Model model(KernelSpec spec) {
@@ -264,7 +291,8 @@ public final class WgmmaEmitter {
         int vRowBytes = plan.vTile().rowBytes();
         List<PvGroup> pv = new ArrayList<>();
         int accCount = 0;
-        for (int[] g : plan.pvGroups()) {
+        boolean split = splitPv(spec);
+        for (int[] g : split ? List.of(new int[] {0, d}) : plan.pvGroups()) {
             int c0 = g[0];
             int n = g[1];
             int regs = f16Acc ? n / 4 : n / 2;
@@ -288,7 +316,26 @@ public final class WgmmaEmitter {
                 plan.vTile().rowBytes() + "-byte", descriptor(plan.vTile()), groups(plan.vTile(), "v", 0, 0).get(0).loads(),
                 dPad / 32, bk / 32, (f16Acc ? "FP16" : "FP32") + " accumulators from zero every block, in "
                         + plan.pvGroups().size() + " group(s) of channels, each flushed into O = O * alpha + acc", qk, pv,
-                spec.qk() == io.sageptx.spec.QkPrecision.AUTO);
+                spec.qk() == io.sageptx.spec.QkPrecision.AUTO, split, split ? halves(spec, pv.get(0)) : List.of());
+    }
+
+    /** The two halves of the key block for the split P V: score registers, A fragments and wgmmas of each. */
+    private static List<PvHalf> halves(KernelSpec spec, PvGroup group) {
+        AttentionCommon a = common(spec);
+        int keyTiles = spec.blockK() / 8;
+        int steps = group.wgmmas().size();
+        int packs = a.pPacks().size();
+        List<PvHalf> out = new ArrayList<>();
+        for (int h = 0; h < 2; h++) {
+            List<ScoreExp> exps = new ArrayList<>();
+            // one m16 tile per warp: n8 tile n holds scores %x[4n..4n+3], registers 2 and 3 in row g + 8
+            for (int n = h * keyTiles / 2; n < (h + 1) * keyTiles / 2; n++) {
+                for (int i = 0; i < 4; i++) exps.add(new ScoreExp("%x" + (4 * n + i), i >> 1));
+            }
+            out.add(new PvHalf(exps, a.pPacks().subList(h * packs / 2, (h + 1) * packs / 2),
+                    group.wgmmas().subList(h * steps / 2, (h + 1) * steps / 2)));
+        }
+        return out;
     }
 
     /**

