@@ -61,10 +61,9 @@ public record KernelSpec(int headDim, int blockQ, int blockK, int warps, boolean
         require(HEAD_DIMS.contains(headDim), "headDim", headDim, HEAD_DIMS.toString());
         require(BLOCK_KS.contains(blockK), "blockK", blockK, BLOCK_KS.toString());
         require(blockK == 64 || !pv.isFp8() || mma == MmaKind.SYNC || (blockK == 128 && qk == QkPrecision.INT8
-                && (pipe == Pipe.SERIAL || (headDim <= MmaKind.WS_K128_MAX_HEAD_DIM && MmaKind.wsK128Allowed()))), "blockK",
-                blockK, "64 with FP8 PV (" + pv.id() + ") on " + mma.id() + " (128 with the serial INT8 wgmma kernel"
-                        + (MmaKind.wsK128Allowed() ? ", and with pipe=" + pipe.id() + " up to D = " + MmaKind.WS_K128_MAX_HEAD_DIM
-                        : "; with pipe=" + pipe.id() + " not yet verified on a GPU") + ")");
+                && (pipe == Pipe.SERIAL || headDim <= MmaKind.WS_K128_MAX_HEAD_DIM)), "blockK",
+                blockK, "64 with FP8 PV (" + pv.id() + ") on " + mma.id() + " (128 with the serial INT8 wgmma kernel, and with pipe="
+                        + pipe.id() + " up to D = " + MmaKind.WS_K128_MAX_HEAD_DIM + ")");
         require(blockK != 128 || (mma == MmaKind.WGMMA && pv == PvVariant.FP8_F16ACC), "blockK", blockK,
                 "32 or 64 (128: the serial INT8 wgmma kernel with FP8 P V and FP16 accumulators)");
         require(WARPS.contains(warps), "warps", warps, WARPS.toString());

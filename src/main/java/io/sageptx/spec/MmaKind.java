@@ -66,21 +66,6 @@ public enum MmaKind {
      */
     public static final int WS_K128_MAX_HEAD_DIM = 96;
 
-    /**
-     * Whether the warp-specialized kernels with 128-key blocks have passed the GPU tests (WgmmaWsGpuTest.k128*, memcheck,
-     * racecheck). Until then a spec asks for them only under the system property {@value #UNVERIFIED_WS_K128} (the
-     * tests set it) and the tuner does not offer them: they assemble spill-free, have not run on a GPU (2026-12-03).
-     */
-    public static final boolean WS_K128_VERIFIED = false;
-
-    /** The system property that admits the unverified warp-specialized 128-key kernels (tests, experiments). */
-    public static final String UNVERIFIED_WS_K128 = "sageptx.unverified.wsK128";
-
-    /** Whether specs of the warp-specialized kernels with 128-key blocks are allowed in this process. */
-    public static boolean wsK128Allowed() {
-        return WS_K128_VERIFIED || Boolean.getBoolean(UNVERIFIED_WS_K128);
-    }
-
     /** Largest head dim of the warp-specialized kernel for a P V variant. */
     public static int wsMaxHeadDim(PvVariant pv) {
         return pv == PvVariant.FP8_F32ACC ? WS_F32_MAX_HEAD_DIM : WS_MAX_HEAD_DIM;

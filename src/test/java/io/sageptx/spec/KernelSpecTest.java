@@ -187,11 +187,8 @@ class KernelSpecTest {
         refused(() -> w.toBuilder().pv(PvVariant.FP8_F32ACC).blockK(128).build(), "blockK", "128");
         KernelSpec.Builder ws64 = KernelSpec.defaults(Arch.SM90, 64, false, DType.FP16, DType.FP16).toBuilder().mma(MmaKind.WGMMA)
                 .pv(PvVariant.FP8_F16ACC).tiles(128, 8).pipe(Pipe.WSPP).blockK(128);
-        io.sageptx.testing.SystemProperties.with(MmaKind.UNVERIFIED_WS_K128, "true", () -> {
-            refused(() -> w.toBuilder().blockK(128).pipe(Pipe.WS).tiles(128, 8).build(), "blockK", "128", "D = 96");
-            assertEquals(128, ws64.build().blockK());
-        });
-        if (!MmaKind.WS_K128_VERIFIED) refused(ws64::build, "blockK", "128", "not yet verified on a GPU");
+        refused(() -> w.toBuilder().blockK(128).pipe(Pipe.WS).tiles(128, 8).build(), "blockK", "128", "D = 96");
+        assertEquals(128, ws64.build().blockK());
         refused(() -> w.toBuilder().blockK(128).qk(QkPrecision.AUTO).build(), "blockK", "128");
         refused(() -> KernelSpec.defaults(Arch.SM89, 128, false, DType.FP16, DType.FP16).toBuilder().blockK(128).build(),
                 "blockK", "128");

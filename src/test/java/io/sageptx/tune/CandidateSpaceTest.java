@@ -25,9 +25,8 @@ class CandidateSpaceTest {
         List<KernelSpec> c = CandidateSpace.standard().enumerate(Arch.SM90, KEY);
         // mma.sync: 3 PV x 3 tiles x 3 granularities, + the other pipeline depth (2 or 3) with per-thread
         // scales (3 PV x 3 tiles); wgmma: 2 PV x 2 tiles x 3, 128-key blocks x 3 (the default among them), + the
-        // warp-specialized kernels (pipe=ws, wspp) x 2 PV x 3, and with 128-key blocks (FP16 accumulators) x 3 once
-        // those are verified on a GPU (MmaKind.WS_K128_VERIFIED)
-        int wsK128 = io.sageptx.spec.MmaKind.WS_K128_VERIFIED ? 6 : 0;
+        // warp-specialized kernels (pipe=ws, wspp) x 2 PV x 3, and with 128-key blocks (FP16 accumulators) x 3
+        int wsK128 = 6;
         assertEquals(27 + 9 + 12 + 3 + 12 + wsK128, c.size());
         assertEquals(AttentionFamilies.preferred(Arch.SM90, 64, true, DType.BF16, DType.BF16), c.get(0));
         assertEquals(63 + wsK128, new HashSet<>(c).size());

@@ -86,14 +86,14 @@ public final class WgmmaEmitter {
                         int kStageStride16, int vStage0, int vStageStride, int vStageStride16, Swizzle vSwz,
                         String kSwizzleName, String vSwizzleName, Descriptor vDesc, List<Load> vLoads, int qkSteps,
                         int pvSteps, String pvDescription, List<Wgmma> qk, List<PvGroup> pvGroups, boolean gate,
-                        boolean splitPv, List<PvHalf> pvHalves) {
+                        boolean splitPv, List<PvPart> pvParts) {
     }
 
     /**
-     * Half of a key block in the serial kernel's split P V ({@link #splitPv}): its scores to P (each with its softmax
+     * A part of a key block in the serial kernel's split P V ({@link #splitPv}): its scores to P (each with its softmax
      * row), its A fragments, and the P V wgmmas of its k32 steps, issued as one commit group.
      */
-    public record PvHalf(List<ScoreExp> exps, List<AttentionCommon.Pack> packs, List<Wgmma> wgmmas) {
+    public record PvPart(List<ScoreExp> exps, List<AttentionCommon.Pack> packs, List<Wgmma> wgmmas) {
     }
 
     /** A score register and its softmax row (0: g, 1: g + 8). */
@@ -101,18 +101,30 @@ public final class WgmmaEmitter {
     }
 
     /**
-     * Whether the serial kernel issues P V in two halves of the key block, each as soon as its P is packed: the
-     * exponentials of the second half then run while the tensor cores multiply the first (intra-warpgroup
+     * Whether the serial kernel issues P V in parts of the key block, each as soon as its P is packed: the
+     * exponentials of the later parts then run while the tensor cores multiply the earlier ones (intra-warpgroup
      * overlap without a second score register set). FP16 accumulators over all D channels in one group (one
-     * commit per half, one wait, one flush), up to D = 128; serial INT8 QK kernels only.
+     * commit per part, one wait, one flush); serial INT8 QK kernels with FP16 accumulators, every head dim but
+     * D = 192 with 128-key blocks (4 bytes spilled at 255 registers: {@link #SPLIT_PV_K128_MAX_HEAD_DIM}).
+     * Measured on the H200 (docs/notes/wgmma-split-pv.md): kernel-only +4 % at D = 128 16k, +4-12 % at D = 128 4k,
+     * +4-6 % at D = 160, +8-11 % at D = 256. {@code -Dsageptx.dev.splitPv=false} turns it off for an A/B.
      */
     static boolean splitPv(KernelSpec spec) {
         return SPLIT_PV && !spec.pipe().warpSpecialized() && !spec.fp16Qk() && spec.pv() == PvVariant.FP8_F16ACC
-                && spec.blockK() >= 64 && spec.headDim() <= SPLIT_PV_MAX_HEAD_DIM;
+                && spec.blockK() >= 64 && (spec.blockK() == 64 || spec.headDim() <= SPLIT_PV_K128_MAX_HEAD_DIM);
     }
 
     static final boolean SPLIT_PV = !"false".equalsIgnoreCase(System.getProperty("sageptx.dev.splitPv"));
-    static final int SPLIT_PV_MAX_HEAD_DIM = 128;
+    /** Largest head dim of the split P V with 128-key blocks (D = 192 spills 4 bytes with it). */
+    static final int SPLIT_PV_K128_MAX_HEAD_DIM = 176;
+    /**
+     * Parts of the split P V: one per k32 step (four at 128 keys, two at 64) where the thread has more than 128
+     * registers; two within 128 (D <= 64: four parts spill 4 bytes in 6 of its variants). Four parts against two:
+     * 0 to +12 % at D = 128 4k, equal at D = 128 16k, +0-3 % at D = 64 16k (two runs each).
+     */
+    static int splitPvParts(KernelSpec spec) {
+        return Math.min(spec.blockK() / 32, registersPerThread(spec) > REGISTERS_PER_THREAD || spec.headDim() > 128 ? 4 : 2);
+    }
 
     static final int MAX_REGISTERS_PER_SM = 65536;
     static final int REGISTERS_PER_THREAD = 128;
@@ -315,25 +327,29 @@ public final class WgmmaEmitter {
                 plan.kTile().columns().stream().map(c -> c.width() + "-byte").collect(Collectors.joining(" + ")),
                 plan.vTile().rowBytes() + "-byte", descriptor(plan.vTile()), groups(plan.vTile(), "v", 0, 0).get(0).loads(),
                 dPad / 32, bk / 32, (f16Acc ? "FP16" : "FP32") + " accumulators from zero every block, in "
-                        + plan.pvGroups().size() + " group(s) of channels, each flushed into O = O * alpha + acc", qk, pv,
-                spec.qk() == io.sageptx.spec.QkPrecision.AUTO, split, split ? halves(spec, pv.get(0)) : List.of());
+                        + pv.size() + " group(s) of channels, each flushed into O = O * alpha + acc", qk, pv,
+                spec.qk() == io.sageptx.spec.QkPrecision.AUTO, split, split ? parts(spec, pv.get(0)) : List.of());
     }
 
-    /** The two halves of the key block for the split P V: score registers, A fragments and wgmmas of each. */
-    private static List<PvHalf> halves(KernelSpec spec, PvGroup group) {
+    /**
+     * The parts of the key block for the split P V ({@link #splitPvParts} of them, at most one per k32 step): score
+     * registers, A fragments and wgmmas of each.
+     */
+    private static List<PvPart> parts(KernelSpec spec, PvGroup group) {
         AttentionCommon a = common(spec);
         int keyTiles = spec.blockK() / 8;
         int steps = group.wgmmas().size();
+        int parts = splitPvParts(spec);
         int packs = a.pPacks().size();
-        List<PvHalf> out = new ArrayList<>();
-        for (int h = 0; h < 2; h++) {
+        List<PvPart> out = new ArrayList<>();
+        for (int h = 0; h < parts; h++) {
             List<ScoreExp> exps = new ArrayList<>();
             // one m16 tile per warp: n8 tile n holds scores %x[4n..4n+3], registers 2 and 3 in row g + 8
-            for (int n = h * keyTiles / 2; n < (h + 1) * keyTiles / 2; n++) {
+            for (int n = h * keyTiles / parts; n < (h + 1) * keyTiles / parts; n++) {
                 for (int i = 0; i < 4; i++) exps.add(new ScoreExp("%x" + (4 * n + i), i >> 1));
             }
-            out.add(new PvHalf(exps, a.pPacks().subList(h * packs / 2, (h + 1) * packs / 2),
-                    group.wgmmas().subList(h * steps / 2, (h + 1) * steps / 2)));
+            out.add(new PvPart(exps, a.pPacks().subList(h * packs / parts, (h + 1) * packs / parts),
+                    group.wgmmas().subList(h * steps / parts, (h + 1) * steps / parts)));
         }
         return out;
     }

@@ -190,8 +190,8 @@ public final class WgmmaFamily implements AttentionFamily {
                     .pipe(Pipe.SERIAL).build());
         }
         // the warp-specialized kernels (issue 12), without and with ping-pong, at every granularity, where they run;
-        // with 128-key blocks up to MmaKind.WS_K128_MAX_HEAD_DIM once they have passed the GPU tests
-        boolean wsK128 = headDim <= MmaKind.WS_K128_MAX_HEAD_DIM && MmaKind.WS_K128_VERIFIED;
+        // with 128-key blocks up to MmaKind.WS_K128_MAX_HEAD_DIM (FP16 accumulators)
+        boolean wsK128 = headDim <= MmaKind.WS_K128_MAX_HEAD_DIM;
         List<KernelSpec> wsK128List = new ArrayList<>();
         for (PvVariant pv : new PvVariant[] {PvVariant.FP8_F16ACC, PvVariant.FP8_F32ACC}) {
             for (Pipe pipe : new Pipe[] {Pipe.WS, Pipe.WSPP}) {

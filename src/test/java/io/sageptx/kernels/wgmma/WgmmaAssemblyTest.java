@@ -116,12 +116,11 @@ class WgmmaAssemblyTest {
             out.add(KernelSpec.defaults(Arch.SM90, d, true, DType.FP16, DType.FP16).toBuilder().pv(PvVariant.FP8_F16ACC)
                     .mma(MmaKind.WGMMA).qk(QkPrecision.AUTO).pipe(Pipe.WS).build());
             // 128-key blocks (FP16 accumulators), up to WS_K128_MAX_HEAD_DIM
-            // (not yet verified on a GPU: built under MmaKind.UNVERIFIED_WS_K128)
             if (d <= MmaKind.WS_K128_MAX_HEAD_DIM) {
                 for (boolean causal : new boolean[] {false, true}) {
                     KernelSpec.Builder b = KernelSpec.defaults(Arch.SM90, d, causal, DType.FP16, DType.FP16).toBuilder()
                             .pv(PvVariant.FP8_F16ACC).mma(MmaKind.WGMMA).pipe(Pipe.WS).blockK(128);
-                    out.add(io.sageptx.testing.SystemProperties.with(MmaKind.UNVERIFIED_WS_K128, "true", b::build));
+                    out.add(b.build());
                 }
             }
             // FP32 P V accumulators (fresh every block): D/4 more registers, up to WS_F32_MAX_HEAD_DIM
@@ -135,8 +134,7 @@ class WgmmaAssemblyTest {
         List<KernelSpec> pp = new ArrayList<>();
         for (KernelSpec s : out) {
             if (s.quant() == QuantGranularity.PER_THREAD) {
-                pp.add(io.sageptx.testing.SystemProperties.with(MmaKind.UNVERIFIED_WS_K128, "true",
-                        () -> s.toBuilder().pipe(Pipe.WSPP).build()));
+                pp.add(s.toBuilder().pipe(Pipe.WSPP).build());
             }
         }
         out.addAll(pp);
