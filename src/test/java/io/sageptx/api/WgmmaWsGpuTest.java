@@ -218,7 +218,7 @@ class WgmmaWsGpuTest {
                                            CausalMode causal, DType t, int[] lqs, int[] lks) {
         assumeTrue(hopper(), "sm_90 only");
         SageAttentionModesGpuTest.check(attention, MODES, pipe.id() + " " + mode, d, hq, hkv, mem, causal, t, lqs, lks,
-                PvVariant.FP8_F16ACC, null, s -> s.toBuilder().tiles(128, 8).pipe(pipe).build());
+                PvVariant.FP8_F16ACC, null, s -> s.toBuilder().tiles(128, 8).pipe(pipe).blockK(64).build());
     }
 
     /** qk=auto with the warp-specialized INT8 kernel: the gate of the heads it does not own, its 16-bit partner. */
