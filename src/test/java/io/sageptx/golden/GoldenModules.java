@@ -22,6 +22,7 @@ import io.sageptx.spec.DType;
 import io.sageptx.spec.KernelSpec;
 import io.sageptx.spec.MmaKind;
 import io.sageptx.spec.PvVariant;
+import io.sageptx.spec.QkPrecision;
 import io.sageptx.spec.QuantGranularity;
 
 /**
@@ -72,7 +73,8 @@ final class GoldenModules {
                 + (s.causal() ? " causal" : " full") + " pv=" + s.pv().id() + " quant=" + s.quant().id()
                 + " in=" + s.inType().shortName() + " out=" + s.outType().shortName() + " " + s.arch().target()
                 + " " + s.mma().id() + (s.stages() == 0 ? "" : " stages=" + s.stages())
-                + (s.pipe().isDefault() ? "" : " pipe=" + s.pipe().id());
+                + (s.pipe().isDefault() ? "" : " pipe=" + s.pipe().id())
+                + (s.qk() == QkPrecision.INT8 ? "" : " qk=" + s.qk().id());
     }
 
     static List<KernelSpec> attentionSpecs() {
@@ -121,6 +123,15 @@ final class GoldenModules {
                         }
                         for (QuantGranularity q : QuantGranularity.values()) {
                             out.add(KernelSpec.defaults(arch, d, false, DType.FP16, DType.BF16).toBuilder().pv(pv).mma(MmaKind.WGMMA).quant(q).build());
+                        }
+                    }
+                    // the 16-bit QK wgmma kernel (qk=fp16, and auto's partner) and the gated INT8 kernel of qk=auto
+                    if (core) {
+                        for (boolean causal : new boolean[] {false, true}) {
+                            KernelSpec auto = KernelSpec.defaults(arch, d, causal, DType.FP16, DType.FP16).toBuilder()
+                                    .pv(PvVariant.FP8_F16ACC).mma(MmaKind.WGMMA).tiles(128, 8).blockK(64).qk(QkPrecision.AUTO).build();
+                            out.add(auto);
+                            out.add(auto.autoPartner());
                         }
                     }
                 }

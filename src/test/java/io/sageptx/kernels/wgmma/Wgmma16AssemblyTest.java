@@ -75,6 +75,7 @@ class Wgmma16AssemblyTest {
             assertTrue(!ptx.contains("ldmatrix"), "Q, K, V are read by the tensor cores from shared memory");
             assertTrue(!ptx.contains(".s8") && !ptx.contains("e4m3"), "no 8-bit operand anywhere");
             assertTrue(!ptx.contains("cvt.rn.f32.s32"), "the scores are FP32 already");
+            assertTrue(!ptx.contains("[%rd_ks"), "no K scale is read (the kernel never sets %rd_ks)");
             assertTrue(!ptx.contains("[p_qkm]") && !ptx.contains("[p_qs]") && !ptx.contains("[p_ks]"),
                     "no INT8 scratch is read (no scales, no q . kmean in the LSE)");
             int runs = new WgmmaPlan(spec).vRuns().size();
