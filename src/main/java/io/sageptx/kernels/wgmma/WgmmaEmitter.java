@@ -79,6 +79,7 @@ public final class WgmmaEmitter {
      * @param atomAlign      alignment of the shared-memory base (the swizzle atoms'), and that minus 1
      * @param warpgroupShift log2 of the warps per warpgroup: warp >> shift is the warpgroup
      * @param subTile        64-row sub-tiles of the swizzled tiles
+     * @param pvParts        the parts of the split P V ({@link #splitPv}); empty: P V after the whole softmax
      */
     public record Model(int atomAlign, int atomAlignM1, int warpgroupShift, SubTile subTile, boolean f16Acc,
                         int accCount, int groupCount, int qOffset, List<CopyGroup> qCopyGroups,
@@ -86,7 +87,7 @@ public final class WgmmaEmitter {
                         int kStageStride16, int vStage0, int vStageStride, int vStageStride16, Swizzle vSwz,
                         String kSwizzleName, String vSwizzleName, Descriptor vDesc, List<Load> vLoads, int qkSteps,
                         int pvSteps, String pvDescription, List<Wgmma> qk, List<PvGroup> pvGroups, boolean gate,
-                        boolean splitPv, List<PvPart> pvParts) {
+                        List<PvPart> pvParts) {
     }
 
     /**
@@ -328,7 +329,7 @@ public final class WgmmaEmitter {
                 plan.vTile().rowBytes() + "-byte", descriptor(plan.vTile()), groups(plan.vTile(), "v", 0, 0).get(0).loads(),
                 dPad / 32, bk / 32, (f16Acc ? "FP16" : "FP32") + " accumulators from zero every block, in "
                         + pv.size() + " group(s) of channels, each flushed into O = O * alpha + acc", qk, pv,
-                spec.qk() == io.sageptx.spec.QkPrecision.AUTO, split, split ? parts(spec, pv.get(0)) : List.of());
+                spec.qk() == io.sageptx.spec.QkPrecision.AUTO, split ? parts(spec, pv.get(0)) : List.of());
     }
 
     /**
