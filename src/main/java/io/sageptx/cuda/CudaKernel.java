@@ -20,7 +20,7 @@ public final class CudaKernel {
     private final String name;
     private final CUfunction function;
     /** The dynamic shared memory limit currently granted to this function. */
-    private volatile int maxDynamicSharedBytes = DEFAULT_MAX_DYNAMIC_SHARED_BYTES;
+    private volatile int maxDynamicSharedBytes = -1; // -1: not yet known (48 KiB minus the static shared memory)
 
     CudaKernel(PtxModule module, String name, CUfunction function) {
         this.module = module;
@@ -32,7 +32,8 @@ public final class CudaKernel {
     /**
      * Lets this kernel use {@code bytes} of dynamic shared memory. Calls
      * {@code cuFuncSetAttribute(CU_FUNC_ATTRIBUTE_MAX_DYNAMIC_SHARED_SIZE_BYTES)} only when {@code bytes}
-     * exceeds 48 KiB and what was granted before.
+     * exceeds what was granted before: at first 48 KiB minus the kernel's static shared memory (the default
+     * limit counts both, so a kernel with static shared memory needs the attribute below 48 KiB of dynamic).
      *
      * @throws IllegalArgumentException when {@code bytes} is negative, or {@code bytes} plus the kernel's
      *         static shared memory exceeds the device's opt-in maximum
@@ -45,11 +46,14 @@ public final class CudaKernel {
             return;
         }
         synchronized (this) {
+            int statics = staticSharedBytes();
+            if (maxDynamicSharedBytes < 0) {
+                maxDynamicSharedBytes = Math.max(0, DEFAULT_MAX_DYNAMIC_SHARED_BYTES - statics);
+            }
             if (bytes <= maxDynamicSharedBytes) {
                 return;
             }
             int optin = ctx.maxSharedMemoryPerBlockOptin();
-            int statics = staticSharedBytes();
             if ((long) bytes + statics > optin) {
                 throw new IllegalArgumentException("kernel '" + name + "' in module '" + module.name() + "' asks for "
                         + bytes + " bytes of dynamic shared memory" + (statics > 0 ? " (+ " + statics + " static)" : "")
@@ -63,9 +67,10 @@ public final class CudaKernel {
         }
     }
 
-    /** The dynamic shared memory limit granted so far (48 KiB unless raised). */
+    /** The dynamic shared memory limit granted so far (48 KiB minus the static shared memory unless raised). */
     public int maxDynamicSharedBytes() {
-        return maxDynamicSharedBytes;
+        int granted = maxDynamicSharedBytes;
+        return granted >= 0 ? granted : Math.max(0, DEFAULT_MAX_DYNAMIC_SHARED_BYTES - staticSharedBytes());
     }
 
     /** Registers per thread (CU_FUNC_ATTRIBUTE_NUM_REGS). */

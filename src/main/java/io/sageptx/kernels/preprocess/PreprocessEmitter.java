@@ -34,8 +34,12 @@ public final class PreprocessEmitter {
     public record Unpack(String src, String lo, String hi) {
     }
 
-    /** One pass of a row-quantization thread: its CTA-row offset, value and raw registers, unpack units. */
-    public record Slot(int i, int rowOff, List<String> values, String first, List<Unpack> units, List<String> raws) {
+    /**
+     * One pass of a row-quantization thread: its CTA-row offset, value and raw registers, unpack units, and the
+     * byte offset of its 16-byte staging chunks in shared memory (one per thread, {@code i * THREADS * 16}).
+     */
+    public record Slot(int i, int rowOff, List<String> values, String first, List<Unpack> units, List<String> raws,
+                       int stageOff) {
 
         /** The raw registers as a PTX vector operand list. */
         public String rawList() {
@@ -243,6 +247,29 @@ public final class PreprocessEmitter {
         return Integer.bitCount(chunks) == 1 && chunks <= 32;
     }
 
+    /** Shared memory of one staging pass of a row-quantization CTA: a 16-byte chunk per thread. */
+    static final int STAGE_SLOT_BYTES = THREADS * 16;
+
+    /**
+     * Dynamic shared memory of a row-quantization CTA that covers {@code ctaRows} rows: every 16-byte chunk of its
+     * rows lands there by {@code cp.async} (so a thread holds no registers for bytes in flight and more CTAs fit an
+     * SM), and is read back by the thread that copied it, once for the group maxima and once to quantize.
+     */
+    static int stageBytes(KernelSpec spec, int ctaRows) {
+        int rowsPerPass = THREADS / (spec.paddedHeadDim() / 8);
+        return (ctaRows + rowsPerPass - 1) / rowsPerPass * STAGE_SLOT_BYTES;
+    }
+
+    /** Dynamic shared memory of the Q quantization CTA. */
+    public static int qStageBytes(KernelSpec spec) {
+        return stageBytes(spec, qTilesPerCta(spec) * spec.qScaleTileRows());
+    }
+
+    /** Dynamic shared memory of the K quantization CTA. */
+    public static int kStageBytes(KernelSpec spec) {
+        return stageBytes(spec, kTilesPerCta(spec) * spec.blockK());
+    }
+
     /** Tiles per CTA of the Q quantization. */
     public static int qTilesPerCta(KernelSpec spec) {
         return tilesPerCta(spec, spec.qScaleTileRows(), spec.blockQ());
@@ -295,6 +322,7 @@ public final class PreprocessEmitter {
         q.put("gdiv", gdiv);
         q.put("subtractMean", subtractMean);
         q.put("valueCount", slots * 8);
+        q.put("stageBytes", slots * STAGE_SLOT_BYTES);
         q.put("rawCount", slots * 4);
         q.put("meanRegs", IntStream.range(0, 8).mapToObj(i -> "%mn" + i).collect(Collectors.toList()));
         // butterfly over the lanes of one row (rows on whole lanes): one shared atomic per row, not per thread
@@ -313,7 +341,7 @@ public final class PreprocessEmitter {
             for (int r = 0; r < 4; r++) raws.add("%raw" + (4 * s + r));
             List<Unpack> u = new ArrayList<>();
             for (int r = 0; r < 4; r++) u.add(new Unpack(raws.get(r), values.get(2 * r), values.get(2 * r + 1)));
-            list.add(new Slot(s, s * rowsPerPass, values, values.get(0), u, raws));
+            list.add(new Slot(s, s * rowsPerPass, values, values.get(0), u, raws, s * STAGE_SLOT_BYTES));
         }
         q.put("slots", list);
         q.put("sumsq", spec.qk() == QkPrecision.AUTO);

@@ -105,13 +105,13 @@ public final class PreprocessKernels {
     public static KernelDef<ScratchLayout> quantK(KernelSpec spec) {
         return new KernelDef<>(PreprocessEmitter.quantKName(spec), quantRows(spec),
                 l -> new Launch(ceilDiv(l.kBlocks(), PreprocessEmitter.kTilesPerCta(spec)), l.kvHeads(), l.batch(),
-                        PreprocessEmitter.THREADS, 0));
+                        PreprocessEmitter.THREADS, PreprocessEmitter.kStageBytes(spec)));
     }
 
     public static KernelDef<ScratchLayout> quantQ(KernelSpec spec) {
         return new KernelDef<>(PreprocessEmitter.quantQName(spec), quantRows(spec),
                 l -> new Launch(ceilDiv(l.qScaleTiles(), PreprocessEmitter.qTilesPerCta(spec)), l.heads(), l.batch(),
-                        PreprocessEmitter.THREADS, 0));
+                        PreprocessEmitter.THREADS, PreprocessEmitter.qStageBytes(spec)));
     }
 
     /** The ABI of the INT8 row quantization of a spec (qk=auto adds the tiles' sums of squares). */
