@@ -48,7 +48,7 @@ public final class CudaKernel {
         synchronized (this) {
             int statics = staticSharedBytes();
             if (maxDynamicSharedBytes < 0) {
-                maxDynamicSharedBytes = Math.max(0, DEFAULT_MAX_DYNAMIC_SHARED_BYTES - statics);
+                maxDynamicSharedBytes = defaultDynamicLimit();
             }
             if (bytes <= maxDynamicSharedBytes) {
                 return;
@@ -70,7 +70,12 @@ public final class CudaKernel {
     /** The dynamic shared memory limit granted so far (48 KiB minus the static shared memory unless raised). */
     public int maxDynamicSharedBytes() {
         int granted = maxDynamicSharedBytes;
-        return granted >= 0 ? granted : Math.max(0, DEFAULT_MAX_DYNAMIC_SHARED_BYTES - staticSharedBytes());
+        return granted >= 0 ? granted : defaultDynamicLimit();
+    }
+
+    /** The dynamic shared memory a launch may use without the attribute: 48 KiB minus the static shared memory. */
+    private int defaultDynamicLimit() {
+        return Math.max(0, DEFAULT_MAX_DYNAMIC_SHARED_BYTES - staticSharedBytes());
     }
 
     /** Registers per thread (CU_FUNC_ATTRIBUTE_NUM_REGS). */

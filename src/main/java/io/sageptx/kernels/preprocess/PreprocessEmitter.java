@@ -256,8 +256,13 @@ public final class PreprocessEmitter {
      * SM), and is read back by the thread that copied it, once for the group maxima and once to quantize.
      */
     static int stageBytes(KernelSpec spec, int ctaRows) {
+        return slots(spec, ctaRows) * STAGE_SLOT_BYTES;
+    }
+
+    /** Passes (16-byte chunks per thread) of a row-quantization CTA that covers {@code ctaRows} rows. */
+    private static int slots(KernelSpec spec, int ctaRows) {
         int rowsPerPass = THREADS / (spec.paddedHeadDim() / 8);
-        return (ctaRows + rowsPerPass - 1) / rowsPerPass * STAGE_SLOT_BYTES;
+        return (ctaRows + rowsPerPass - 1) / rowsPerPass;
     }
 
     /** Dynamic shared memory of the Q quantization CTA. */
@@ -288,7 +293,7 @@ public final class PreprocessEmitter {
         int rowsPerPass = THREADS / chunks;
         int tpc = tilesPerCta(spec, tileRows, exitRows);
         int ctaRows = tpc * tileRows;
-        int slots = (ctaRows + rowsPerPass - 1) / rowsPerPass;
+        int slots = slots(spec, ctaRows);
         boolean lanes = rowsOnWholeLanes(spec);
         if (tileRows % gmod != 0) throw new IllegalStateException("scale groups must repeat within a tile: " + spec);
         if (tpc > 1 && (!lanes || tileRows % (32 / chunks) != 0)) {
@@ -322,7 +327,7 @@ public final class PreprocessEmitter {
         q.put("gdiv", gdiv);
         q.put("subtractMean", subtractMean);
         q.put("valueCount", slots * 8);
-        q.put("stageBytes", slots * STAGE_SLOT_BYTES);
+        q.put("stageBytes", stageBytes(spec, ctaRows));
         q.put("rawCount", slots * 4);
         q.put("meanRegs", IntStream.range(0, 8).mapToObj(i -> "%mn" + i).collect(Collectors.toList()));
         // butterfly over the lanes of one row (rows on whole lanes): one shared atomic per row, not per thread
